@@ -1,0 +1,19 @@
+// Participant addresses: an email address or a phone number, nothing else.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace crm::activity {
+
+enum class AddressKind { Email, Phone };
+
+// Longest address accepted (RFC 5321 allows 254 octets in a path; leave room for odd input).
+inline constexpr std::size_t kMaxAddressLength = 320;
+
+// Writes the canonical form into out (at least kMaxAddressLength + 1 bytes) and returns its kind.
+// Emails are trimmed and ASCII-lower-cased; phone numbers keep a leading '+' and their digits.
+// Throws crm::Error: 22P02 when the text is neither, 54000 when it is too long.
+AddressKind canonical_address(std::string_view text, char *out, std::size_t *out_length);
+
+}  // namespace crm::activity

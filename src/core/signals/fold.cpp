@@ -1,0 +1,109 @@
+#include "core/signals/fold.hpp"
+
+#include <algorithm>
+
+namespace crm::signals {
+namespace {
+
+void take_min(Micros &slot, Micros value) {
+  if (value != kNoTime && (slot == kNoTime || value < slot)) slot = value;
+}
+void take_max(Micros &slot, Micros value) {
+  if (value != kNoTime && (slot == kNoTime || value > slot)) slot = value;
+}
+
+bool later(Micros at, std::int64_t id, Micros than_at, std::int64_t than_id) {
+  if (than_at == kNoTime) return at != kNoTime;
+  return at > than_at || (at == than_at && id > than_id);
+}
+
+}  // namespace
+
+void Signals::fold(const Contribution &c, Micros now) {
+  if (c.at > now) {
+    take_min(next_interaction_at, c.at);
+    if (c.kind == Kind::Meeting) take_min(next_meeting_at, c.at);
+    return;
+  }
+  take_min(first_interaction_at, c.at);
+  if (later(c.at, c.interaction_id, last_interaction_at, last_interaction_id)) {
+    last_interaction_at = c.at;
+    last_interaction_id = c.interaction_id;
+    last_interaction_kind = c.kind;
+    last_interaction_member_id = c.member_id;
+  }
+  ++interaction_count;
+  if (c.kind == Kind::Email) {
+    take_min(first_email_at, c.at);
+    take_max(last_email_at, c.at);
+    if (c.inbound) take_max(last_inbound_email_at, c.at);
+    if (c.outbound) take_max(last_outbound_email_at, c.at);
+    ++email_count;
+  } else if (c.kind == Kind::Meeting) {
+    take_min(first_meeting_at, c.at);
+    take_max(last_meeting_at, c.at);
+    ++meeting_count;
+  }
+}
+
+void Signals::merge(const Signals &o) {
+  take_min(first_interaction_at, o.first_interaction_at);
+  if (later(o.last_interaction_at, o.last_interaction_id, last_interaction_at,
+            last_interaction_id)) {
+    last_interaction_at = o.last_interaction_at;
+    last_interaction_id = o.last_interaction_id;
+    last_interaction_kind = o.last_interaction_kind;
+    last_interaction_member_id = o.last_interaction_member_id;
+  }
+  take_min(first_email_at, o.first_email_at);
+  take_max(last_email_at, o.last_email_at);
+  take_max(last_inbound_email_at, o.last_inbound_email_at);
+  take_max(last_outbound_email_at, o.last_outbound_email_at);
+  take_min(first_meeting_at, o.first_meeting_at);
+  take_max(last_meeting_at, o.last_meeting_at);
+  take_min(next_meeting_at, o.next_meeting_at);
+  take_min(next_interaction_at, o.next_interaction_at);
+  email_count += o.email_count;
+  meeting_count += o.meeting_count;
+  interaction_count += o.interaction_count;
+}
+
+bool mergeable(const Signals &stored, Micros as_of, Micros now) {
+  if (as_of != kNoTime && now < as_of) return false;
+  return stored.next_interaction_at == kNoTime || stored.next_interaction_at > now;
+}
+
+std::vector<FieldDifference> differences(const Signals &a, const Signals &b,
+                                         std::string (*render_time)(Micros)) {
+  std::vector<FieldDifference> out;
+  auto time = [&](const char *name, Micros x, Micros y) {
+    if (x != y) out.push_back({name, render_time(x), render_time(y)});
+  };
+  auto number = [&](const char *name, std::int64_t x, std::int64_t y) {
+    if (x != y) out.push_back({name, std::to_string(x), std::to_string(y)});
+  };
+  time("first_interaction_at", a.first_interaction_at, b.first_interaction_at);
+  time("last_interaction_at", a.last_interaction_at, b.last_interaction_at);
+  if (a.interaction_count > 0 && b.interaction_count > 0) {
+    // Kind and member only mean something when there is a last interaction.
+    if (a.last_interaction_kind != b.last_interaction_kind)
+      out.push_back({"last_interaction_kind", std::string(to_string(a.last_interaction_kind)),
+                     std::string(to_string(b.last_interaction_kind))});
+    number("last_interaction_member_id", a.last_interaction_member_id,
+           b.last_interaction_member_id);
+  }
+  time("first_email_at", a.first_email_at, b.first_email_at);
+  time("last_email_at", a.last_email_at, b.last_email_at);
+  time("last_inbound_email_at", a.last_inbound_email_at, b.last_inbound_email_at);
+  time("last_outbound_email_at", a.last_outbound_email_at, b.last_outbound_email_at);
+  time("first_meeting_at", a.first_meeting_at, b.first_meeting_at);
+  time("last_meeting_at", a.last_meeting_at, b.last_meeting_at);
+  time("next_meeting_at", a.next_meeting_at, b.next_meeting_at);
+  time("next_interaction_at", a.next_interaction_at, b.next_interaction_at);
+  number("email_count", a.email_count, b.email_count);
+  number("meeting_count", a.meeting_count, b.meeting_count);
+  number("interaction_count", a.interaction_count, b.interaction_count);
+  return out;
+}
+
+}  // namespace crm::signals

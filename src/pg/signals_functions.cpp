@@ -1,0 +1,207 @@
+// SQL functions over the interaction attributes: live reads, tick, rebuild and the oracle.
+#include <string>
+#include <vector>
+
+#include "core/signals/folder.hpp"
+#include "core/time_text.hpp"
+#include "pg/clock.hpp"
+#include "pg/guard.hpp"
+#include "pg/signals_store.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(crm_signals_now);
+PG_FUNCTION_INFO_V1(crm_verify_signal_state);
+PG_FUNCTION_INFO_V1(crm_rebuild_signals);
+PG_FUNCTION_INFO_V1(crm_tick);
+}
+
+namespace crm::pg {
+namespace {
+
+using signals::kNoTime;
+using signals::Micros;
+using signals::RecordKind;
+using signals::Signals;
+
+constexpr RecordKind kKinds[2] = {RecordKind::Person, RecordKind::Company};
+
+RecordKind record_kind(std::string_view text) {
+  auto kind = signals::parse_record_kind(text);
+  if (!kind)
+    throw crm::Error("22023", "unknown record kind \"" + std::string(text.substr(0, 64)) + "\"", "",
+                     "use 'person' or 'company'");
+  return *kind;
+}
+
+// The ids of records whose stored state holds a future interaction that has started by now.
+RecordIds due_records(RecordKind kind, Micros now) {
+  static SPIPlanPtr plans[2];
+  const std::string sql = kind == RecordKind::Person
+                              ? "SELECT person_id FROM crm.person_signal WHERE next_interaction_at <= $1"
+                              : "SELECT company_id FROM crm.company_signal WHERE next_interaction_at <= $1";
+  const std::size_t n = pg_call([&] {
+    static const Oid types[1] = {TIMESTAMPTZOID};
+    SPIPlanPtr plan = kept_plan(&plans[kind == RecordKind::Person ? 0 : 1], sql.c_str(), 1, types);
+    Datum arg = TimestampTzGetDatum(now);
+    execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  std::vector<std::int64_t> ids(n);
+  pg_call([&] {
+    bool isnull = false;
+    for (uint64 i = 0; i < SPI_processed; ++i)
+      ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+    SPI_freetuptable(SPI_tuptable);
+  });
+  return RecordIds(ids.begin(), ids.end());
+}
+
+}  // namespace
+}  // namespace crm::pg
+
+using namespace crm::pg;
+
+extern "C" PGDLLEXPORT Datum crm_signals_now(PG_FUNCTION_ARGS) {
+  text *kind_text = PG_GETARG_TEXT_PP(0);
+  const std::int64_t record = PG_GETARG_INT64(1);
+  const TimestampTz now = current_clock();
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "crm._signals_now must return a composite type");
+  desc = BlessTupleDesc(desc);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+
+  Signals s;
+  const std::string_view kind_view(VARDATA_ANY(kind_text), VARSIZE_ANY_EXHDR(kind_text));
+  barrier([&] {
+    const RecordKind kind = record_kind(kind_view);
+    SignalMap result = recompute(kind, RecordIds{record}, now, true);
+    if (auto it = result.find(record); it != result.end()) s = it->second;
+    return Datum(0);
+  });
+  SPI_finish();
+
+  // Write, in the order of the OUT parameters.
+  Datum values[15];
+  bool nulls[15];
+  auto time = [&](int i, Micros m) {
+    values[i] = TimestampTzGetDatum(m);
+    nulls[i] = m == kNoTime;
+  };
+  const bool has_last = s.last_interaction_at != kNoTime;
+  time(0, s.first_interaction_at);
+  time(1, s.last_interaction_at);
+  nulls[2] = !has_last;
+  values[2] = 0;
+  if (has_last) {
+    const std::string_view label = crm::signals::to_string(s.last_interaction_kind);
+    char buffer[16];
+    snprintf(buffer, sizeof buffer, "%.*s", static_cast<int>(label.size()), label.data());
+    values[2] = DirectFunctionCall2(enum_in, CStringGetDatum(buffer),
+                                    ObjectIdGetDatum(TupleDescAttr(desc, 2)->atttypid));
+  }
+  values[3] = Int64GetDatum(s.last_interaction_member_id);
+  nulls[3] = !has_last || s.last_interaction_member_id == 0;
+  time(4, s.first_email_at);
+  time(5, s.last_email_at);
+  time(6, s.last_inbound_email_at);
+  time(7, s.last_outbound_email_at);
+  time(8, s.first_meeting_at);
+  time(9, s.last_meeting_at);
+  time(10, s.next_meeting_at);
+  time(11, s.next_interaction_at);
+  values[12] = Int64GetDatum(s.email_count);
+  values[13] = Int64GetDatum(s.meeting_count);
+  values[14] = Int64GetDatum(s.interaction_count);
+  nulls[12] = nulls[13] = nulls[14] = false;
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+extern "C" PGDLLEXPORT Datum crm_verify_signal_state(PG_FUNCTION_ARGS) {
+  InitMaterializedSRF(fcinfo, 0);
+  ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+  const TimestampTz now = current_clock();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  barrier([&] {
+    // One snapshot for the stored rows and the activity: the caller's (read-only SPI).
+    StoredMap stored[2] = {load_all(RecordKind::Person), load_all(RecordKind::Company)};
+    // A record is recomputed at the clock its stored state is exact for: now while no stored
+    // future interaction has started, else the clock it was written at (crm.tick() catches up).
+    auto clock_for = [&](RecordKind kind, std::int64_t id) -> Micros {
+      const StoredMap &m = stored[kind == RecordKind::Person ? 0 : 1];
+      auto it = m.find(id);
+      if (it == m.end() || it->second.as_of == kNoTime) return now;
+      return crm::signals::mergeable(it->second.signals, it->second.as_of, now) ? now : it->second.as_of;
+    };
+    crm::signals::Folder folder(clock_for, interrupt_pending);
+    fold_all_activity(folder, true);
+
+    for (RecordKind kind : kKinds) {
+      const std::string kind_name(crm::signals::to_string(kind));
+      for (const auto &[id, row] : stored[kind == RecordKind::Person ? 0 : 1]) {
+        const SignalMap &expected_map = folder.result(kind);
+        auto e = expected_map.find(id);
+        const Signals expected = e == expected_map.end() ? Signals{} : e->second;
+        for (const auto &d : crm::signals::differences(row.signals, expected, crm::render_utc)) {
+          pg_call([&] {
+            Datum values[5] = {PointerGetDatum(cstring_to_text(kind_name.c_str())), Int64GetDatum(id),
+                               PointerGetDatum(cstring_to_text(d.field.c_str())),
+                               PointerGetDatum(cstring_to_text(d.stored.c_str())),
+                               PointerGetDatum(cstring_to_text(d.expected.c_str()))};
+            bool nulls[5] = {false, false, false, false, false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+          });
+        }
+      }
+    }
+    return Datum(0);
+  });
+  SPI_finish();
+  return Datum(0);
+}
+
+extern "C" PGDLLEXPORT Datum crm_rebuild_signals(PG_FUNCTION_ARGS) {
+  const TimestampTz now = current_clock();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  // Writers of activity wait until the rebuild commits, so it sees one consistent state.
+  if (SPI_execute("LOCK TABLE crm.interaction, crm.participant IN SHARE MODE", false, 0) != SPI_OK_UTILITY)
+    elog(ERROR, "crm_hygiene: cannot lock activity tables");
+  std::int64_t written = 0;
+  barrier([&] {
+    crm::signals::Folder folder(now, interrupt_pending);
+    fold_all_activity(folder, false);
+    for (RecordKind kind : kKinds) {
+      const StoredMap stored = load_all(kind);
+      SignalMap out;
+      const SignalMap &computed = folder.result(kind);
+      for (const auto &[id, row] : stored) {
+        auto c = computed.find(id);
+        const Signals value = c == computed.end() ? Signals{} : c->second;
+        if (!(value == row.signals) || row.as_of == kNoTime ||
+            !crm::signals::mergeable(row.signals, row.as_of, now))
+          out.emplace(id, value);
+      }
+      write(kind, out, now);
+      written += static_cast<std::int64_t>(out.size());
+    }
+    return Datum(0);
+  });
+  SPI_finish();
+  PG_RETURN_INT64(written);
+}
+
+extern "C" PGDLLEXPORT Datum crm_tick(PG_FUNCTION_ARGS) {
+  const TimestampTz now = current_clock();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  std::int64_t refreshed = 0;
+  barrier([&] {
+    for (RecordKind kind : kKinds) {
+      const RecordIds due = due_records(kind, now);
+      refreshed += apply(kind, SignalMap{}, due, now);
+    }
+    return Datum(0);
+  });
+  SPI_finish();
+  PG_RETURN_INT64(refreshed);
+}

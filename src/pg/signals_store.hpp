@@ -1,0 +1,50 @@
+// Reading, locking and writing crm.person_signal and crm.company_signal.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/signals/fold.hpp"
+#include "core/signals/folder.hpp"
+#include "pg/pg.hpp"
+
+namespace crm::pg {
+
+using RecordIds = std::unordered_set<std::int64_t>;
+using SignalMap = std::unordered_map<std::int64_t, signals::Signals>;
+
+struct StoredSignals {
+  signals::Signals signals;
+  signals::Micros as_of = signals::kNoTime;
+};
+using StoredMap = std::unordered_map<std::int64_t, StoredSignals>;
+
+// All of these run inside the barrier with SPI connected.
+
+// Locks the signal rows of ids in id order (so that concurrent writers never deadlock on each
+// other) and returns their stored state; ids without a row (a deleted record) are left out.
+StoredMap lock_and_load(signals::RecordKind kind, const std::vector<std::int64_t> &sorted_ids);
+
+// Reads every stored row, unlocked, in the caller's snapshot (verify_signals).
+StoredMap load_all(signals::RecordKind kind);
+
+// Folds the activity of these records from scratch at clock now. read_only reads in the caller's
+// snapshot (for STABLE callers); otherwise in a fresh one, after the rows were locked.
+SignalMap recompute(signals::RecordKind kind, const RecordIds &ids, signals::Micros now,
+                    bool read_only = false);
+
+// Folds all activity of every workspace (rebuild_signals, verify_signals).
+void fold_all_activity(signals::Folder &folder, bool read_only);
+
+// Overwrites the rows of these records with the given state, computed at clock as_of.
+void write(signals::RecordKind kind, const SignalMap &rows, signals::Micros as_of);
+
+// The trigger path: merges deltas (folded at now from new activity only) into stored state, and
+// recomputes the records in recompute_ids and any whose stored state is no longer mergeable.
+// Returns the number of records written.
+std::int64_t apply(signals::RecordKind kind, const SignalMap &deltas, const RecordIds &recompute_ids,
+                   signals::Micros now);
+
+}  // namespace crm::pg

@@ -1,0 +1,387 @@
+// Statement-level AFTER triggers that keep crm.person_signal and crm.company_signal exact.
+//
+// Inserts of participants into interactions this transaction created (a COPY, an app writing an
+// interaction and its participants) are folded from the transition table alone: O(1) per
+// affected record, one locked read and one write per statement. Everything else (participants
+// added to older interactions, updates, deletes) recomputes the affected records from indexes.
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/signals/folder.hpp"
+#include "pg/clock.hpp"
+#include "pg/fresh_interactions.hpp"
+#include "pg/guard.hpp"
+#include "pg/resolution_cache.hpp"
+#include "pg/signals_store.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(crm_participant_signals);
+PG_FUNCTION_INFO_V1(crm_interaction_signals);
+PG_FUNCTION_INFO_V1(crm_activity_truncated);
+}
+
+namespace crm::pg {
+namespace {
+
+using signals::Micros;
+using signals::Participant;
+using signals::RecordKind;
+
+constexpr long kBatch = 10000;
+
+struct ParticipantRow {
+  std::int64_t id, interaction_id, workspace_id;
+  Participant p;
+};
+
+struct Affected {
+  RecordIds persons, companies;
+  std::vector<std::int64_t> interactions;  // every record taking part in these is recomputed
+  void add(const Participant &p) {
+    if (p.person_id) persons.insert(p.person_id);
+    if (p.company_id) companies.insert(p.company_id);
+  }
+};
+
+std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
+  bool isnull = false;
+  const Datum v = SPI_getbinval(t, d, col, &isnull);
+  return isnull ? 0 : DatumGetInt64(v);
+}
+
+// Reads a transition table of crm.participant (registered with SPI) into plain rows.
+std::vector<ParticipantRow> read_participants(const char *transition_table) {
+  const std::string sql = std::string(
+                              "SELECT id, interaction_id, workspace_id, person_id, company_id, "
+                              "member_id, role::text, response::text FROM ") +
+                          transition_table;
+  Portal portal = pg_call([&] {
+    SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
+    if (plan == nullptr) elog(ERROR, "crm_hygiene: cannot read %s", transition_table);
+    return SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+  });
+  std::vector<ParticipantRow> rows;
+  for (;;) {
+    const std::size_t before = rows.size();
+    rows.resize(before + kBatch);
+    const std::size_t n = pg_call([&] {
+      CHECK_FOR_INTERRUPTS();
+      SPI_cursor_fetch(portal, true, kBatch);
+      SPITupleTable *table = SPI_tuptable;
+      TupleDesc d = table->tupdesc;
+      for (uint64 i = 0; i < SPI_processed; ++i) {
+        HeapTuple t = table->vals[i];
+        ParticipantRow &r = rows[before + i];
+        bool isnull = false;
+        r.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+        r.interaction_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+        r.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+        r.p.person_id = int8_or_zero(t, d, 4);
+        r.p.company_id = int8_or_zero(t, d, 5);
+        r.p.member_id = int8_or_zero(t, d, 6);
+        r.p.role = signals::parse_role(text_view(SPI_getbinval(t, d, 7, &isnull))).value_or(signals::Role::To);
+        const Datum response = SPI_getbinval(t, d, 8, &isnull);
+        r.p.response = isnull ? signals::Response::None
+                              : signals::parse_response(text_view(response)).value_or(signals::Response::None);
+      }
+      const std::size_t fetched = SPI_processed;
+      SPI_freetuptable(table);
+      return fetched;
+    });
+    rows.resize(before + n);
+    if (n == 0) break;
+  }
+  pg_call([&] { SPI_cursor_close(portal); });
+  return rows;
+}
+
+[[noreturn]] void workspace_mismatch(std::int64_t interaction, std::int64_t interaction_ws,
+                                     std::int64_t participant_ws) {
+  throw crm::Error("23503",
+                   "interaction " + std::to_string(interaction) + " belongs to workspace " +
+                       std::to_string(interaction_ws) + ", participant to workspace " +
+                       std::to_string(participant_ws),
+                   "", "write the participant into the interaction's workspace");
+}
+
+// Checks that each participant is in its interaction's workspace, for interactions not in the
+// registry. expected maps interaction id -> participant workspace.
+void check_workspaces(const std::unordered_map<std::int64_t, std::int64_t> &expected) {
+  if (expected.empty()) return;
+  std::vector<std::int64_t> ids;
+  for (const auto &[id, _] : expected) ids.push_back(id);
+  std::vector<std::pair<std::int64_t, std::int64_t>> found(ids.size());
+  const std::size_t n = pg_call([&] {
+    static SPIPlanPtr plan_slot = nullptr;
+    static const Oid types[1] = {INT8ARRAYOID};
+    SPIPlanPtr plan = kept_plan(&plan_slot,
+                                "SELECT id, workspace_id FROM crm.interaction WHERE id = ANY ($1)", 1, types);
+    Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));
+    execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    bool isnull = false;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      found[i].first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+      found[i].second = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+    }
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t participant_ws = expected.at(found[i].first);
+    if (participant_ws != found[i].second) workspace_mismatch(found[i].first, found[i].second, participant_ws);
+  }
+}
+
+// Adds every person and company currently taking part in the affected interactions.
+void expand_interactions(Affected &affected) {
+  if (affected.interactions.empty()) return;
+  std::vector<std::int64_t> rows;
+  const std::size_t n = pg_call([&] {
+    static SPIPlanPtr plan_slot = nullptr;
+    static const Oid types[1] = {INT8ARRAYOID};
+    SPIPlanPtr plan = kept_plan(&plan_slot,
+                                "SELECT DISTINCT person_id, company_id FROM crm.participant "
+                                "WHERE interaction_id = ANY ($1)",
+                                1, types);
+    Datum arg = int8_array(affected.interactions.data(), static_cast<int>(affected.interactions.size()));
+    execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  rows.resize(2 * n);
+  pg_call([&] {
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      rows[2 * i] = int8_or_zero(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+      rows[2 * i + 1] = int8_or_zero(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  });
+  for (std::size_t i = 0; i < n; ++i) {
+    if (rows[2 * i]) affected.persons.insert(rows[2 * i]);
+    if (rows[2 * i + 1]) affected.companies.insert(rows[2 * i + 1]);
+  }
+}
+
+void apply_all(signals::Folder *folded, Affected &affected, Micros now) {
+  expand_interactions(affected);
+  const SignalMap none;
+  apply(RecordKind::Person, folded ? folded->result(RecordKind::Person) : none, affected.persons, now);
+  apply(RecordKind::Company, folded ? folded->result(RecordKind::Company) : none, affected.companies, now);
+}
+
+bool shapes_interaction(const Participant &p) {
+  // Who sent and which members took part decide the direction and member of everyone's
+  // contribution, so changing such a row touches every record in the interaction.
+  return p.member_id != 0 || p.role == signals::Role::From || p.role == signals::Role::Organizer;
+}
+
+void participants_inserted(Micros now) {
+  const std::vector<ParticipantRow> rows = read_participants("new_rows");
+  std::unordered_map<std::int64_t, std::vector<std::size_t>> by_interaction;
+  for (std::size_t i = 0; i < rows.size(); ++i) by_interaction[rows[i].interaction_id].push_back(i);
+
+  signals::Folder folder(now, interrupt_pending);
+  Affected affected;
+  std::unordered_map<std::int64_t, std::int64_t> unchecked;
+  std::vector<Participant> group;
+  for (const auto &entry : by_interaction) {
+    const std::int64_t interaction_id = entry.first;
+    const std::vector<std::size_t> &indexes = entry.second;
+    FreshInteraction *fresh = pg_call([&] { return fresh_find(interaction_id); });
+    if (fresh != nullptr && !fresh->has_participants) {
+      group.clear();
+      for (std::size_t i : indexes) {
+        if (rows[i].workspace_id != fresh->workspace_id)
+          workspace_mismatch(interaction_id, fresh->workspace_id, rows[i].workspace_id);
+        group.push_back(rows[i].p);
+      }
+      fresh->has_participants = true;
+      folder.add({interaction_id, fresh->occurred_at, static_cast<signals::Kind>(fresh->kind),
+                  static_cast<signals::Status>(fresh->status)},
+                 group);
+      continue;
+    }
+    // An interaction that already had participants: recompute all of its records.
+    for (std::size_t i : indexes) {
+      auto [it, inserted] = unchecked.emplace(interaction_id, rows[i].workspace_id);
+      if (!inserted && it->second != rows[i].workspace_id)
+        workspace_mismatch(interaction_id, it->second, rows[i].workspace_id);
+    }
+    affected.interactions.push_back(interaction_id);
+  }
+  check_workspaces(unchecked);
+  apply_all(&folder, affected, now);
+}
+
+void participants_updated(Micros now) {
+  const std::vector<ParticipantRow> before = read_participants("old_rows");
+  const std::vector<ParticipantRow> after = read_participants("new_rows");
+  pg_call([] { fresh_forget_all(); });
+  std::unordered_map<std::int64_t, const ParticipantRow *> old_by_id;
+  for (const ParticipantRow &r : before) old_by_id.emplace(r.id, &r);
+
+  Affected affected;
+  std::unordered_map<std::int64_t, std::int64_t> unchecked;
+  for (const ParticipantRow &n : after) {
+    auto it = old_by_id.find(n.id);
+    const ParticipantRow *o = it == old_by_id.end() ? nullptr : it->second;
+    const bool same_links = o && o->p.person_id == n.p.person_id && o->p.company_id == n.p.company_id;
+    const bool same_shape = o && o->interaction_id == n.interaction_id && o->p.member_id == n.p.member_id &&
+                            o->p.role == n.p.role && o->p.response == n.p.response;
+    if (!o || o->workspace_id != n.workspace_id || o->interaction_id != n.interaction_id)
+      unchecked.emplace(n.interaction_id, n.workspace_id);
+    if (same_links && same_shape) continue;
+    affected.add(n.p);
+    if (o) affected.add(o->p);
+    if (!same_shape) {
+      affected.interactions.push_back(n.interaction_id);
+      if (o) affected.interactions.push_back(o->interaction_id);
+    }
+  }
+  check_workspaces(unchecked);
+  apply_all(nullptr, affected, now);
+}
+
+void participants_deleted(Micros now) {
+  const std::vector<ParticipantRow> rows = read_participants("old_rows");
+  pg_call([] { fresh_forget_all(); });
+  Affected affected;
+  for (const ParticipantRow &r : rows) {
+    affected.add(r.p);
+    if (shapes_interaction(r.p)) affected.interactions.push_back(r.interaction_id);
+  }
+  apply_all(nullptr, affected, now);
+}
+
+void interactions_inserted() {
+  const char *sql = "SELECT id, workspace_id, occurred_at, kind::text, status::text FROM new_rows";
+  Portal portal = pg_call([&] {
+    SPIPlanPtr plan = SPI_prepare(sql, 0, nullptr);
+    if (plan == nullptr) elog(ERROR, "crm_hygiene: cannot read new_rows");
+    return SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+  });
+  for (;;) {
+    const std::size_t n = pg_call([&] {
+      CHECK_FOR_INTERRUPTS();
+      SPI_cursor_fetch(portal, true, kBatch);
+      bool isnull = false;
+      for (uint64 i = 0; i < SPI_processed; ++i) {
+        HeapTuple t = SPI_tuptable->vals[i];
+        TupleDesc d = SPI_tuptable->tupdesc;
+        FreshInteraction f{};
+        f.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+        f.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+        f.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
+        f.kind = static_cast<std::uint8_t>(
+            signals::parse_kind(text_view(SPI_getbinval(t, d, 4, &isnull))).value_or(signals::Kind::Note));
+        f.status = static_cast<std::uint8_t>(
+            signals::parse_status(text_view(SPI_getbinval(t, d, 5, &isnull))).value_or(signals::Status::Confirmed));
+        f.has_participants = false;
+        fresh_remember(f);
+      }
+      const std::size_t fetched = SPI_processed;
+      SPI_freetuptable(SPI_tuptable);
+      return fetched;
+    });
+    if (n == 0) break;
+  }
+  pg_call([&] { SPI_cursor_close(portal); });
+}
+
+void interactions_updated(Micros now) {
+  pg_call([] { fresh_forget_all(); });
+  Affected affected;
+  const std::size_t n = pg_call([&] {
+    const char *sql =
+        "SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+        "WHERE (n.kind, n.status, n.occurred_at) IS DISTINCT FROM (o.kind, o.status, o.occurred_at)";
+    if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "crm_hygiene: cannot compare interactions");
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  affected.interactions.resize(n);
+  pg_call([&] {
+    bool isnull = false;
+    for (uint64 i = 0; i < SPI_processed; ++i)
+      affected.interactions[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+    SPI_freetuptable(SPI_tuptable);
+  });
+  apply_all(nullptr, affected, now);
+}
+
+TriggerData *statement_trigger(FunctionCallInfo fcinfo, const char *name) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "%s: not called as a trigger", name);
+  TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+    elog(ERROR, "%s: must fire AFTER ... FOR EACH STATEMENT", name);
+  return td;
+}
+
+// Connects SPI with the transition tables visible, runs body in the barrier, disconnects.
+template <typename Body>
+Datum with_spi(TriggerData *td, Body &&body) {
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  if (td != nullptr && SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+    elog(ERROR, "crm_hygiene: cannot register transition tables");
+  const TimestampTz now = current_clock();
+  barrier([&] {
+    body(now);
+    return Datum(0);
+  });
+  SPI_finish();
+  return PointerGetDatum(nullptr);
+}
+
+}  // namespace
+}  // namespace crm::pg
+
+using namespace crm::pg;
+
+extern "C" PGDLLEXPORT Datum crm_participant_signals(PG_FUNCTION_ARGS) {
+  TriggerData *td = statement_trigger(fcinfo, "crm_participant_signals");
+  // Resolutions cached during this statement may be outdated by the next one.
+  resolution_cache_reset();
+  return with_spi(td, [&](TimestampTz now) {
+    if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) participants_inserted(now);
+    else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) participants_updated(now);
+    else participants_deleted(now);
+  });
+}
+
+extern "C" PGDLLEXPORT Datum crm_interaction_signals(PG_FUNCTION_ARGS) {
+  TriggerData *td = statement_trigger(fcinfo, "crm_interaction_signals");
+  if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
+    // Participants cascade, and their own trigger recomputes what they contributed.
+    fresh_forget_all();
+    return PointerGetDatum(nullptr);
+  }
+  return with_spi(td, [&](TimestampTz now) {
+    if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) interactions_inserted();
+    else interactions_updated(now);
+  });
+}
+
+extern "C" PGDLLEXPORT Datum crm_activity_truncated(PG_FUNCTION_ARGS) {
+  statement_trigger(fcinfo, "crm_activity_truncated");
+  fresh_forget_all();
+  // No activity is left (TRUNCATE of interaction cascades to participant): every record is empty.
+  return with_spi(nullptr, [&](TimestampTz now) {
+    pg_call([&] {
+      Datum arg = TimestampTzGetDatum(now);
+      static const Oid types[1] = {TIMESTAMPTZOID};
+      for (const char *table : {"crm.person_signal", "crm.company_signal"}) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "UPDATE %s SET first_interaction_at = NULL, last_interaction_at = NULL, "
+                 "last_interaction_id = NULL, last_interaction_kind = NULL, "
+                 "last_interaction_member_id = NULL, first_email_at = NULL, last_email_at = NULL, "
+                 "last_inbound_email_at = NULL, last_outbound_email_at = NULL, "
+                 "first_meeting_at = NULL, last_meeting_at = NULL, next_meeting_at = NULL, "
+                 "next_interaction_at = NULL, email_count = 0, meeting_count = 0, "
+                 "interaction_count = 0, signals_as_of = $1",
+                 table);
+        if (SPI_execute_with_args(sql, 1, const_cast<Oid *>(types), &arg, nullptr, false, 0) != SPI_OK_UPDATE)
+          elog(ERROR, "crm_hygiene: cannot reset %s", table);
+      }
+    });
+  });
+}

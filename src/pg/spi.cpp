@@ -1,0 +1,34 @@
+#include "pg/spi.hpp"
+
+namespace crm::pg {
+
+SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types) {
+  if (*slot == nullptr) {
+    SPIPlanPtr plan = SPI_prepare(sql, nargs, const_cast<Oid *>(types));
+    if (plan == nullptr) elog(ERROR, "crm_hygiene: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    if (SPI_keepplan(plan) != 0) elog(ERROR, "crm_hygiene: SPI_keepplan failed");
+    *slot = plan;
+  }
+  return *slot;
+}
+
+Datum int8_array(const std::int64_t *values, int count) {
+  Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
+  for (int i = 0; i < count; ++i) elems[i] = Int64GetDatum(values[i]);
+  ArrayType *array = construct_array(elems, count, INT8OID, 8, true, TYPALIGN_DOUBLE);
+  pfree(elems);
+  return PointerGetDatum(array);
+}
+
+std::string_view text_view(Datum value) {
+  text *t = reinterpret_cast<text *>(pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(value))));
+  return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
+void execute_plan(SPIPlanPtr plan, const Datum *values, const char *nulls, bool read_only,
+                  int expected) {
+  const int rc = SPI_execute_plan(plan, const_cast<Datum *>(values), nulls, read_only, 0);
+  if (rc != expected) elog(ERROR, "crm_hygiene: SPI_execute_plan returned %s", SPI_result_code_string(rc));
+}
+
+}  // namespace crm::pg

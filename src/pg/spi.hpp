@@ -1,0 +1,24 @@
+// Small SPI helpers. Everything here calls Postgres: use it inside pg_call, or from plain C phases.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "pg/pg.hpp"
+
+namespace crm::pg {
+
+// Prepares sql once per backend and keeps the plan in *slot.
+SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types);
+
+// A bigint[] Datum of the given values, allocated in the current memory context.
+Datum int8_array(const std::int64_t *values, int count);
+
+// The bytes of a text Datum without copying when it is short (the common case).
+std::string_view text_view(Datum value);
+
+// Runs a prepared plan and fails unless it returned the expected SPI code.
+void execute_plan(SPIPlanPtr plan, const Datum *values, const char *nulls, bool read_only,
+                  int expected);
+
+}  // namespace crm::pg

@@ -1,0 +1,172 @@
+-- Participant resolution: an address belongs to a member first, then to a person (primary or
+-- additional email, lowest id first); a participant with neither belongs to the company whose
+-- domain its address has. The participant BEFORE trigger (C++, src/pg/resolution_trigger.cpp)
+-- applies _resolve_participant to every written row; the record triggers below re-touch the
+-- participants whose resolution a record change can alter, so late links happen at once.
+
+CREATE FUNCTION crm._resolve_address(ws bigint, addr text,
+                                     OUT member_id bigint, OUT person_id bigint, OUT company_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+  SELECT m.id, p.id,
+         CASE WHEN m.id IS NOT NULL THEN NULL WHEN p.id IS NOT NULL THEN p.company_id ELSE c.id END
+  FROM (SELECT crm.normalize_address(addr) AS a) n
+  LEFT JOIN LATERAL (SELECT x.id FROM crm.member x
+                     WHERE x.workspace_id = ws AND crm.normalize_addresses(x.aliases || x.email) @> ARRAY[n.a]
+                     ORDER BY x.id LIMIT 1) m ON true
+  LEFT JOIN LATERAL (SELECT x.id, x.company_id FROM crm.person x
+                     WHERE m.id IS NULL AND x.workspace_id = ws
+                       AND crm.normalize_addresses(x.emails || x.email) @> ARRAY[n.a]
+                     ORDER BY x.id LIMIT 1) p ON true
+  LEFT JOIN LATERAL (SELECT x.id FROM crm.company x
+                     WHERE m.id IS NULL AND p.id IS NULL AND x.workspace_id = ws AND x.domain IS NOT NULL
+                       AND crm.normalize_address(x.domain) = crm.address_domain(n.a)
+                     ORDER BY x.id LIMIT 1) c ON true
+$$;
+
+-- What a participant row links to. An address that resolves wins; otherwise the ids the row
+-- carries are kept (links are sticky: a person who changes address keeps past activity). Ids the
+-- application has just written must exist in the participant's workspace (strict); ids carried
+-- over from before are dropped quietly once their record is gone.
+CREATE FUNCTION crm._resolve_participant(ws bigint, addr text, given_person bigint, given_member bigint,
+                                         strict boolean,
+                                         OUT member_id bigint, OUT person_id bigint, OUT company_id bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  person_company bigint;
+BEGIN
+  SELECT r.member_id, r.person_id, r.company_id INTO member_id, person_id, company_id
+  FROM crm._resolve_address(ws, addr) r;
+  IF member_id IS NOT NULL OR person_id IS NOT NULL THEN
+    RETURN;
+  END IF;
+  IF given_member IS NOT NULL THEN
+    PERFORM FROM crm.member x WHERE x.id = given_member AND x.workspace_id = ws FOR KEY SHARE;
+    IF FOUND THEN
+      member_id := given_member;
+      company_id := NULL;
+      RETURN;
+    ELSIF strict THEN
+      RAISE EXCEPTION 'member % does not exist in workspace %', given_member, ws
+        USING ERRCODE = 'foreign_key_violation', DETAIL = pg_catalog.format('participant address %L', addr);
+    END IF;
+  END IF;
+  IF given_person IS NOT NULL THEN
+    SELECT x.company_id INTO person_company FROM crm.person x
+    WHERE x.id = given_person AND x.workspace_id = ws FOR KEY SHARE;
+    IF FOUND THEN
+      person_id := given_person;
+      company_id := person_company;
+    ELSIF strict THEN
+      RAISE EXCEPTION 'person % does not exist in workspace %', given_person, ws
+        USING ERRCODE = 'foreign_key_violation', DETAIL = pg_catalog.format('participant address %L', addr);
+    END IF;
+  END IF;
+END
+$$;
+
+-- Re-resolves the participants a record change can affect. The rows are only touched when their
+-- resolution changes; the participant triggers then re-resolve them and fold the difference.
+CREATE FUNCTION crm._relink(ws bigint, addrs text[], domains text[],
+                            linked_person bigint, linked_member bigint, linked_company bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  addrs := crm.normalize_addresses(addrs);
+  domains := crm.normalize_addresses(domains);
+  PERFORM crm._claim_addresses(ws, addrs, domains);
+  UPDATE crm.participant p SET address = p.address
+  WHERE p.workspace_id = ws
+    AND (p.address = ANY (addrs)
+         OR (p.person_id IS NULL AND p.member_id IS NULL AND crm.address_domain(p.address) = ANY (domains))
+         OR p.person_id = linked_person OR p.member_id = linked_member OR p.company_id = linked_company)
+    AND EXISTS (SELECT FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r
+                WHERE (r.member_id, r.person_id, r.company_id) IS DISTINCT FROM (p.member_id, p.person_id, p.company_id));
+END
+$$;
+
+CREATE FUNCTION crm._no_workspace_move() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF NEW.workspace_id <> OLD.workspace_id THEN
+    RAISE EXCEPTION '% % cannot move from workspace % to workspace %', TG_TABLE_NAME, OLD.id, OLD.workspace_id, NEW.workspace_id
+      USING ERRCODE = 'feature_not_supported', HINT = 'create the record in the other workspace instead';
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER member_no_workspace_move BEFORE UPDATE OF workspace_id ON crm.member
+  FOR EACH ROW EXECUTE FUNCTION crm._no_workspace_move();
+CREATE TRIGGER company_no_workspace_move BEFORE UPDATE OF workspace_id ON crm.company
+  FOR EACH ROW EXECUTE FUNCTION crm._no_workspace_move();
+CREATE TRIGGER person_no_workspace_move BEFORE UPDATE OF workspace_id ON crm.person
+  FOR EACH ROW EXECUTE FUNCTION crm._no_workspace_move();
+CREATE TRIGGER interaction_no_workspace_move BEFORE UPDATE OF workspace_id ON crm.interaction
+  FOR EACH ROW EXECUTE FUNCTION crm._no_workspace_move();
+
+CREATE FUNCTION crm._person_relink() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO crm.person_signal (person_id, workspace_id) VALUES (NEW.id, NEW.workspace_id);
+    PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email, '{}', NULL, NULL, NULL);
+  ELSIF TG_OP = 'UPDATE' THEN
+    IF (NEW.emails || NEW.email) IS DISTINCT FROM (OLD.emails || OLD.email)
+       OR NEW.company_id IS DISTINCT FROM OLD.company_id THEN
+      PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email || OLD.emails || OLD.email, '{}', NEW.id, NULL, NULL);
+    END IF;
+  ELSE
+    PERFORM crm._relink(OLD.workspace_id, OLD.emails || OLD.email, '{}', OLD.id, NULL, NULL);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION crm._member_relink() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM crm._relink(NEW.workspace_id, NEW.aliases || NEW.email, '{}', NULL, NULL, NULL);
+  ELSIF TG_OP = 'UPDATE' THEN
+    IF (NEW.aliases || NEW.email) IS DISTINCT FROM (OLD.aliases || OLD.email) THEN
+      PERFORM crm._relink(NEW.workspace_id, NEW.aliases || NEW.email || OLD.aliases || OLD.email, '{}', NULL, NEW.id, NULL);
+    END IF;
+  ELSE
+    PERFORM crm._relink(OLD.workspace_id, OLD.aliases || OLD.email, '{}', NULL, OLD.id, NULL);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION crm._company_relink() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO crm.company_signal (company_id, workspace_id) VALUES (NEW.id, NEW.workspace_id);
+    IF NEW.domain IS NOT NULL THEN
+      PERFORM crm._relink(NEW.workspace_id, '{}', ARRAY[NEW.domain], NULL, NULL, NULL);
+    END IF;
+  ELSIF TG_OP = 'UPDATE' THEN
+    IF NEW.domain IS DISTINCT FROM OLD.domain THEN
+      PERFORM crm._relink(NEW.workspace_id, '{}', ARRAY[NEW.domain, OLD.domain], NULL, NULL, NEW.id);
+    END IF;
+  ELSE
+    PERFORM crm._relink(OLD.workspace_id, '{}', ARRAY[OLD.domain], NULL, NULL, OLD.id);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER person_relink AFTER INSERT OR UPDATE OR DELETE ON crm.person
+  FOR EACH ROW EXECUTE FUNCTION crm._person_relink();
+CREATE TRIGGER member_relink AFTER INSERT OR UPDATE OR DELETE ON crm.member
+  FOR EACH ROW EXECUTE FUNCTION crm._member_relink();
+CREATE TRIGGER company_relink AFTER INSERT OR UPDATE OR DELETE ON crm.company
+  FOR EACH ROW EXECUTE FUNCTION crm._company_relink();

@@ -1,0 +1,178 @@
+-- Interaction attributes per person and company, maintained by C++ triggers
+-- (src/pg/signals_trigger.cpp) with the folding rules of src/core/signals.
+--
+-- Each row is exact at the clock it was last written at (signals_as_of) and stays exact while no
+-- stored future interaction has started (next_interaction_at > crm.now()). Rows past that point
+-- are "due": the overview views compute them live, and crm.tick() folds them into storage.
+
+CREATE TABLE crm.person_signal (
+  person_id bigint PRIMARY KEY REFERENCES crm.person ON DELETE CASCADE,
+  workspace_id bigint NOT NULL,
+  first_interaction_at timestamptz,
+  last_interaction_at timestamptz,
+  last_interaction_id bigint,
+  last_interaction_kind crm.interaction_kind,
+  last_interaction_member_id bigint,
+  first_email_at timestamptz,
+  last_email_at timestamptz,
+  last_inbound_email_at timestamptz,
+  last_outbound_email_at timestamptz,
+  first_meeting_at timestamptz,
+  last_meeting_at timestamptz,
+  next_meeting_at timestamptz,
+  next_interaction_at timestamptz,
+  email_count bigint NOT NULL DEFAULT 0,
+  meeting_count bigint NOT NULL DEFAULT 0,
+  interaction_count bigint NOT NULL DEFAULT 0,
+  signals_as_of timestamptz
+);
+CREATE INDEX person_signal_last_idx ON crm.person_signal (workspace_id, last_interaction_at);
+CREATE INDEX person_signal_due_idx ON crm.person_signal (next_interaction_at) WHERE next_interaction_at IS NOT NULL;
+
+CREATE TABLE crm.company_signal (LIKE crm.person_signal INCLUDING DEFAULTS);
+ALTER TABLE crm.company_signal DROP COLUMN person_id;
+ALTER TABLE crm.company_signal ADD COLUMN company_id bigint PRIMARY KEY REFERENCES crm.company ON DELETE CASCADE;
+CREATE INDEX company_signal_last_idx ON crm.company_signal (workspace_id, last_interaction_at);
+CREATE INDEX company_signal_due_idx ON crm.company_signal (next_interaction_at) WHERE next_interaction_at IS NOT NULL;
+
+-- The C++ entry points.
+CREATE FUNCTION crm._participant_resolve() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_participant_resolve' LANGUAGE C;
+CREATE FUNCTION crm._participant_signals() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_participant_signals' LANGUAGE C;
+CREATE FUNCTION crm._interaction_signals() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_interaction_signals' LANGUAGE C;
+CREATE FUNCTION crm._activity_truncated() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_activity_truncated' LANGUAGE C;
+CREATE FUNCTION crm._claim_addresses(ws bigint, addrs text[], domains text[]) RETURNS void
+  AS 'MODULE_PATHNAME', 'crm_claim_addresses' LANGUAGE C STRICT;
+
+CREATE FUNCTION crm._signals_now(record_kind text, record_id bigint,
+  OUT first_interaction_at timestamptz, OUT last_interaction_at timestamptz,
+  OUT last_interaction_kind crm.interaction_kind, OUT last_interaction_member_id bigint,
+  OUT first_email_at timestamptz, OUT last_email_at timestamptz,
+  OUT last_inbound_email_at timestamptz, OUT last_outbound_email_at timestamptz,
+  OUT first_meeting_at timestamptz, OUT last_meeting_at timestamptz,
+  OUT next_meeting_at timestamptz, OUT next_interaction_at timestamptz,
+  OUT email_count bigint, OUT meeting_count bigint, OUT interaction_count bigint)
+  AS 'MODULE_PATHNAME', 'crm_signals_now' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION crm._signals_now(text, bigint) IS 'interaction attributes of one record computed from its activity at crm.now()';
+
+CREATE FUNCTION crm._verify_signal_state(OUT record_kind text, OUT record_id bigint, OUT field text,
+                                         OUT stored text, OUT expected text)
+  RETURNS SETOF record AS 'MODULE_PATHNAME', 'crm_verify_signal_state' LANGUAGE C;
+
+CREATE FUNCTION crm.rebuild_signals() RETURNS bigint
+  AS 'MODULE_PATHNAME', 'crm_rebuild_signals' LANGUAGE C;
+COMMENT ON FUNCTION crm.rebuild_signals() IS 'recomputes the interaction attributes of every person and company from scratch; returns the number of records written';
+
+CREATE FUNCTION crm.tick() RETURNS bigint
+  AS 'MODULE_PATHNAME', 'crm_tick' LANGUAGE C;
+COMMENT ON FUNCTION crm.tick() IS 'folds interactions that have started since they were written into stored state; returns the number of records refreshed';
+
+CREATE TRIGGER participant_resolve BEFORE INSERT OR UPDATE ON crm.participant
+  FOR EACH ROW EXECUTE FUNCTION crm._participant_resolve();
+CREATE TRIGGER participant_signals_insert AFTER INSERT ON crm.participant
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._participant_signals();
+CREATE TRIGGER participant_signals_update AFTER UPDATE ON crm.participant
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._participant_signals();
+CREATE TRIGGER participant_signals_delete AFTER DELETE ON crm.participant
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._participant_signals();
+CREATE TRIGGER interaction_signals_insert AFTER INSERT ON crm.interaction
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._interaction_signals();
+CREATE TRIGGER interaction_signals_update AFTER UPDATE ON crm.interaction
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._interaction_signals();
+CREATE TRIGGER interaction_signals_delete AFTER DELETE ON crm.interaction
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._interaction_signals();
+CREATE TRIGGER participant_truncated AFTER TRUNCATE ON crm.participant
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._activity_truncated();
+CREATE TRIGGER interaction_truncated AFTER TRUNCATE ON crm.interaction
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._activity_truncated();
+
+-- Views for BI tools: each record's columns and its interaction attributes, right at read time.
+CREATE VIEW crm.person_overview WITH (security_invoker = true) AS
+SELECT p.*, s.first_interaction_at, s.last_interaction_at, s.last_interaction_kind, s.last_interaction_member_id,
+       s.first_email_at, s.last_email_at, s.last_inbound_email_at, s.last_outbound_email_at,
+       s.first_meeting_at, s.last_meeting_at, s.next_meeting_at, s.next_interaction_at,
+       s.email_count, s.meeting_count, s.interaction_count
+FROM crm.person p JOIN crm.person_signal s ON s.person_id = p.id
+WHERE NOT (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE
+UNION ALL
+SELECT p.*, l.*
+FROM crm.person p JOIN crm.person_signal s ON s.person_id = p.id
+CROSS JOIN LATERAL crm._signals_now('person', p.id) l
+WHERE (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE;
+
+CREATE VIEW crm.company_overview WITH (security_invoker = true) AS
+SELECT c.*, s.first_interaction_at, s.last_interaction_at, s.last_interaction_kind, s.last_interaction_member_id,
+       s.first_email_at, s.last_email_at, s.last_inbound_email_at, s.last_outbound_email_at,
+       s.first_meeting_at, s.last_meeting_at, s.next_meeting_at, s.next_interaction_at,
+       s.email_count, s.meeting_count, s.interaction_count
+FROM crm.company c JOIN crm.company_signal s ON s.company_id = c.id
+WHERE NOT (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE
+UNION ALL
+SELECT c.*, l.*
+FROM crm.company c JOIN crm.company_signal s ON s.company_id = c.id
+CROSS JOIN LATERAL crm._signals_now('company', c.id) l
+WHERE (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE;
+
+-- The oracle: one row per difference between stored state and a from-scratch recomputation.
+-- Covers participant links (each participant's member, person and company against a fresh
+-- resolution of its address), missing signal rows, and every stored attribute.
+CREATE FUNCTION crm.verify_signals()
+RETURNS TABLE (record_kind text, record_id bigint, field text, stored text, expected text)
+LANGUAGE sql
+AS $$
+  SELECT 'person', p.id, 'signal row', 'missing', 'present'
+  FROM crm.person p WHERE NOT EXISTS (SELECT FROM crm.person_signal s WHERE s.person_id = p.id)
+  UNION ALL
+  SELECT 'company', c.id, 'signal row', 'missing', 'present'
+  FROM crm.company c WHERE NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.company_id = c.id)
+  UNION ALL
+  SELECT 'participant', p.id, f.field, f.stored, f.expected
+  FROM crm.participant p
+  CROSS JOIN LATERAL crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r
+  CROSS JOIN LATERAL (VALUES ('member_id', p.member_id::text, r.member_id::text),
+                             ('person_id', p.person_id::text, r.person_id::text),
+                             ('company_id', p.company_id::text, r.company_id::text)) f(field, stored, expected)
+  WHERE f.stored IS DISTINCT FROM f.expected
+  UNION ALL
+  SELECT * FROM crm._verify_signal_state()
+$$;
+COMMENT ON FUNCTION crm.verify_signals() IS 'lists every difference between stored derived state and a from-scratch recomputation; empty when all is right';
+
+-- Records whose last interaction is older than older_than, or that never had one, oldest first.
+CREATE FUNCTION crm.stale_records(kind text, older_than interval)
+RETURNS TABLE (record_id bigint, last_interaction_at timestamptz)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  cutoff timestamptz := crm.now() - older_than;
+BEGIN
+  IF kind = 'person' THEN
+    RETURN QUERY
+      SELECT s.person_id, coalesce(l.last_interaction_at, s.last_interaction_at)
+      FROM crm.person_signal s
+      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('person', s.person_id) x
+                         WHERE s.next_interaction_at <= crm.now()) l ON true
+      WHERE s.workspace_id = crm.current_workspace()
+        AND (s.last_interaction_at IS NULL OR s.last_interaction_at < cutoff)
+        AND (l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff)
+      ORDER BY 2 NULLS FIRST, 1;
+  ELSIF kind = 'company' THEN
+    RETURN QUERY
+      SELECT s.company_id, coalesce(l.last_interaction_at, s.last_interaction_at)
+      FROM crm.company_signal s
+      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('company', s.company_id) x
+                         WHERE s.next_interaction_at <= crm.now()) l ON true
+      WHERE s.workspace_id = crm.current_workspace()
+        AND (s.last_interaction_at IS NULL OR s.last_interaction_at < cutoff)
+        AND (l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff)
+      ORDER BY 2 NULLS FIRST, 1;
+  ELSE
+    RAISE EXCEPTION 'unknown record kind "%"', kind
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'' or ''company''';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.stale_records(text, interval) IS 'people or companies of this workspace whose last interaction is older than older_than, or that never had one';
