@@ -14,7 +14,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard src/sql/upgrades/*.sql)
 
 REGRESS = install workspace resolution signals errors
-REGRESS_OPTS = --inputdir=sql --load-extension=pg_trgm
+REGRESS_OPTS = --load-extension=pg_trgm
 
 PG_CPPFLAGS = -I$(CURDIR)/src
 PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fvisibility=hidden

@@ -161,11 +161,10 @@ extern "C" PGDLLEXPORT Datum crm_participant_resolve(PG_FUNCTION_ARGS) {
   if (isnull) return PointerGetDatum(tuple);  // NOT NULL reports it
   const std::string_view address = text_view(address_datum);
   const std::int64_t ws = int8_column(tuple, desc, a_ws);
-  const std::int64_t person = int8_column(tuple, desc, a_person);
-  const std::int64_t member = int8_column(tuple, desc, a_member);
-  // Ids the application has just written must exist; ids carried over may have gone quietly.
-  const bool strict = !update || person != int8_column(td->tg_trigtuple, desc, a_person) ||
-                      member != int8_column(td->tg_trigtuple, desc, a_member);
+  std::int64_t person = int8_column(tuple, desc, a_person);
+  std::int64_t member = int8_column(tuple, desc, a_member);
+  const bool ids_written = !update || person != int8_column(td->tg_trigtuple, desc, a_person) ||
+                           member != int8_column(td->tg_trigtuple, desc, a_member);
 
   // Compute: the canonical address (the core refuses what is neither email nor phone).
   char canonical[crm::activity::kMaxAddressLength + 1];
@@ -175,6 +174,14 @@ extern "C" PGDLLEXPORT Datum crm_participant_resolve(PG_FUNCTION_ARGS) {
     return Datum(0);
   });
   const std::string_view key(canonical, canonical_length);
+
+  // Links carried over from an old address belonged to that address, not to this one.
+  if (update && !ids_written) {
+    const Datum old_address = heap_getattr(td->tg_trigtuple, a_address, desc, &isnull);
+    if (isnull || text_view(old_address) != key) person = member = 0;
+  }
+  // Ids the application has just written must exist; ids carried over may have gone quietly.
+  const bool strict = ids_written;
 
   // Resolve, then write the row.
   const Resolution &r = resolve(ws, key, person, member, strict);
