@@ -11,9 +11,7 @@ class Error : public std::runtime_error {
  public:
   // sqlstate: five characters, e.g. "22023" (invalid_parameter_value).
   Error(const char *sqlstate, std::string message, std::string detail = {}, std::string hint = {})
-      : std::runtime_error(std::move(message)),
-        detail_(std::move(detail)),
-        hint_(std::move(hint)) {
+      : std::runtime_error(std::move(message)), detail_(std::move(detail)), hint_(std::move(hint)) {
     for (int i = 0; i < 5; ++i) sqlstate_[i] = sqlstate[i];
     sqlstate_[5] = '\0';
   }

@@ -1,6 +1,6 @@
 #include "pg/activity_reader.hpp"
 
-#include <vector>
+#include <algorithm>
 
 #include "pg/guard.hpp"
 #include "pg/spi.hpp"
@@ -13,8 +13,8 @@ using signals::Participant;
 
 constexpr long kBatch = 10000;
 
-struct Row {
-  Interaction interaction;
+struct ParticipantOf {
+  std::int64_t interaction_id;
   Participant participant;
 };
 
@@ -24,62 +24,125 @@ std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
   return isnull ? 0 : DatumGetInt64(v);
 }
 
-// Postgres phase: copies one fetched batch into plain rows.
-void read_batch(Row *out) {
-  SPITupleTable *table = SPI_tuptable;
-  TupleDesc d = table->tupdesc;
+// Postgres phase: the current SPI batch into plain rows.
+void read_interactions(std::vector<Interaction> &out) {
+  out.resize(SPI_processed);
+  TupleDesc d = SPI_tuptable->tupdesc;
   for (uint64 i = 0; i < SPI_processed; ++i) {
-    HeapTuple t = table->vals[i];
+    HeapTuple t = SPI_tuptable->vals[i];
     bool isnull = false;
-    Row &r = out[i];
-    r.interaction.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-    r.interaction.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
-    r.interaction.kind = signals::parse_kind(text_view(SPI_getbinval(t, d, 3, &isnull))).value_or(signals::Kind::Note);
-    r.interaction.status = signals::parse_status(text_view(SPI_getbinval(t, d, 4, &isnull))).value_or(signals::Status::Confirmed);
-    r.participant.person_id = int8_or_zero(t, d, 5);
-    r.participant.company_id = int8_or_zero(t, d, 6);
-    r.participant.member_id = int8_or_zero(t, d, 7);
-    r.participant.role = signals::parse_role(text_view(SPI_getbinval(t, d, 8, &isnull))).value_or(signals::Role::To);
-    const Datum response = SPI_getbinval(t, d, 9, &isnull);
-    r.participant.response = isnull ? signals::Response::None
-                                    : signals::parse_response(text_view(response)).value_or(signals::Response::None);
+    Interaction &r = out[i];
+    r.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+    r.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
+    r.kind = signals::parse_kind(text_view(SPI_getbinval(t, d, 3, &isnull)))
+                 .value_or(signals::Kind::Note);
+    r.status = signals::parse_status(text_view(SPI_getbinval(t, d, 4, &isnull)))
+                   .value_or(signals::Status::Confirmed);
   }
-  SPI_freetuptable(table);
+  SPI_freetuptable(SPI_tuptable);
 }
+
+void read_participants(std::vector<ParticipantOf> &out) {
+  out.resize(SPI_processed);
+  TupleDesc d = SPI_tuptable->tupdesc;
+  for (uint64 i = 0; i < SPI_processed; ++i) {
+    HeapTuple t = SPI_tuptable->vals[i];
+    bool isnull = false;
+    ParticipantOf &r = out[i];
+    r.interaction_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+    r.participant.person_id = int8_or_zero(t, d, 2);
+    r.participant.company_id = int8_or_zero(t, d, 3);
+    r.participant.member_id = int8_or_zero(t, d, 4);
+    r.participant.role =
+        signals::parse_role(text_view(SPI_getbinval(t, d, 5, &isnull))).value_or(signals::Role::To);
+    const Datum response = SPI_getbinval(t, d, 6, &isnull);
+    r.participant.response =
+        isnull ? signals::Response::None
+               : signals::parse_response(text_view(response)).value_or(signals::Response::None);
+  }
+  SPI_freetuptable(SPI_tuptable);
+}
+
+// A cursor read batch by batch into a buffer of plain rows.
+template <typename Row, void (*Read)(std::vector<Row> &)>
+class Stream {
+ public:
+  explicit Stream(Portal portal) : portal_(portal) { refill(); }
+  bool done() const { return next_ >= rows_.size(); }
+  const Row &peek() const { return rows_[next_]; }
+  void advance() {
+    if (++next_ >= rows_.size()) refill();
+  }
+  void close() {
+    pg_call([&] { SPI_cursor_close(portal_); });
+  }
+
+ private:
+  void refill() {
+    next_ = 0;
+    pg_call([&] {
+      CHECK_FOR_INTERRUPTS();
+      SPI_cursor_fetch(portal_, true, kBatch);
+      Read(rows_);
+    });
+  }
+  Portal portal_;
+  std::vector<Row> rows_;
+  std::size_t next_ = 0;
+};
+
+void merge_into(Portal interactions, Portal participants, signals::Folder &folder) {
+  Stream<Interaction, read_interactions> is(interactions);
+  Stream<ParticipantOf, read_participants> ps(participants);
+  std::vector<Participant> group;
+  for (; !is.done(); is.advance()) {
+    const Interaction interaction = is.peek();
+    // Participants of interactions not selected (none, given the foreign key) are skipped.
+    while (!ps.done() && ps.peek().interaction_id < interaction.id) ps.advance();
+    group.clear();
+    for (; !ps.done() && ps.peek().interaction_id == interaction.id; ps.advance())
+      group.push_back(ps.peek().participant);
+    if (!group.empty()) folder.add(interaction, group);
+  }
+  is.close();
+  ps.close();
+}
+
+constexpr const char *kInteractionColumns =
+    "SELECT id, occurred_at, kind::text, status::text FROM crm.interaction";
+constexpr const char *kParticipantColumns =
+    "SELECT interaction_id, person_id, company_id, member_id, role::text, response::text FROM "
+    "crm.participant";
 
 }  // namespace
 
-void fold_activity(SPIPlanPtr plan, const Datum *args, const char *nulls, bool read_only,
-                   signals::Folder &folder) {
-  Portal portal = pg_call([&] {
-    return SPI_cursor_open(nullptr, plan, const_cast<Datum *>(args), nulls, read_only);
-  });
-  std::vector<Row> rows(kBatch);
-  std::vector<Participant> group;
-  Interaction current{};
-  bool open = false;
-  for (;;) {
-    const std::size_t n = pg_call([&] {
-      CHECK_FOR_INTERRUPTS();
-      SPI_cursor_fetch(portal, true, kBatch);
-      const std::size_t fetched = SPI_processed;
-      read_batch(rows.data());
-      return fetched;
-    });
-    if (n == 0) break;
-    for (std::size_t i = 0; i < n; ++i) {
-      // An interaction's rows may straddle two batches: the group carries over.
-      if (open && rows[i].interaction.id != current.id) {
-        folder.add(current, group);
-        group.clear();
-      }
-      current = rows[i].interaction;
-      open = true;
-      group.push_back(rows[i].participant);
-    }
-  }
-  if (open) folder.add(current, group);
-  pg_call([&] { SPI_cursor_close(portal); });
+void fold_all_activity(signals::Folder &folder, bool read_only) {
+  const std::string interactions = std::string(kInteractionColumns) + " ORDER BY id";
+  const std::string participants = std::string(kParticipantColumns) + " ORDER BY interaction_id";
+  Portal i = pg_call(
+      [&] { return cursor_once(interactions.c_str(), 0, nullptr, nullptr, nullptr, read_only); });
+  Portal p = pg_call(
+      [&] { return cursor_once(participants.c_str(), 0, nullptr, nullptr, nullptr, read_only); });
+  merge_into(i, p, folder);
+}
+
+void fold_interactions(const std::vector<std::int64_t> &interaction_ids, signals::Folder &folder,
+                       bool read_only) {
+  if (interaction_ids.empty()) return;
+  std::vector<std::int64_t> ids = interaction_ids;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  const std::string interactions =
+      std::string(kInteractionColumns) + " WHERE id = ANY ($1) ORDER BY id";
+  const std::string participants =
+      std::string(kParticipantColumns) + " WHERE interaction_id = ANY ($1) ORDER BY interaction_id";
+  static const Oid types[1] = {INT8ARRAYOID};
+  const Datum arg = pg_call([&] { return int8_array(ids.data(), static_cast<int>(ids.size())); });
+  Portal i = pg_call(
+      [&] { return cursor_once(interactions.c_str(), 1, types, &arg, nullptr, read_only); });
+  Portal p = pg_call(
+      [&] { return cursor_once(participants.c_str(), 1, types, &arg, nullptr, read_only); });
+  merge_into(i, p, folder);
 }
 
 }  // namespace crm::pg

@@ -20,9 +20,9 @@ SubTransactionId held_subxact = InvalidSubTransactionId;
 }  // namespace
 
 std::uint32_t address_stripe(std::int64_t workspace_id, std::string_view address) {
-  const std::uint64_t h = hash_bytes_extended(reinterpret_cast<const unsigned char *>(address.data()),
-                                              static_cast<int>(address.size()),
-                                              static_cast<uint64>(workspace_id));
+  const std::uint64_t h =
+      hash_bytes_extended(reinterpret_cast<const unsigned char *>(address.data()),
+                          static_cast<int>(address.size()), static_cast<uint64>(workspace_id));
   return static_cast<std::uint32_t>(h % kStripes);
 }
 

@@ -30,7 +30,8 @@ void fresh_remember(const FreshInteraction &interaction) {
   HTAB *table = current(true);
   if (hash_get_num_entries(table) >= kMaxEntries) return;
   bool found = false;
-  auto *entry = static_cast<FreshInteraction *>(hash_search(table, &interaction.id, HASH_ENTER, &found));
+  auto *entry =
+      static_cast<FreshInteraction *>(hash_search(table, &interaction.id, HASH_ENTER, &found));
   *entry = interaction;
 }
 

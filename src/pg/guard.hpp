@@ -63,7 +63,9 @@ auto pg_call(F &&f) -> decltype(f()) {
 
 // True when Postgres wants this backend to stop what it is doing (statement_timeout, cancel,
 // terminate). Reads two flags; never calls Postgres.
-inline bool interrupt_pending() { return QueryCancelPending || ProcDiePending; }
+inline bool interrupt_pending() {
+  return QueryCancelPending || ProcDiePending;
+}
 
 template <typename F>
 Datum barrier(F &&body) {
@@ -98,13 +100,15 @@ Datum barrier(F &&body) {
   if (pg_error != nullptr) ReThrowError(pg_error);
   if (canceled) {
     CHECK_FOR_INTERRUPTS();
-    ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to user request")));
+    ereport(ERROR,
+            (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to user request")));
   }
   if (sqlstate[0] != '\0') {
-    ereport(ERROR,
-            (errcode(MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])),
-             errmsg("%s", message), detail[0] ? errdetail("%s", detail) : 0,
-             hint[0] ? errhint("%s", hint) : 0));
+    ereport(
+        ERROR,
+        (errcode(MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])),
+         errmsg("%s", message), detail[0] ? errdetail("%s", detail) : 0,
+         hint[0] ? errhint("%s", hint) : 0));
   }
   return result;
 }

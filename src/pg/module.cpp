@@ -29,10 +29,10 @@ bool check_workspace(char **value, void **, GucSource) {
 }  // namespace
 
 void _PG_init(void) {
-  DefineCustomStringVariable("crm.workspace", "Workspace (tenant) of this session.",
-                             "Default of every workspace_id column; read by crm.current_workspace().",
-                             &workspace_setting, "1", PGC_USERSET, 0, check_workspace, nullptr,
-                             nullptr);
+  DefineCustomStringVariable(
+      "crm.workspace", "Workspace (tenant) of this session.",
+      "Default of every workspace_id column; read by crm.current_workspace().", &workspace_setting,
+      "1", PGC_USERSET, 0, check_workspace, nullptr, nullptr);
   DefineCustomStringVariable("crm.clock", "Fixed clock for derived values, for tests and demos.",
                              "When set to a timestamp, crm.now() returns it instead of now().",
                              &clock_setting, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);

@@ -3,9 +3,9 @@
 #include <vector>
 
 #include "core/signals/folder.hpp"
-#include "core/time_text.hpp"
 #include "pg/clock.hpp"
 #include "pg/guard.hpp"
+#include "pg/activity_reader.hpp"
 #include "pg/signals_store.hpp"
 #include "pg/spi.hpp"
 
@@ -26,6 +26,16 @@ using signals::Signals;
 
 constexpr RecordKind kKinds[2] = {RecordKind::Person, RecordKind::Company};
 
+// Timestamps in verify_signals output, rendered by Postgres in the session's DateStyle and
+// TimeZone (years past 9999 included).
+std::string render_time(Micros m) {
+  if (m == kNoTime) return "(none)";
+  const char *text = pg_call([m] {
+    return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(m)));
+  });
+  return text;
+}
+
 RecordKind record_kind(std::string_view text) {
   auto kind = signals::parse_record_kind(text);
   if (!kind)
@@ -36,22 +46,22 @@ RecordKind record_kind(std::string_view text) {
 
 // The ids of records whose stored state holds a future interaction that has started by now.
 RecordIds due_records(RecordKind kind, Micros now) {
-  static SPIPlanPtr plans[2];
-  const std::string sql = kind == RecordKind::Person
-                              ? "SELECT person_id FROM crm.person_signal WHERE next_interaction_at <= $1"
-                              : "SELECT company_id FROM crm.company_signal WHERE next_interaction_at <= $1";
+  const std::string sql =
+      kind == RecordKind::Person
+          ? "SELECT person_id FROM crm.person_signal WHERE next_interaction_at <= $1"
+          : "SELECT company_id FROM crm.company_signal WHERE next_interaction_at <= $1";
   const std::size_t n = pg_call([&] {
     static const Oid types[1] = {TIMESTAMPTZOID};
-    SPIPlanPtr plan = kept_plan(&plans[kind == RecordKind::Person ? 0 : 1], sql.c_str(), 1, types);
     Datum arg = TimestampTzGetDatum(now);
-    execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    execute_once(sql.c_str(), 1, types, &arg, nullptr, false, SPI_OK_SELECT);
     return static_cast<std::size_t>(SPI_processed);
   });
   std::vector<std::int64_t> ids(n);
   pg_call([&] {
     bool isnull = false;
     for (uint64 i = 0; i < SPI_processed; ++i)
-      ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+      ids[i] =
+          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
     SPI_freetuptable(SPI_tuptable);
   });
   return RecordIds(ids.begin(), ids.end());
@@ -132,7 +142,8 @@ extern "C" PGDLLEXPORT Datum crm_verify_signal_state(PG_FUNCTION_ARGS) {
       const StoredMap &m = stored[kind == RecordKind::Person ? 0 : 1];
       auto it = m.find(id);
       if (it == m.end() || it->second.as_of == kNoTime) return now;
-      return crm::signals::mergeable(it->second.signals, it->second.as_of, now) ? now : it->second.as_of;
+      return crm::signals::mergeable(it->second.signals, it->second.as_of, now) ? now
+                                                                                : it->second.as_of;
     };
     crm::signals::Folder folder(clock_for, interrupt_pending);
     fold_all_activity(folder, true);
@@ -143,10 +154,10 @@ extern "C" PGDLLEXPORT Datum crm_verify_signal_state(PG_FUNCTION_ARGS) {
         const SignalMap &expected_map = folder.result(kind);
         auto e = expected_map.find(id);
         const Signals expected = e == expected_map.end() ? Signals{} : e->second;
-        for (const auto &d : crm::signals::differences(row.signals, expected, crm::render_utc)) {
+        for (const auto &d : crm::signals::differences(row.signals, expected, render_time)) {
           pg_call([&] {
-            Datum values[5] = {PointerGetDatum(cstring_to_text(kind_name.c_str())), Int64GetDatum(id),
-                               PointerGetDatum(cstring_to_text(d.field.c_str())),
+            Datum values[5] = {PointerGetDatum(cstring_to_text(kind_name.c_str())),
+                               Int64GetDatum(id), PointerGetDatum(cstring_to_text(d.field.c_str())),
                                PointerGetDatum(cstring_to_text(d.stored.c_str())),
                                PointerGetDatum(cstring_to_text(d.expected.c_str()))};
             bool nulls[5] = {false, false, false, false, false};
@@ -165,7 +176,8 @@ extern "C" PGDLLEXPORT Datum crm_rebuild_signals(PG_FUNCTION_ARGS) {
   const TimestampTz now = current_clock();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   // Writers of activity wait until the rebuild commits, so it sees one consistent state.
-  if (SPI_execute("LOCK TABLE crm.interaction, crm.participant IN SHARE MODE", false, 0) != SPI_OK_UTILITY)
+  if (SPI_execute("LOCK TABLE crm.interaction, crm.participant IN SHARE MODE", false, 0) !=
+      SPI_OK_UTILITY)
     elog(ERROR, "crm_hygiene: cannot lock activity tables");
   std::int64_t written = 0;
   barrier([&] {

@@ -17,7 +17,9 @@ using signals::Signals;
 
 constexpr int kWriteChunk = 5000;
 
-int slot(RecordKind kind) { return kind == RecordKind::Person ? 0 : 1; }
+int slot(RecordKind kind) {
+  return kind == RecordKind::Person ? 0 : 1;
+}
 const char *table(RecordKind kind) {
   return kind == RecordKind::Person ? "crm.person_signal" : "crm.company_signal";
 }
@@ -25,14 +27,18 @@ const char *id_column(RecordKind kind) {
   return kind == RecordKind::Person ? "person_id" : "company_id";
 }
 
-#define CRM_SIGNAL_COLUMNS                                                                       \
+#define CRM_SIGNAL_COLUMNS                                                                        \
   "first_interaction_at, last_interaction_at, last_interaction_id, last_interaction_kind::text, " \
   "last_interaction_member_id, first_email_at, last_email_at, last_inbound_email_at, "            \
   "last_outbound_email_at, first_meeting_at, last_meeting_at, next_meeting_at, "                  \
   "next_interaction_at, email_count, meeting_count, interaction_count, signals_as_of"
 
-SPIPlanPtr lock_plans[2], all_plans[2], recompute_plans[2], write_plans[2];
+// Batches up to this size go through cached primary-key plans, one record at a time (cheap for
+// the single-row writes of an application); larger ones through one set-based statement planned
+// for its arguments.
+constexpr std::size_t kSmallBatch = 32;
 
+SPIPlanPtr lock_one_plans[2], write_one_plans[2];
 
 Micros time_or_none(HeapTuple t, TupleDesc d, int col) {
   bool isnull = false;
@@ -53,8 +59,9 @@ std::int64_t read_stored(HeapTuple t, TupleDesc d, StoredSignals &out) {
   s.last_interaction_id = int8_or_zero(t, d, 4);
   bool isnull = false;
   const Datum kind = SPI_getbinval(t, d, 5, &isnull);
-  s.last_interaction_kind = isnull ? signals::Kind::Email
-                                   : signals::parse_kind(text_view(kind)).value_or(signals::Kind::Email);
+  s.last_interaction_kind =
+      isnull ? signals::Kind::Email
+             : signals::parse_kind(text_view(kind)).value_or(signals::Kind::Email);
   s.last_interaction_member_id = int8_or_zero(t, d, 6);
   s.first_email_at = time_or_none(t, d, 7);
   s.last_email_at = time_or_none(t, d, 8);
@@ -84,32 +91,33 @@ void collect_stored(StoredMap &out) {
   for (auto &[id, stored] : rows) out.emplace(id, stored);
 }
 
-// One column of the write statement: values and null flags, turned into an array Datum.
-struct Column {
-  Oid type;
-  std::vector<Datum> values;
-  std::vector<bool> nulls;
-  void time(Micros m) { push(TimestampTzGetDatum(m), m == kNoTime); }
-  void int8(std::int64_t v, bool null = false) { push(Int64GetDatum(v), null); }
-  void push(Datum v, bool null) {
-    values.push_back(v);
-    nulls.push_back(null);
-  }
-};
-
 }  // namespace
 
 StoredMap lock_and_load(RecordKind kind, const std::vector<std::int64_t> &sorted_ids) {
   StoredMap out;
   if (sorted_ids.empty()) return out;
-  const std::string sql = std::string("SELECT ") + id_column(kind) + ", " CRM_SIGNAL_COLUMNS " FROM " +
-                          table(kind) + " WHERE " + id_column(kind) + " = ANY ($1) ORDER BY " +
-                          id_column(kind) + " FOR NO KEY UPDATE";
+  const std::string select = std::string("SELECT ") + id_column(kind) +
+                             ", " CRM_SIGNAL_COLUMNS " FROM " + table(kind) + " WHERE " +
+                             id_column(kind);
+  if (sorted_ids.size() <= kSmallBatch) {
+    // One row at a time, in id order: concurrent writers lock in the same order.
+    const std::string sql = select + " = $1 FOR NO KEY UPDATE";
+    for (std::int64_t id : sorted_ids) {
+      pg_call([&] {
+        static const Oid types[1] = {INT8OID};
+        SPIPlanPtr plan = kept_plan(&lock_one_plans[slot(kind)], sql.c_str(), 1, types);
+        Datum arg = Int64GetDatum(id);
+        execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+      });
+      collect_stored(out);
+    }
+    return out;
+  }
+  const std::string sql = select + " = ANY ($1) ORDER BY " + id_column(kind) + " FOR NO KEY UPDATE";
   pg_call([&] {
     static const Oid types[1] = {INT8ARRAYOID};
-    SPIPlanPtr plan = kept_plan(&lock_plans[slot(kind)], sql.c_str(), 1, types);
     Datum arg = int8_array(sorted_ids.data(), static_cast<int>(sorted_ids.size()));
-    execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    execute_once(sql.c_str(), 1, types, &arg, nullptr, false, SPI_OK_SELECT);
   });
   collect_stored(out);
   return out;
@@ -117,130 +125,185 @@ StoredMap lock_and_load(RecordKind kind, const std::vector<std::int64_t> &sorted
 
 StoredMap load_all(RecordKind kind) {
   StoredMap out;
-  const std::string sql = std::string("SELECT ") + id_column(kind) + ", " CRM_SIGNAL_COLUMNS " FROM " +
-                          table(kind);
-  pg_call([&] {
-    SPIPlanPtr plan = kept_plan(&all_plans[slot(kind)], sql.c_str(), 0, nullptr);
-    execute_plan(plan, nullptr, nullptr, true, SPI_OK_SELECT);
-  });
+  const std::string sql =
+      std::string("SELECT ") + id_column(kind) + ", " CRM_SIGNAL_COLUMNS " FROM " + table(kind);
+  pg_call([&] { execute_once(sql.c_str(), 0, nullptr, nullptr, nullptr, true, SPI_OK_SELECT); });
   collect_stored(out);
   return out;
 }
 
 SignalMap recompute(RecordKind kind, const RecordIds &ids, Micros now, bool read_only) {
-  signals::Folder folder(now, interrupt_pending);
   if (ids.empty()) return {};
-  std::vector<std::int64_t> list(ids.begin(), ids.end());
+  signals::Folder folder(now, interrupt_pending);
   folder.restrict_to(kind, ids);
-  const std::string sql = std::string("SELECT " CRM_ACTIVITY_COLUMNS
-                                      " FROM crm.participant p JOIN crm.interaction i ON i.id = "
-                                      "p.interaction_id WHERE p.interaction_id IN (SELECT "
-                                      "interaction_id FROM crm.participant WHERE ") +
-                          id_column(kind) + " = ANY ($1)) ORDER BY i.id";
-  SPIPlanPtr plan = pg_call([&] {
+  // The records' interactions first, then those interactions with all their participants.
+  std::vector<std::int64_t> list(ids.begin(), ids.end());
+  const std::string sql =
+      std::string("SELECT DISTINCT interaction_id FROM crm.participant WHERE ") + id_column(kind) +
+      " = ANY ($1)";
+  const std::size_t n = pg_call([&] {
     static const Oid types[1] = {INT8ARRAYOID};
-    return kept_plan(&recompute_plans[slot(kind)], sql.c_str(), 1, types);
+    Datum arg = int8_array(list.data(), static_cast<int>(list.size()));
+    execute_once(sql.c_str(), 1, types, &arg, nullptr, read_only, SPI_OK_SELECT);
+    return static_cast<std::size_t>(SPI_processed);
   });
-  const Datum arg = pg_call([&] { return int8_array(list.data(), static_cast<int>(list.size())); });
-  fold_activity(plan, &arg, nullptr, read_only, folder);
+  std::vector<std::int64_t> interactions(n);
+  pg_call([&] {
+    bool isnull = false;
+    for (uint64 i = 0; i < SPI_processed; ++i)
+      interactions[i] =
+          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+    SPI_freetuptable(SPI_tuptable);
+  });
+  fold_interactions(interactions, folder, read_only);
   return std::move(folder.result(kind));
-}
-
-void fold_all_activity(signals::Folder &folder, bool read_only) {
-  static SPIPlanPtr plan_slot = nullptr;
-  SPIPlanPtr plan = pg_call([&] {
-    return kept_plan(&plan_slot,
-                     "SELECT " CRM_ACTIVITY_COLUMNS
-                     " FROM crm.participant p JOIN crm.interaction i ON i.id = p.interaction_id "
-                     "ORDER BY i.id",
-                     0, nullptr);
-  });
-  fold_activity(plan, nullptr, nullptr, read_only, folder);
 }
 
 void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
   if (rows.empty()) return;
-  const std::string id = id_column(kind);
+  // Plain values per row, in the order of the SET list below (column 0 is the record id).
+  constexpr int kColumns = 17;
+  static const Oid elem_types[kColumns] = {
+      INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,        TEXTOID,
+      INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+      TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,
+      INT8OID,        INT8OID};
+  struct Flat {
+    Datum values[kColumns];
+    bool nulls[kColumns];
+    std::string_view kind;  // points at a static label
+  };
+  std::vector<Flat> flat;
+  flat.reserve(rows.size());
+  for (const auto &[record, sig] : rows) {
+    Flat f{};
+    int c = 0;
+    auto time = [&](Micros m) {
+      f.values[c] = TimestampTzGetDatum(m);
+      f.nulls[c++] = m == kNoTime;
+    };
+    auto int8 = [&](std::int64_t v, bool null) {
+      f.values[c] = Int64GetDatum(v);
+      f.nulls[c++] = null;
+    };
+    const bool has_last = sig.last_interaction_at != kNoTime;
+    int8(record, false);
+    time(sig.first_interaction_at);
+    time(sig.last_interaction_at);
+    int8(sig.last_interaction_id, !has_last);
+    f.nulls[c++] = !has_last;  // the kind's text Datum is made in the Postgres phase
+    f.kind = signals::to_string(sig.last_interaction_kind);
+    int8(sig.last_interaction_member_id, !has_last || sig.last_interaction_member_id == 0);
+    time(sig.first_email_at);
+    time(sig.last_email_at);
+    time(sig.last_inbound_email_at);
+    time(sig.last_outbound_email_at);
+    time(sig.first_meeting_at);
+    time(sig.last_meeting_at);
+    time(sig.next_meeting_at);
+    time(sig.next_interaction_at);
+    int8(sig.email_count, false);
+    int8(sig.meeting_count, false);
+    int8(sig.interaction_count, false);
+    flat.push_back(f);
+  }
+  // Rows are already locked; id order keeps the heap access pattern tidy.
+  std::sort(flat.begin(), flat.end(), [](const Flat &x, const Flat &y) {
+    return DatumGetInt64(x.values[0]) < DatumGetInt64(y.values[0]);
+  });
+
+  // The SET list, with values from $2..$17 (one row) or from columns d.c2..d.c17 (a batch).
+  auto set_list = [](const char *prefix) {
+    static const char *const columns[kColumns] = {nullptr,
+                                                  "first_interaction_at",
+                                                  "last_interaction_at",
+                                                  "last_interaction_id",
+                                                  "last_interaction_kind",
+                                                  "last_interaction_member_id",
+                                                  "first_email_at",
+                                                  "last_email_at",
+                                                  "last_inbound_email_at",
+                                                  "last_outbound_email_at",
+                                                  "first_meeting_at",
+                                                  "last_meeting_at",
+                                                  "next_meeting_at",
+                                                  "next_interaction_at",
+                                                  "email_count",
+                                                  "meeting_count",
+                                                  "interaction_count"};
+    std::string out;
+    for (int c = 1; c < kColumns; ++c) {
+      out += std::string(columns[c]) + " = " + prefix + std::to_string(c + 1);
+      if (c == 4) out += "::crm.interaction_kind";
+      out += ", ";
+    }
+    return out + "signals_as_of = $18";
+  };
+
+  if (flat.size() <= kSmallBatch) {
+    const std::string sql = std::string("UPDATE ") + table(kind) + " SET " + set_list("$") +
+                            " WHERE " + id_column(kind) + " = $1";
+    static Oid types[kColumns + 1];
+    for (int c = 0; c < kColumns; ++c) types[c] = elem_types[c];
+    types[kColumns] = TIMESTAMPTZOID;
+    for (Flat &f : flat) {
+      pg_call([&] {
+        SPIPlanPtr plan = kept_plan(&write_one_plans[slot(kind)], sql.c_str(), kColumns + 1, types);
+        Datum args[kColumns + 1];
+        char nulls[kColumns + 1];
+        for (int c = 0; c < kColumns; ++c) {
+          args[c] = f.values[c];
+          nulls[c] = f.nulls[c] ? 'n' : ' ';
+        }
+        if (!f.nulls[4])
+          args[4] = PointerGetDatum(
+              cstring_to_text_with_len(f.kind.data(), static_cast<int>(f.kind.size())));
+        args[kColumns] = TimestampTzGetDatum(as_of);
+        nulls[kColumns] = ' ';
+        execute_plan(plan, args, nulls, false, SPI_OK_UPDATE);
+      });
+    }
+    return;
+  }
+
   const std::string sql =
-      std::string("UPDATE ") + table(kind) +
-      " s SET first_interaction_at = d.c1, last_interaction_at = d.c2, last_interaction_id = d.c3, "
-      "last_interaction_kind = d.c4::crm.interaction_kind, last_interaction_member_id = d.c5, "
-      "first_email_at = d.c6, last_email_at = d.c7, last_inbound_email_at = d.c8, "
-      "last_outbound_email_at = d.c9, first_meeting_at = d.c10, last_meeting_at = d.c11, "
-      "next_meeting_at = d.c12, next_interaction_at = d.c13, email_count = d.c14, "
-      "meeting_count = d.c15, interaction_count = d.c16, signals_as_of = $18 "
-      "FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::text[], "
+      std::string("UPDATE ") + table(kind) + " s SET " + set_list("d.c") +
+      " FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::text[], "
       "$6::bigint[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], "
       "$11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], "
-      "$15::bigint[], $16::bigint[], $17::bigint[]) AS d(id, c1, c2, c3, c4, c5, c6, c7, c8, c9, "
-      "c10, c11, c12, c13, c14, c15, c16) WHERE s." +
-      id + " = d.id";
-  static const Oid types[18] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,
-                                TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
-                                TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
-                                TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
-                                INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID};
-  SPIPlanPtr plan = pg_call([&] { return kept_plan(&write_plans[slot(kind)], sql.c_str(), 18, types); });
-
-  std::vector<const std::pair<const std::int64_t, Signals> *> order;
-  order.reserve(rows.size());
-  for (const auto &row : rows) order.push_back(&row);
-  // Rows are already locked; id order just keeps the heap access pattern tidy.
-  std::sort(order.begin(), order.end(), [](auto *a, auto *b) { return a->first < b->first; });
-
-  for (std::size_t start = 0; start < order.size(); start += kWriteChunk) {
-    const std::size_t end = std::min(order.size(), start + kWriteChunk);
-    std::vector<Column> cols(17);
-    const Oid elem_types[17] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, TEXTOID, INT8OID,
-                                TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-                                TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-                                INT8OID, INT8OID, INT8OID};
-    for (int c = 0; c < 17; ++c) cols[c].type = elem_types[c];
-    std::vector<int> kind_codes;  // the text[] column is built in the Postgres phase
-    for (std::size_t i = start; i < end; ++i) {
-      const std::int64_t record = order[i]->first;
-      const Signals &s = order[i]->second;
-      const bool has_last = s.last_interaction_at != kNoTime;
-      cols[0].int8(record);
-      cols[1].time(s.first_interaction_at);
-      cols[2].time(s.last_interaction_at);
-      cols[3].int8(s.last_interaction_id, !has_last);
-      cols[4].push(0, !has_last);
-      kind_codes.push_back(static_cast<int>(s.last_interaction_kind));
-      cols[5].int8(s.last_interaction_member_id, !has_last || s.last_interaction_member_id == 0);
-      cols[6].time(s.first_email_at);
-      cols[7].time(s.last_email_at);
-      cols[8].time(s.last_inbound_email_at);
-      cols[9].time(s.last_outbound_email_at);
-      cols[10].time(s.first_meeting_at);
-      cols[11].time(s.last_meeting_at);
-      cols[12].time(s.next_meeting_at);
-      cols[13].time(s.next_interaction_at);
-      cols[14].int8(s.email_count);
-      cols[15].int8(s.meeting_count);
-      cols[16].int8(s.interaction_count);
-    }
-    std::vector<std::string_view> kind_names;
-    for (int code : kind_codes) kind_names.push_back(signals::to_string(static_cast<signals::Kind>(code)));
-    const int count = static_cast<int>(end - start);
+      "$15::bigint[], $16::bigint[], $17::bigint[]) AS d(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, "
+      "c11, c12, c13, c14, c15, c16, c17) WHERE s." +
+      id_column(kind) + " = d.c1";
+  static const Oid array_types[kColumns + 1] = {
+      INT8ARRAYOID,        TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,
+      TEXTARRAYOID,        INT8ARRAYOID,        TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
+      TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
+      TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,        INT8ARRAYOID,
+      INT8ARRAYOID,        TIMESTAMPTZOID};
+  constexpr std::size_t kChunk = 5000;
+  for (std::size_t start = 0; start < flat.size(); start += kChunk) {
+    const int count = static_cast<int>(std::min(flat.size(), start + kChunk) - start);
     pg_call([&] {
-      Datum args[18];
-      for (int c = 0; c < 17; ++c) {
-        Column &col = cols[c];
+      Datum args[kColumns + 1];
+      for (int c = 0; c < kColumns; ++c) {
+        Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * count));
         bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * count));
-        for (int i = 0; i < count; ++i) nulls[i] = col.nulls[i];
-        if (col.type == TEXTOID)
-          for (int i = 0; i < count; ++i)
-            if (!nulls[i])
-              col.values[i] = PointerGetDatum(
-                  cstring_to_text_with_len(kind_names[i].data(), static_cast<int>(kind_names[i].size())));
+        for (int i = 0; i < count; ++i) {
+          const Flat &f = flat[start + i];
+          nulls[i] = f.nulls[c];
+          values[i] = f.values[c];
+          if (c == 4 && !nulls[i])
+            values[i] = PointerGetDatum(
+                cstring_to_text_with_len(f.kind.data(), static_cast<int>(f.kind.size())));
+        }
+        const bool text = elem_types[c] == TEXTOID;
         int dims[1] = {count}, lbs[1] = {1};
-        const bool text = col.type == TEXTOID;
-        args[c] = PointerGetDatum(construct_md_array(col.values.data(), nulls, 1, dims, lbs, col.type,
-                                                     text ? -1 : 8, !text, text ? TYPALIGN_INT : TYPALIGN_DOUBLE));
+        args[c] = PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elem_types[c],
+                                                     text ? -1 : 8, !text,
+                                                     text ? TYPALIGN_INT : TYPALIGN_DOUBLE));
       }
-      args[17] = TimestampTzGetDatum(as_of);
-      execute_plan(plan, args, nullptr, false, SPI_OK_UPDATE);
+      args[kColumns] = TimestampTzGetDatum(as_of);
+      execute_once(sql.c_str(), kColumns + 1, array_types, args, nullptr, false, SPI_OK_UPDATE);
     });
   }
 }
@@ -277,7 +340,8 @@ std::int64_t apply(RecordKind kind, const SignalMap &deltas, const RecordIds &re
       auto f = fresh.find(id);
       const Signals value = f == fresh.end() ? Signals{} : f->second;
       const StoredSignals &s = stored.at(id);
-      if (!(value == s.signals) || !signals::mergeable(s.signals, s.as_of, now)) out.emplace(id, value);
+      if (!(value == s.signals) || !signals::mergeable(s.signals, s.as_of, now))
+        out.emplace(id, value);
     }
   }
   write(kind, out, now);

@@ -35,16 +35,13 @@ StoredMap load_all(signals::RecordKind kind);
 SignalMap recompute(signals::RecordKind kind, const RecordIds &ids, signals::Micros now,
                     bool read_only = false);
 
-// Folds all activity of every workspace (rebuild_signals, verify_signals).
-void fold_all_activity(signals::Folder &folder, bool read_only);
-
 // Overwrites the rows of these records with the given state, computed at clock as_of.
 void write(signals::RecordKind kind, const SignalMap &rows, signals::Micros as_of);
 
 // The trigger path: merges deltas (folded at now from new activity only) into stored state, and
 // recomputes the records in recompute_ids and any whose stored state is no longer mergeable.
 // Returns the number of records written.
-std::int64_t apply(signals::RecordKind kind, const SignalMap &deltas, const RecordIds &recompute_ids,
-                   signals::Micros now);
+std::int64_t apply(signals::RecordKind kind, const SignalMap &deltas,
+                   const RecordIds &recompute_ids, signals::Micros now);
 
 }  // namespace crm::pg

@@ -81,10 +81,12 @@ std::vector<ParticipantRow> read_participants(const char *transition_table) {
         r.p.person_id = int8_or_zero(t, d, 4);
         r.p.company_id = int8_or_zero(t, d, 5);
         r.p.member_id = int8_or_zero(t, d, 6);
-        r.p.role = signals::parse_role(text_view(SPI_getbinval(t, d, 7, &isnull))).value_or(signals::Role::To);
+        r.p.role = signals::parse_role(text_view(SPI_getbinval(t, d, 7, &isnull)))
+                       .value_or(signals::Role::To);
         const Datum response = SPI_getbinval(t, d, 8, &isnull);
-        r.p.response = isnull ? signals::Response::None
-                              : signals::parse_response(text_view(response)).value_or(signals::Response::None);
+        r.p.response =
+            isnull ? signals::Response::None
+                   : signals::parse_response(text_view(response)).value_or(signals::Response::None);
       }
       const std::size_t fetched = SPI_processed;
       SPI_freetuptable(table);
@@ -114,22 +116,23 @@ void check_workspaces(const std::unordered_map<std::int64_t, std::int64_t> &expe
   for (const auto &[id, _] : expected) ids.push_back(id);
   std::vector<std::pair<std::int64_t, std::int64_t>> found(ids.size());
   const std::size_t n = pg_call([&] {
-    static SPIPlanPtr plan_slot = nullptr;
     static const Oid types[1] = {INT8ARRAYOID};
-    SPIPlanPtr plan = kept_plan(&plan_slot,
-                                "SELECT id, workspace_id FROM crm.interaction WHERE id = ANY ($1)", 1, types);
     Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));
-    execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    execute_once("SELECT id, workspace_id FROM crm.interaction WHERE id = ANY ($1)", 1, types, &arg,
+                 nullptr, false, SPI_OK_SELECT);
     bool isnull = false;
     for (uint64 i = 0; i < SPI_processed; ++i) {
-      found[i].first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-      found[i].second = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+      found[i].first =
+          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+      found[i].second =
+          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
     }
     return static_cast<std::size_t>(SPI_processed);
   });
   for (std::size_t i = 0; i < n; ++i) {
     const std::int64_t participant_ws = expected.at(found[i].first);
-    if (participant_ws != found[i].second) workspace_mismatch(found[i].first, found[i].second, participant_ws);
+    if (participant_ws != found[i].second)
+      workspace_mismatch(found[i].first, found[i].second, participant_ws);
   }
 }
 
@@ -138,14 +141,13 @@ void expand_interactions(Affected &affected) {
   if (affected.interactions.empty()) return;
   std::vector<std::int64_t> rows;
   const std::size_t n = pg_call([&] {
-    static SPIPlanPtr plan_slot = nullptr;
     static const Oid types[1] = {INT8ARRAYOID};
-    SPIPlanPtr plan = kept_plan(&plan_slot,
-                                "SELECT DISTINCT person_id, company_id FROM crm.participant "
-                                "WHERE interaction_id = ANY ($1)",
-                                1, types);
-    Datum arg = int8_array(affected.interactions.data(), static_cast<int>(affected.interactions.size()));
-    execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    Datum arg =
+        int8_array(affected.interactions.data(), static_cast<int>(affected.interactions.size()));
+    execute_once(
+        "SELECT DISTINCT person_id, company_id FROM crm.participant WHERE interaction_id = ANY "
+        "($1)",
+        1, types, &arg, nullptr, false, SPI_OK_SELECT);
     return static_cast<std::size_t>(SPI_processed);
   });
   rows.resize(2 * n);
@@ -165,8 +167,10 @@ void expand_interactions(Affected &affected) {
 void apply_all(signals::Folder *folded, Affected &affected, Micros now) {
   expand_interactions(affected);
   const SignalMap none;
-  apply(RecordKind::Person, folded ? folded->result(RecordKind::Person) : none, affected.persons, now);
-  apply(RecordKind::Company, folded ? folded->result(RecordKind::Company) : none, affected.companies, now);
+  apply(RecordKind::Person, folded ? folded->result(RecordKind::Person) : none, affected.persons,
+        now);
+  apply(RecordKind::Company, folded ? folded->result(RecordKind::Company) : none,
+        affected.companies, now);
 }
 
 bool shapes_interaction(const Participant &p) {
@@ -225,9 +229,11 @@ void participants_updated(Micros now) {
   for (const ParticipantRow &n : after) {
     auto it = old_by_id.find(n.id);
     const ParticipantRow *o = it == old_by_id.end() ? nullptr : it->second;
-    const bool same_links = o && o->p.person_id == n.p.person_id && o->p.company_id == n.p.company_id;
-    const bool same_shape = o && o->interaction_id == n.interaction_id && o->p.member_id == n.p.member_id &&
-                            o->p.role == n.p.role && o->p.response == n.p.response;
+    const bool same_links =
+        o && o->p.person_id == n.p.person_id && o->p.company_id == n.p.company_id;
+    const bool same_shape = o && o->interaction_id == n.interaction_id &&
+                            o->p.member_id == n.p.member_id && o->p.role == n.p.role &&
+                            o->p.response == n.p.response;
     if (!o || o->workspace_id != n.workspace_id || o->interaction_id != n.interaction_id)
       unchecked.emplace(n.interaction_id, n.workspace_id);
     if (same_links && same_shape) continue;
@@ -273,9 +279,11 @@ void interactions_inserted() {
         f.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
         f.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
         f.kind = static_cast<std::uint8_t>(
-            signals::parse_kind(text_view(SPI_getbinval(t, d, 4, &isnull))).value_or(signals::Kind::Note));
+            signals::parse_kind(text_view(SPI_getbinval(t, d, 4, &isnull)))
+                .value_or(signals::Kind::Note));
         f.status = static_cast<std::uint8_t>(
-            signals::parse_status(text_view(SPI_getbinval(t, d, 5, &isnull))).value_or(signals::Status::Confirmed));
+            signals::parse_status(text_view(SPI_getbinval(t, d, 5, &isnull)))
+                .value_or(signals::Status::Confirmed));
         f.has_participants = false;
         fresh_remember(f);
       }
@@ -294,15 +302,18 @@ void interactions_updated(Micros now) {
   const std::size_t n = pg_call([&] {
     const char *sql =
         "SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
-        "WHERE (n.kind, n.status, n.occurred_at) IS DISTINCT FROM (o.kind, o.status, o.occurred_at)";
-    if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "crm_hygiene: cannot compare interactions");
+        "WHERE (n.kind, n.status, n.occurred_at) IS DISTINCT FROM (o.kind, o.status, "
+        "o.occurred_at)";
+    if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+      elog(ERROR, "crm_hygiene: cannot compare interactions");
     return static_cast<std::size_t>(SPI_processed);
   });
   affected.interactions.resize(n);
   pg_call([&] {
     bool isnull = false;
     for (uint64 i = 0; i < SPI_processed; ++i)
-      affected.interactions[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+      affected.interactions[i] =
+          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
     SPI_freetuptable(SPI_tuptable);
   });
   apply_all(nullptr, affected, now);
@@ -341,9 +352,12 @@ extern "C" PGDLLEXPORT Datum crm_participant_signals(PG_FUNCTION_ARGS) {
   // Resolutions cached during this statement may be outdated by the next one.
   resolution_cache_reset();
   return with_spi(td, [&](TimestampTz now) {
-    if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) participants_inserted(now);
-    else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) participants_updated(now);
-    else participants_deleted(now);
+    if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+      participants_inserted(now);
+    else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+      participants_updated(now);
+    else
+      participants_deleted(now);
   });
 }
 
@@ -355,8 +369,10 @@ extern "C" PGDLLEXPORT Datum crm_interaction_signals(PG_FUNCTION_ARGS) {
     return PointerGetDatum(nullptr);
   }
   return with_spi(td, [&](TimestampTz now) {
-    if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) interactions_inserted();
-    else interactions_updated(now);
+    if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+      interactions_inserted();
+    else
+      interactions_updated(now);
   });
 }
 
@@ -379,7 +395,8 @@ extern "C" PGDLLEXPORT Datum crm_activity_truncated(PG_FUNCTION_ARGS) {
                  "next_interaction_at = NULL, email_count = 0, meeting_count = 0, "
                  "interaction_count = 0, signals_as_of = $1",
                  table);
-        if (SPI_execute_with_args(sql, 1, const_cast<Oid *>(types), &arg, nullptr, false, 0) != SPI_OK_UPDATE)
+        if (SPI_execute_with_args(sql, 1, const_cast<Oid *>(types), &arg, nullptr, false, 0) !=
+            SPI_OK_UPDATE)
           elog(ERROR, "crm_hygiene: cannot reset %s", table);
       }
     });

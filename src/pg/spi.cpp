@@ -5,7 +5,8 @@ namespace crm::pg {
 SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types) {
   if (*slot == nullptr) {
     SPIPlanPtr plan = SPI_prepare(sql, nargs, const_cast<Oid *>(types));
-    if (plan == nullptr) elog(ERROR, "crm_hygiene: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    if (plan == nullptr)
+      elog(ERROR, "crm_hygiene: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
     if (SPI_keepplan(plan) != 0) elog(ERROR, "crm_hygiene: SPI_keepplan failed");
     *slot = plan;
   }
@@ -21,14 +22,32 @@ Datum int8_array(const std::int64_t *values, int count) {
 }
 
 std::string_view text_view(Datum value) {
-  text *t = reinterpret_cast<text *>(pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(value))));
+  text *t = reinterpret_cast<text *>(
+      pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(value))));
   return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
+void execute_once(const char *sql, int nargs, const Oid *types, const Datum *values,
+                  const char *nulls, bool read_only, int expected) {
+  const int rc = SPI_execute_with_args(sql, nargs, const_cast<Oid *>(types),
+                                       const_cast<Datum *>(values), nulls, read_only, 0);
+  if (rc != expected)
+    elog(ERROR, "crm_hygiene: query returned %s: %s", SPI_result_code_string(rc), sql);
+}
+
+Portal cursor_once(const char *sql, int nargs, const Oid *types, const Datum *values,
+                   const char *nulls, bool read_only) {
+  Portal portal = SPI_cursor_open_with_args(nullptr, sql, nargs, const_cast<Oid *>(types),
+                                            const_cast<Datum *>(values), nulls, read_only, 0);
+  if (portal == nullptr) elog(ERROR, "crm_hygiene: cannot open cursor: %s", sql);
+  return portal;
 }
 
 void execute_plan(SPIPlanPtr plan, const Datum *values, const char *nulls, bool read_only,
                   int expected) {
   const int rc = SPI_execute_plan(plan, const_cast<Datum *>(values), nulls, read_only, 0);
-  if (rc != expected) elog(ERROR, "crm_hygiene: SPI_execute_plan returned %s", SPI_result_code_string(rc));
+  if (rc != expected)
+    elog(ERROR, "crm_hygiene: SPI_execute_plan returned %s", SPI_result_code_string(rc));
 }
 
 }  // namespace crm::pg

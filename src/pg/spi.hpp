@@ -17,6 +17,14 @@ Datum int8_array(const std::int64_t *values, int count);
 // The bytes of a text Datum without copying when it is short (the common case).
 std::string_view text_view(Datum value);
 
+// Plans sql for these very arguments and runs it, or opens a cursor on it. For set-based queries,
+// whose best plan depends on how big the tables are now: a cached generic plan made while a table
+// was small would scan it whole forever after.
+void execute_once(const char *sql, int nargs, const Oid *types, const Datum *values,
+                  const char *nulls, bool read_only, int expected);
+Portal cursor_once(const char *sql, int nargs, const Oid *types, const Datum *values,
+                   const char *nulls, bool read_only);
+
 // Runs a prepared plan and fails unless it returned the expected SPI code.
 void execute_plan(SPIPlanPtr plan, const Datum *values, const char *nulls, bool read_only,
                   int expected);

@@ -4,24 +4,35 @@
 -- applies _resolve_participant to every written row; the record triggers below re-touch the
 -- participants whose resolution a record change can alter, so late links happen at once.
 
-CREATE FUNCTION crm._resolve_address(ws bigint, addr text,
-                                     OUT member_id bigint, OUT person_id bigint, OUT company_id bigint)
+-- Every address of every member and person, canonical, kept by the record triggers below: one
+-- btree probe resolves an address, whatever the size of the tables or the age of a cached plan.
+CREATE TABLE crm.record_address (
+  workspace_id bigint NOT NULL,
+  address text NOT NULL,
+  member_id bigint,
+  person_id bigint,
+  CONSTRAINT record_address_one_owner CHECK (num_nonnulls(member_id, person_id) = 1)
+);
+CREATE INDEX record_address_lookup_idx ON crm.record_address (workspace_id, address);
+CREATE INDEX record_address_member_idx ON crm.record_address (member_id) WHERE member_id IS NOT NULL;
+CREATE INDEX record_address_person_idx ON crm.record_address (person_id) WHERE person_id IS NOT NULL;
+
+-- A table function of one SELECT, so that callers inline it and cache its plan.
+CREATE FUNCTION crm._resolve_address(ws bigint, addr text)
+RETURNS TABLE (member_id bigint, person_id bigint, company_id bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-  SELECT m.id, p.id,
-         CASE WHEN m.id IS NOT NULL THEN NULL WHEN p.id IS NOT NULL THEN p.company_id ELSE c.id END
-  FROM (SELECT crm.normalize_address(addr) AS a) n
-  LEFT JOIN LATERAL (SELECT x.id FROM crm.member x
-                     WHERE x.workspace_id = ws AND crm.normalize_addresses(x.aliases || x.email) @> ARRAY[n.a]
-                     ORDER BY x.id LIMIT 1) m ON true
-  LEFT JOIN LATERAL (SELECT x.id, x.company_id FROM crm.person x
-                     WHERE m.id IS NULL AND x.workspace_id = ws
-                       AND crm.normalize_addresses(x.emails || x.email) @> ARRAY[n.a]
-                     ORDER BY x.id LIMIT 1) p ON true
-  LEFT JOIN LATERAL (SELECT x.id FROM crm.company x
-                     WHERE m.id IS NULL AND p.id IS NULL AND x.workspace_id = ws AND x.domain IS NOT NULL
-                       AND crm.normalize_address(x.domain) = crm.address_domain(n.a)
-                     ORDER BY x.id LIMIT 1) c ON true
+  SELECT o.member_id, o.person_id,
+         CASE WHEN o.member_id IS NOT NULL THEN NULL
+              WHEN o.person_id IS NOT NULL THEN (SELECT p.company_id FROM crm.person p WHERE p.id = o.person_id)
+              ELSE (SELECT c.id FROM crm.company c
+                    WHERE c.workspace_id = ws AND crm.normalize_address(c.domain) = crm.address_domain(addr)
+                      AND c.domain IS NOT NULL
+                    ORDER BY c.id LIMIT 1) END
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (SELECT a.member_id, a.person_id FROM crm.record_address a
+                     WHERE a.workspace_id = ws AND a.address = crm.normalize_address(addr)
+                     ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true
 $$;
 
 -- What a participant row links to. An address that resolves wins; otherwise the ids the row
@@ -77,14 +88,44 @@ BEGIN
   addrs := crm.normalize_addresses(addrs);
   domains := crm.normalize_addresses(domains);
   PERFORM crm._claim_addresses(ws, addrs, domains);
-  UPDATE crm.participant p SET address = p.address
-  WHERE p.workspace_id = ws
-    AND (p.address = ANY (addrs)
-         OR (p.person_id IS NULL AND p.member_id IS NULL AND crm.address_domain(p.address) = ANY (domains))
-         OR p.person_id = linked_person OR p.member_id = linked_member OR p.company_id = linked_company)
-    AND EXISTS (SELECT FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r
-                WHERE (r.member_id, r.person_id, r.company_id) IS DISTINCT FROM (p.member_id, p.person_id, p.company_id));
+  -- Each statement is a plain index probe, so its cached plan stays good as tables grow.
+  IF cardinality(addrs) > 0 THEN
+    UPDATE crm.participant p SET address = p.address
+    WHERE p.workspace_id = ws AND p.address = ANY (addrs) AND crm._link_changes(p);
+  END IF;
+  IF cardinality(domains) > 0 THEN
+    UPDATE crm.participant p SET address = p.address
+    WHERE p.workspace_id = ws AND p.person_id IS NULL AND p.member_id IS NULL
+      AND crm.address_domain(p.address) = ANY (domains) AND crm._link_changes(p);
+  END IF;
+  IF linked_person IS NOT NULL THEN
+    UPDATE crm.participant p SET address = p.address WHERE p.person_id = linked_person AND crm._link_changes(p);
+  END IF;
+  IF linked_member IS NOT NULL THEN
+    UPDATE crm.participant p SET address = p.address WHERE p.member_id = linked_member AND crm._link_changes(p);
+  END IF;
+  IF linked_company IS NOT NULL THEN
+    UPDATE crm.participant p SET address = p.address WHERE p.company_id = linked_company AND crm._link_changes(p);
+  END IF;
 END
+$$;
+
+-- True when resolving the participant again would change what it links to.
+CREATE FUNCTION crm._link_changes(p crm.participant) RETURNS boolean
+LANGUAGE sql
+AS $$
+  SELECT (r.member_id, r.person_id, r.company_id) IS DISTINCT FROM (p.member_id, p.person_id, p.company_id)
+  FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r
+$$;
+
+-- Keeps crm.record_address equal to the records' addresses.
+CREATE FUNCTION crm._set_record_addresses(ws bigint, person bigint, member bigint, addrs text[])
+RETURNS void
+LANGUAGE sql
+AS $$
+  DELETE FROM crm.record_address a WHERE a.person_id = person OR a.member_id = member;
+  INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
+  SELECT ws, x, member, person FROM pg_catalog.unnest(crm.normalize_addresses(addrs)) x;
 $$;
 
 CREATE FUNCTION crm._no_workspace_move() RETURNS trigger
@@ -114,13 +155,17 @@ AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO crm.person_signal (person_id, workspace_id) VALUES (NEW.id, NEW.workspace_id);
+    PERFORM crm._set_record_addresses(NEW.workspace_id, NEW.id, NULL, NEW.emails || NEW.email);
     PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email, '{}', NULL, NULL, NULL);
   ELSIF TG_OP = 'UPDATE' THEN
-    IF (NEW.emails || NEW.email) IS DISTINCT FROM (OLD.emails || OLD.email)
-       OR NEW.company_id IS DISTINCT FROM OLD.company_id THEN
+    IF (NEW.emails || NEW.email) IS DISTINCT FROM (OLD.emails || OLD.email) THEN
+      PERFORM crm._set_record_addresses(NEW.workspace_id, NEW.id, NULL, NEW.emails || NEW.email);
       PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email || OLD.emails || OLD.email, '{}', NEW.id, NULL, NULL);
+    ELSIF NEW.company_id IS DISTINCT FROM OLD.company_id THEN
+      PERFORM crm._relink(NEW.workspace_id, '{}', '{}', NEW.id, NULL, NULL);
     END IF;
   ELSE
+    PERFORM crm._set_record_addresses(OLD.workspace_id, OLD.id, NULL, '{}');
     PERFORM crm._relink(OLD.workspace_id, OLD.emails || OLD.email, '{}', OLD.id, NULL, NULL);
   END IF;
   RETURN NULL;
@@ -132,12 +177,15 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
+    PERFORM crm._set_record_addresses(NEW.workspace_id, NULL, NEW.id, NEW.aliases || NEW.email);
     PERFORM crm._relink(NEW.workspace_id, NEW.aliases || NEW.email, '{}', NULL, NULL, NULL);
   ELSIF TG_OP = 'UPDATE' THEN
     IF (NEW.aliases || NEW.email) IS DISTINCT FROM (OLD.aliases || OLD.email) THEN
+      PERFORM crm._set_record_addresses(NEW.workspace_id, NULL, NEW.id, NEW.aliases || NEW.email);
       PERFORM crm._relink(NEW.workspace_id, NEW.aliases || NEW.email || OLD.aliases || OLD.email, '{}', NULL, NEW.id, NULL);
     END IF;
   ELSE
+    PERFORM crm._set_record_addresses(OLD.workspace_id, NULL, OLD.id, '{}');
     PERFORM crm._relink(OLD.workspace_id, OLD.aliases || OLD.email, '{}', NULL, OLD.id, NULL);
   END IF;
   RETURN NULL;

@@ -7,7 +7,9 @@
 namespace crm::activity {
 namespace {
 
-bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool is_space(unsigned char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -35,8 +37,16 @@ bool valid_local_part(std::string_view l) {
   return true;
 }
 
+// At most max bytes of text, cut at a UTF-8 character boundary (the message goes to clients).
+std::string_view utf8_prefix(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
 [[noreturn]] void refuse(std::string_view text) {
-  std::string shown(text.substr(0, 80));
+  std::string shown(utf8_prefix(trim(text), 80));
   throw Error("22P02", "\"" + shown + "\" is neither an email address nor a phone number", {},
               "an address looks like name@example.com or +1 555 0100");
 }

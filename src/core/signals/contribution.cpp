@@ -5,8 +5,12 @@
 namespace crm::signals {
 namespace {
 
-bool sends(Role role) { return role == Role::From || role == Role::Organizer; }
-bool receives(Role role) { return role == Role::To || role == Role::Cc || role == Role::Bcc; }
+bool sends(Role role) {
+  return role == Role::From || role == Role::Organizer;
+}
+bool receives(Role role) {
+  return role == Role::To || role == Role::Cc || role == Role::Bcc;
+}
 
 std::int64_t record_of(const Participant &p, RecordKind kind) {
   return kind == RecordKind::Person ? p.person_id : p.company_id;

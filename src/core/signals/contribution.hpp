@@ -17,8 +17,8 @@ struct Contribution {
   std::int64_t interaction_id = 0;
   Micros at = kNoTime;
   Kind kind = Kind::Email;
-  bool inbound = false;   // email whose sender is this record (the contact wrote to us)
-  bool outbound = false;  // email from a team member with this record among its recipients
+  bool inbound = false;        // email whose sender is this record (the contact wrote to us)
+  bool outbound = false;       // email from a team member with this record among its recipients
   std::int64_t member_id = 0;  // the team member involved, 0 when none took part
 };
 

@@ -91,6 +91,8 @@ std::vector<FieldDifference> differences(const Signals &a, const Signals &b,
                      std::string(to_string(b.last_interaction_kind))});
     number("last_interaction_member_id", a.last_interaction_member_id,
            b.last_interaction_member_id);
+    // The tie-break for later folds: a wrong id would turn into a wrong kind or member later.
+    number("last_interaction_id", a.last_interaction_id, b.last_interaction_id);
   }
   time("first_email_at", a.first_email_at, b.first_email_at);
   time("last_email_at", a.last_email_at, b.last_email_at);

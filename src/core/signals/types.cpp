@@ -38,10 +38,18 @@ constexpr std::array<std::pair<std::string_view, Response>, 5> kResponses{
 
 }  // namespace
 
-std::optional<Kind> parse_kind(std::string_view text) { return lookup(kKinds, text); }
-std::optional<Status> parse_status(std::string_view text) { return lookup(kStatuses, text); }
-std::optional<Role> parse_role(std::string_view text) { return lookup(kRoles, text); }
-std::optional<Response> parse_response(std::string_view text) { return lookup(kResponses, text); }
+std::optional<Kind> parse_kind(std::string_view text) {
+  return lookup(kKinds, text);
+}
+std::optional<Status> parse_status(std::string_view text) {
+  return lookup(kStatuses, text);
+}
+std::optional<Role> parse_role(std::string_view text) {
+  return lookup(kRoles, text);
+}
+std::optional<Response> parse_response(std::string_view text) {
+  return lookup(kResponses, text);
+}
 
 std::string_view to_string(Kind kind) {
   for (const auto &[name, value] : kKinds)
