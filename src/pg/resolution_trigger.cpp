@@ -4,6 +4,7 @@
 // A bulk import meets the same addresses again and again, so resolutions are cached for the
 // current statement. The cache is dropped when the statement's AFTER trigger runs, when a record
 // claims addresses (crm._claim_addresses), and in every new (sub)transaction.
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -69,11 +70,6 @@ std::uint64_t input_key(std::int64_t ws, std::string_view address, std::int64_t 
 }
 
 void resolve_uncached(Resolution &r, std::string_view address) {
-  claim_stripe(address_stripe(r.workspace_id, address), false);
-  const auto at = address.rfind('@');
-  if (at != std::string_view::npos)
-    claim_stripe(address_stripe(r.workspace_id, address.substr(at)), false);
-
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   static const Oid types[5] = {INT8OID, TEXTOID, INT8OID, INT8OID, BOOLOID};
   SPIPlanPtr plan = kept_plan(
@@ -99,8 +95,17 @@ void resolve_uncached(Resolution &r, std::string_view address) {
   SPI_finish();
 }
 
+// claim: take the shared claims on the address first. A row whose address is not new needs none:
+// a relink that could change it updates that very row, and the row lock orders the two.
 const Resolution &resolve(std::int64_t ws, std::string_view address, std::int64_t person,
-                          std::int64_t member, bool strict) {
+                          std::int64_t member, bool strict, bool claim) {
+  // Claimed on every use, cached or not: the claim is what keeps the cached answer true until
+  // commit (the lock manager is asked once per stripe and transaction).
+  if (claim) {
+    claim_stripe(address_stripe(ws, address), false);
+    const auto at = address.rfind('@');
+    if (at != std::string_view::npos) claim_stripe(address_stripe(ws, address.substr(at)), false);
+  }
   HTAB *table = current_cache();
   const std::uint64_t key = input_key(ws, address, person, member, strict);
   bool found = false;
@@ -176,15 +181,17 @@ extern "C" PGDLLEXPORT Datum crm_participant_resolve(PG_FUNCTION_ARGS) {
   const std::string_view key(canonical, canonical_length);
 
   // Links carried over from an old address belonged to that address, not to this one.
-  if (update && !ids_written) {
+  bool new_address = !update;
+  if (update) {
     const Datum old_address = heap_getattr(td->tg_trigtuple, a_address, desc, &isnull);
-    if (isnull || text_view(old_address) != key) person = member = 0;
+    new_address = isnull || text_view(old_address) != key;
+    if (new_address && !ids_written) person = member = 0;
   }
   // Ids the application has just written must exist; ids carried over may have gone quietly.
   const bool strict = ids_written;
 
   // Resolve, then write the row.
-  const Resolution &r = resolve(ws, key, person, member, strict);
+  const Resolution &r = resolve(ws, key, person, member, strict, new_address);
   int columns[4] = {a_address, a_member, a_person, a_company};
   Datum values[4] = {PointerGetDatum(cstring_to_text_with_len(canonical, canonical_length)),
                      Int64GetDatum(r.member_id), Int64GetDatum(r.person_id),
@@ -195,6 +202,10 @@ extern "C" PGDLLEXPORT Datum crm_participant_resolve(PG_FUNCTION_ARGS) {
 
 extern "C" PGDLLEXPORT Datum crm_claim_addresses(PG_FUNCTION_ARGS) {
   const std::int64_t ws = PG_GETARG_INT64(0);
+  // Stripes are claimed in ascending order, so two records claiming several never deadlock.
+  std::uint32_t stripes[kStripes];
+  int count_stripes = 0;
+  bool seen[kStripes] = {false};
   for (int arg = 1; arg <= 2; ++arg) {
     ArrayType *array = PG_GETARG_ARRAYTYPE_P(arg);
     Datum *elems = nullptr;
@@ -204,18 +215,25 @@ extern "C" PGDLLEXPORT Datum crm_claim_addresses(PG_FUNCTION_ARGS) {
     for (int i = 0; i < count; ++i) {
       if (nulls[i]) continue;
       std::string_view value = text_view(elems[i]);
+      std::uint32_t stripe;
       if (arg == 1) {
-        claim_stripe(address_stripe(ws, value), true);
+        stripe = address_stripe(ws, value);
       } else {
         // Domains are claimed under "@domain", as participants claim them.
         char buffer[crm::activity::kMaxAddressLength + 2];
         const std::size_t n = value.size() < sizeof buffer - 1 ? value.size() : sizeof buffer - 2;
         buffer[0] = '@';
         std::memcpy(buffer + 1, value.data(), n);
-        claim_stripe(address_stripe(ws, std::string_view(buffer, n + 1)), true);
+        stripe = address_stripe(ws, std::string_view(buffer, n + 1));
+      }
+      if (!seen[stripe]) {
+        seen[stripe] = true;
+        stripes[count_stripes++] = stripe;
       }
     }
   }
+  std::sort(stripes, stripes + count_stripes);
+  for (int i = 0; i < count_stripes; ++i) claim_stripe(stripes[i], true);
   resolution_cache_reset();
   PG_RETURN_VOID();
 }

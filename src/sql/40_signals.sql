@@ -5,8 +5,11 @@
 -- stored future interaction has started (next_interaction_at > crm.now()). Rows past that point
 -- are "due": the overview views compute them live, and crm.tick() folds them into storage.
 
+-- No foreign key to the record: its row would be locked by the cascade before the record's
+-- participants are relinked, the reverse of the order every activity write takes (participant rows,
+-- then signal rows). The record triggers delete the row last; verify_signals checks for orphans.
 CREATE TABLE crm.person_signal (
-  person_id bigint PRIMARY KEY REFERENCES crm.person ON DELETE CASCADE,
+  person_id bigint PRIMARY KEY,
   workspace_id bigint NOT NULL,
   first_interaction_at timestamptz,
   last_interaction_at timestamptz,
@@ -31,7 +34,7 @@ CREATE INDEX person_signal_due_idx ON crm.person_signal (next_interaction_at) WH
 
 CREATE TABLE crm.company_signal (LIKE crm.person_signal INCLUDING DEFAULTS);
 ALTER TABLE crm.company_signal DROP COLUMN person_id;
-ALTER TABLE crm.company_signal ADD COLUMN company_id bigint PRIMARY KEY REFERENCES crm.company ON DELETE CASCADE;
+ALTER TABLE crm.company_signal ADD COLUMN company_id bigint PRIMARY KEY;
 CREATE INDEX company_signal_last_idx ON crm.company_signal (workspace_id, last_interaction_at);
 CREATE INDEX company_signal_due_idx ON crm.company_signal (next_interaction_at) WHERE next_interaction_at IS NOT NULL;
 
@@ -171,8 +174,14 @@ AS $$
   SELECT 'person', p.id, 'signal row', 'missing', 'present'
   FROM crm.person p WHERE NOT EXISTS (SELECT FROM crm.person_signal s WHERE s.person_id = p.id)
   UNION ALL
+  SELECT 'person', s.person_id, 'signal row', 'present', 'missing'
+  FROM crm.person_signal s WHERE NOT EXISTS (SELECT FROM crm.person p WHERE p.id = s.person_id)
+  UNION ALL
   SELECT 'company', c.id, 'signal row', 'missing', 'present'
   FROM crm.company c WHERE NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.company_id = c.id)
+  UNION ALL
+  SELECT 'company', s.company_id, 'signal row', 'present', 'missing'
+  FROM crm.company_signal s WHERE NOT EXISTS (SELECT FROM crm.company c WHERE c.id = s.company_id)
   UNION ALL
   SELECT 'participant', l.id, f.field, f.stored, f.expected
   FROM links l
