@@ -1,0 +1,97 @@
+-- The demo's report on the demo workspace: what crm_hygiene derived from the activity.
+--
+--   psql -X -v ON_ERROR_STOP=1 [-v clock='2026-11-20 09:00+00'] -f scripts/demo_report.sql
+--
+-- Uses only what the extension offers (crm.company_overview, crm.stale_records,
+-- crm.verify_signals, crm.now) and joins to the base tables.
+\set ON_ERROR_STOP on
+\set QUIET on
+\if :{?clock}
+\else
+\set clock '2026-11-20 09:00+00'
+\endif
+SET crm.clock = :'clock';
+SET timezone = 'UTC';
+\pset footer off
+\pset null '-'
+
+\pset tuples_only on
+\pset format unaligned
+SELECT format('Clock: crm.now() = %s (crm.clock is set for the session; all "last", "next" and "stale" are relative to it)',
+              to_char(crm.now(), 'Dy YYYY-MM-DD HH24:MI TZ'));
+\pset tuples_only off
+\pset format aligned
+\echo
+
+\echo 'Workspace'
+SELECT (SELECT count(*) FROM crm.member) AS members,
+       (SELECT count(*) FROM crm.company) AS companies,
+       (SELECT count(*) FROM crm.person) AS people,
+       (SELECT count(*) FROM crm.interaction) AS interactions,
+       (SELECT count(*) FROM crm.interaction WHERE kind = 'email') AS emails,
+       (SELECT count(*) FROM crm.interaction WHERE kind = 'meeting') AS meetings,
+       (SELECT count(*) FROM crm.participant) AS participants;
+
+\echo 'Most active companies, last 90 days'
+WITH recent AS (
+  SELECT p.company_id, count(DISTINCT i.id) AS n
+  FROM crm.interaction i
+  JOIN crm.participant p ON p.interaction_id = i.id
+  WHERE p.company_id IS NOT NULL AND p.response IS DISTINCT FROM 'declined' AND i.status <> 'canceled'
+    AND i.occurred_at > crm.now() - interval '90 days' AND i.occurred_at <= crm.now()
+  GROUP BY p.company_id
+)
+SELECT o.name AS company, o.domain, r.n AS interactions,
+       to_char(o.last_interaction_at, 'YYYY-MM-DD HH24:MI') AS "last interaction",
+       o.last_interaction_kind AS "last kind", m.name AS "team member",
+       to_char(o.next_meeting_at, 'YYYY-MM-DD HH24:MI') AS "next meeting"
+FROM recent r
+JOIN crm.company_overview o ON o.id = r.company_id
+LEFT JOIN crm.member m ON m.id = o.last_interaction_member_id
+ORDER BY r.n DESC, o.name
+LIMIT 10;
+
+\echo 'Companies going stale: had activity, none in 90+ days (crm.stale_records(''company'', ''90 days''))'
+\pset tuples_only on
+\pset format unaligned
+SELECT format('%s companies are stale: %s went quiet after past activity, %s were never contacted',
+              count(*), count(last_interaction_at), count(*) - count(last_interaction_at))
+FROM crm.stale_records('company', '90 days');
+\pset tuples_only off
+\pset format aligned
+SELECT o.name AS company, o.domain,
+       to_char(s.last_interaction_at, 'YYYY-MM-DD') AS "last interaction",
+       crm.now()::date - s.last_interaction_at::date AS "days quiet",
+       o.last_interaction_kind AS "last kind", m.name AS "team member",
+       o.interaction_count AS "interactions (all time)"
+FROM crm.stale_records('company', '90 days') s
+JOIN crm.company_overview o ON o.id = s.record_id
+LEFT JOIN crm.member m ON m.id = o.last_interaction_member_id
+WHERE s.last_interaction_at IS NOT NULL
+ORDER BY s.last_interaction_at DESC, o.name
+LIMIT 10;
+
+\echo 'Next meetings'
+SELECT to_char(i.occurred_at, 'Dy YYYY-MM-DD HH24:MI') AS "when", i.subject, c.name AS company,
+       m.name AS "team member", i.status
+FROM crm.interaction i
+LEFT JOIN LATERAL (SELECT p.company_id FROM crm.participant p
+                   WHERE p.interaction_id = i.id AND p.company_id IS NOT NULL
+                   ORDER BY (p.role = 'organizer') DESC, p.id LIMIT 1) pc ON true
+LEFT JOIN crm.company c ON c.id = pc.company_id
+LEFT JOIN LATERAL (SELECT p.member_id FROM crm.participant p
+                   WHERE p.interaction_id = i.id AND p.member_id IS NOT NULL
+                   ORDER BY (p.role = 'organizer') DESC, p.id LIMIT 1) pm ON true
+LEFT JOIN crm.member m ON m.id = pm.member_id
+WHERE i.kind = 'meeting' AND i.status <> 'canceled' AND i.occurred_at > crm.now()
+ORDER BY i.occurred_at, i.id
+LIMIT 10;
+
+\echo 'Checking the derived state: crm.verify_signals() recomputes it all from scratch ...'
+\pset tuples_only on
+\pset format unaligned
+SELECT format(E'derived-state differences: %s\n(crm.verify_signals(): stored state against a from-scratch recomputation, %ss)',
+              count(*), round(extract(epoch FROM clock_timestamp() - statement_timestamp())::numeric))
+FROM crm.verify_signals();
+\pset tuples_only off
+\pset format aligned
