@@ -195,32 +195,41 @@ $$;
 COMMENT ON FUNCTION crm.verify_signals() IS 'lists every difference between stored derived state and a from-scratch recomputation; empty when all is right';
 
 -- Records whose last interaction is older than older_than, or that never had one, oldest first.
+-- Two ranges of the (workspace_id, last_interaction_at) index: never (NULL), and before the
+-- cutoff. A record whose stored state holds a meeting that has started since (due for tick) is
+-- checked live, as the views would show it.
 CREATE FUNCTION crm.stale_records(kind text, older_than interval)
 RETURNS TABLE (record_id bigint, last_interaction_at timestamptz)
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-  cutoff timestamptz := crm.now() - older_than;
+  ws bigint := crm.current_workspace();
+  clock timestamptz := crm.now();
+  cutoff timestamptz := clock - older_than;
 BEGIN
   IF kind = 'person' THEN
     RETURN QUERY
-      SELECT s.person_id, coalesce(l.last_interaction_at, s.last_interaction_at)
-      FROM crm.person_signal s
-      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('person', s.person_id) x
-                         WHERE s.next_interaction_at <= crm.now()) l ON true
-      WHERE s.workspace_id = crm.current_workspace()
-        AND (s.last_interaction_at IS NULL OR s.last_interaction_at < cutoff)
-        AND (l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff)
+      SELECT c.id, coalesce(l.last_interaction_at, c.last_at)
+      FROM (SELECT s.person_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
+            FROM crm.person_signal s WHERE s.workspace_id = ws AND s.last_interaction_at IS NULL
+            UNION ALL
+            SELECT s.person_id, s.last_interaction_at, s.next_interaction_at
+            FROM crm.person_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) c
+      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('person', c.id) x
+                         WHERE c.next_at <= clock) l ON true
+      WHERE l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff
       ORDER BY 2 NULLS FIRST, 1;
   ELSIF kind = 'company' THEN
     RETURN QUERY
-      SELECT s.company_id, coalesce(l.last_interaction_at, s.last_interaction_at)
-      FROM crm.company_signal s
-      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('company', s.company_id) x
-                         WHERE s.next_interaction_at <= crm.now()) l ON true
-      WHERE s.workspace_id = crm.current_workspace()
-        AND (s.last_interaction_at IS NULL OR s.last_interaction_at < cutoff)
-        AND (l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff)
+      SELECT c.id, coalesce(l.last_interaction_at, c.last_at)
+      FROM (SELECT s.company_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
+            FROM crm.company_signal s WHERE s.workspace_id = ws AND s.last_interaction_at IS NULL
+            UNION ALL
+            SELECT s.company_id, s.last_interaction_at, s.next_interaction_at
+            FROM crm.company_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) c
+      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('company', c.id) x
+                         WHERE c.next_at <= clock) l ON true
+      WHERE l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff
       ORDER BY 2 NULLS FIRST, 1;
   ELSE
     RAISE EXCEPTION 'unknown record kind "%"', kind
