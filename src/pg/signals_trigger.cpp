@@ -234,8 +234,11 @@ void participants_updated(Micros now) {
     const bool same_shape = o && o->interaction_id == n.interaction_id &&
                             o->p.member_id == n.p.member_id && o->p.role == n.p.role &&
                             o->p.response == n.p.response;
-    if (!o || o->workspace_id != n.workspace_id || o->interaction_id != n.interaction_id)
-      unchecked.emplace(n.interaction_id, n.workspace_id);
+    if (!o || o->workspace_id != n.workspace_id || o->interaction_id != n.interaction_id) {
+      auto [it, inserted] = unchecked.emplace(n.interaction_id, n.workspace_id);
+      if (!inserted && it->second != n.workspace_id)
+        workspace_mismatch(n.interaction_id, it->second, n.workspace_id);
+    }
     if (same_links && same_shape) continue;
     affected.add(n.p);
     if (o) affected.add(o->p);

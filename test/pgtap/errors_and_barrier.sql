@@ -1,7 +1,7 @@
 -- Bad input: refused with a fitting SQLSTATE and nothing written. The C++ barrier: core errors
 -- keep their SQLSTATE, a statement_timeout stops a long call, the backend survives.
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 
 -- plpgsql's WHEN OTHERS (and so throws_ok) does not catch query_canceled: catch it by name.
 CREATE FUNCTION pg_temp.sqlstate_of(query text) RETURNS text LANGUAGE plpgsql AS $$
@@ -33,6 +33,12 @@ SELECT throws_ok($$INSERT INTO crm.participant (interaction_id, address, role, w
 SELECT throws_ok($$INSERT INTO crm.participant (interaction_id, address, role, member_id) VALUES (1, '+1 555 0100 999', 'to', 99)$$,
                  '23503', 'member 99 does not exist in workspace 1', 'a member id that does not exist');
 SELECT is((SELECT count(*)::int FROM crm.participant), 0, 'nothing was written by the refused statements');
+
+SAVEPOINT moved;
+INSERT INTO crm.participant (interaction_id, address, role) VALUES (1, 'ann@us.example', 'from'), (1, 'x@y.example', 'to');
+SELECT throws_ok($$UPDATE crm.participant SET workspace_id = 2 WHERE address = 'x@y.example'$$,
+                 '23503', 'interaction 1 belongs to workspace 1, participant to workspace 2', 'a participant moved to another workspace');
+ROLLBACK TO SAVEPOINT moved;
 
 SELECT throws_ok($$SELECT * FROM crm._signals_now('planet', 1)$$, '22023', 'unknown record kind "planet"', 'a core error keeps its SQLSTATE');
 SELECT throws_ok($$UPDATE crm.member SET workspace_id = 2$$, '0A000', NULL, 'records cannot change workspace');
