@@ -39,6 +39,7 @@ MemoryContext cache_context = nullptr;
 LocalTransactionId cache_xact = InvalidLocalTransactionId;
 SubTransactionId cache_subxact = InvalidSubTransactionId;
 SPIPlanPtr resolve_plan = nullptr;
+SPIPlanPtr address_plan = nullptr;
 
 bool cache_is_current() {
   return cache != nullptr && cache_xact == MyProc->lxid &&
@@ -71,17 +72,26 @@ std::uint64_t input_key(std::int64_t ws, std::string_view address, std::int64_t 
 
 void resolve_uncached(Resolution &r, std::string_view address) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
-  static const Oid types[5] = {INT8OID, TEXTOID, INT8OID, INT8OID, BOOLOID};
-  SPIPlanPtr plan = kept_plan(
-      &resolve_plan,
-      "SELECT member_id, person_id, company_id FROM crm._resolve_participant($1, $2, $3, $4, $5)",
-      5, types);
-  Datum values[5] = {Int64GetDatum(r.workspace_id),
-                     PointerGetDatum(cstring_to_text_with_len(address.data(), address.size())),
-                     Int64GetDatum(r.given_person), Int64GetDatum(r.given_member),
-                     BoolGetDatum(r.strict)};
-  const char nulls[5] = {' ', ' ', r.given_person ? ' ' : 'n', r.given_member ? ' ' : 'n', ' '};
-  execute_plan(plan, values, nulls, false, SPI_OK_SELECT);
+  Datum address_text = PointerGetDatum(cstring_to_text_with_len(address.data(), address.size()));
+  if (r.given_person == 0 && r.given_member == 0) {
+    // The common case: nothing to keep, one inlined query with a cached plan.
+    static const Oid types[2] = {INT8OID, TEXTOID};
+    SPIPlanPtr plan = kept_plan(
+        &address_plan, "SELECT member_id, person_id, company_id FROM crm._resolve_address($1, $2)",
+        2, types);
+    Datum values[2] = {Int64GetDatum(r.workspace_id), address_text};
+    execute_plan(plan, values, nullptr, false, SPI_OK_SELECT);
+  } else {
+    static const Oid types[5] = {INT8OID, TEXTOID, INT8OID, INT8OID, BOOLOID};
+    SPIPlanPtr plan = kept_plan(
+        &resolve_plan,
+        "SELECT member_id, person_id, company_id FROM crm._resolve_participant($1, $2, $3, $4, $5)",
+        5, types);
+    Datum values[5] = {Int64GetDatum(r.workspace_id), address_text, Int64GetDatum(r.given_person),
+                       Int64GetDatum(r.given_member), BoolGetDatum(r.strict)};
+    const char nulls[5] = {' ', ' ', r.given_person ? ' ' : 'n', r.given_member ? ' ' : 'n', ' '};
+    execute_plan(plan, values, nulls, false, SPI_OK_SELECT);
+  }
   if (SPI_processed != 1) elog(ERROR, "crm_hygiene: address resolution returned no row");
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;

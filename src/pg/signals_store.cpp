@@ -33,12 +33,12 @@ const char *id_column(RecordKind kind) {
   "last_outbound_email_at, first_meeting_at, last_meeting_at, next_meeting_at, "                  \
   "next_interaction_at, email_count, meeting_count, interaction_count, signals_as_of"
 
-// Batches up to this size go through cached primary-key plans, one record at a time (cheap for
-// the single-row writes of an application); larger ones through one set-based statement planned
-// for its arguments.
-constexpr std::size_t kSmallBatch = 32;
+// Batches up to this size go through cached primary-key plans, one statement per record (cheap for
+// the single-row writes of an application: a generic plan of a set-based statement would scan);
+// larger ones through one set-based statement planned for its arguments.
+constexpr std::size_t kSmallBatch = 8;
 
-SPIPlanPtr lock_one_plans[2], write_one_plans[2];
+SPIPlanPtr lock_small_plans[2], write_small_plans[2];
 
 Micros time_or_none(HeapTuple t, TupleDesc d, int col) {
   bool isnull = false;
@@ -99,13 +99,14 @@ StoredMap lock_and_load(RecordKind kind, const std::vector<std::int64_t> &sorted
   const std::string select = std::string("SELECT ") + id_column(kind) +
                              ", " CRM_SIGNAL_COLUMNS " FROM " + table(kind) + " WHERE " +
                              id_column(kind);
+  const std::string sql = select + " = ANY ($1) ORDER BY " + id_column(kind) + " FOR NO KEY UPDATE";
   if (sorted_ids.size() <= kSmallBatch) {
-    // One row at a time, in id order: concurrent writers lock in the same order.
-    const std::string sql = select + " = $1 FOR NO KEY UPDATE";
+    // One primary-key probe per id, in id order: concurrent writers lock in the same order.
+    const std::string one = select + " = $1 FOR NO KEY UPDATE";
     for (std::int64_t id : sorted_ids) {
       pg_call([&] {
         static const Oid types[1] = {INT8OID};
-        SPIPlanPtr plan = kept_plan(&lock_one_plans[slot(kind)], sql.c_str(), 1, types);
+        SPIPlanPtr plan = kept_plan(&lock_small_plans[slot(kind)], one.c_str(), 1, types);
         Datum arg = Int64GetDatum(id);
         execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
       });
@@ -113,7 +114,6 @@ StoredMap lock_and_load(RecordKind kind, const std::vector<std::int64_t> &sorted
     }
     return out;
   }
-  const std::string sql = select + " = ANY ($1) ORDER BY " + id_column(kind) + " FOR NO KEY UPDATE";
   pg_call([&] {
     static const Oid types[1] = {INT8ARRAYOID};
     Datum arg = int8_array(sorted_ids.data(), static_cast<int>(sorted_ids.size()));
@@ -212,7 +212,8 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
     return DatumGetInt64(x.values[0]) < DatumGetInt64(y.values[0]);
   });
 
-  // The SET list, with values from $2..$17 (one row) or from columns d.c2..d.c17 (a batch).
+  // The SET list, with values from parameters $2..$17 (one record) or from the columns d.c2..d.c17
+  // of the unnested arrays (a batch).
   auto set_list = [](const char *prefix) {
     static const char *const columns[kColumns] = {nullptr,
                                                   "first_interaction_at",
@@ -241,14 +242,15 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
   };
 
   if (flat.size() <= kSmallBatch) {
-    const std::string sql = std::string("UPDATE ") + table(kind) + " SET " + set_list("$") +
+    const std::string one = std::string("UPDATE ") + table(kind) + " SET " + set_list("$") +
                             " WHERE " + id_column(kind) + " = $1";
-    static Oid types[kColumns + 1];
-    for (int c = 0; c < kColumns; ++c) types[c] = elem_types[c];
-    types[kColumns] = TIMESTAMPTZOID;
-    for (Flat &f : flat) {
+    for (const Flat &f : flat) {
       pg_call([&] {
-        SPIPlanPtr plan = kept_plan(&write_one_plans[slot(kind)], sql.c_str(), kColumns + 1, types);
+        static Oid types[kColumns + 1];
+        for (int c = 0; c < kColumns; ++c) types[c] = elem_types[c];
+        types[kColumns] = TIMESTAMPTZOID;
+        SPIPlanPtr plan =
+            kept_plan(&write_small_plans[slot(kind)], one.c_str(), kColumns + 1, types);
         Datum args[kColumns + 1];
         char nulls[kColumns + 1];
         for (int c = 0; c < kColumns; ++c) {

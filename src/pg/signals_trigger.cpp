@@ -15,6 +15,7 @@
 #include "pg/resolution_cache.hpp"
 #include "pg/signals_store.hpp"
 #include "pg/spi.hpp"
+#include "pg/transition_table.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(crm_participant_signals);
@@ -28,8 +29,6 @@ namespace {
 using signals::Micros;
 using signals::Participant;
 using signals::RecordKind;
-
-constexpr long kBatch = 10000;
 
 struct ParticipantRow {
   std::int64_t id, interaction_id, workspace_id;
@@ -51,51 +50,31 @@ std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
   return isnull ? 0 : DatumGetInt64(v);
 }
 
-// Reads a transition table of crm.participant (registered with SPI) into plain rows.
-std::vector<ParticipantRow> read_participants(const char *transition_table) {
-  const std::string sql = std::string(
-                              "SELECT id, interaction_id, workspace_id, person_id, company_id, "
-                              "member_id, role::text, response::text FROM ") +
-                          transition_table;
-  Portal portal = pg_call([&] {
-    SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
-    if (plan == nullptr) elog(ERROR, "crm_hygiene: cannot read %s", transition_table);
-    return SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
-  });
-  std::vector<ParticipantRow> rows;
-  for (;;) {
-    const std::size_t before = rows.size();
-    rows.resize(before + kBatch);
-    const std::size_t n = pg_call([&] {
-      CHECK_FOR_INTERRUPTS();
-      SPI_cursor_fetch(portal, true, kBatch);
-      SPITupleTable *table = SPI_tuptable;
-      TupleDesc d = table->tupdesc;
-      for (uint64 i = 0; i < SPI_processed; ++i) {
-        HeapTuple t = table->vals[i];
-        ParticipantRow &r = rows[before + i];
-        bool isnull = false;
-        r.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-        r.interaction_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-        r.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-        r.p.person_id = int8_or_zero(t, d, 4);
-        r.p.company_id = int8_or_zero(t, d, 5);
-        r.p.member_id = int8_or_zero(t, d, 6);
-        r.p.role = signals::parse_role(text_view(SPI_getbinval(t, d, 7, &isnull)))
-                       .value_or(signals::Role::To);
-        const Datum response = SPI_getbinval(t, d, 8, &isnull);
-        r.p.response =
-            isnull ? signals::Response::None
-                   : signals::parse_response(text_view(response)).value_or(signals::Response::None);
-      }
-      const std::size_t fetched = SPI_processed;
-      SPI_freetuptable(table);
-      return fetched;
+// Reads a transition table of crm.participant into plain rows.
+std::vector<ParticipantRow> read_participants(Tuplestorestate *store, TupleDesc desc) {
+  const std::size_t n =
+      pg_call([&] { return static_cast<std::size_t>(transition_row_count(store)); });
+  std::vector<ParticipantRow> rows(n);
+  pg_call([&] {
+    const int a_id = SPI_fnumber(desc, "id"), a_interaction = SPI_fnumber(desc, "interaction_id"),
+              a_ws = SPI_fnumber(desc, "workspace_id"), a_person = SPI_fnumber(desc, "person_id"),
+              a_company = SPI_fnumber(desc, "company_id"),
+              a_member = SPI_fnumber(desc, "member_id"), a_role = SPI_fnumber(desc, "role"),
+              a_response = SPI_fnumber(desc, "response");
+    for_each_transition_row(store, desc, [&](TupleTableSlot *slot, std::int64_t i) {
+      if (static_cast<std::size_t>(i) >= n) return;
+      ParticipantRow &r = rows[i];
+      r.id = slot_int8(slot, a_id);
+      r.interaction_id = slot_int8(slot, a_interaction);
+      r.workspace_id = slot_int8(slot, a_ws);
+      r.p.person_id = slot_int8(slot, a_person);
+      r.p.company_id = slot_int8(slot, a_company);
+      r.p.member_id = slot_int8(slot, a_member);
+      r.p.role = signals::parse_role(slot_enum(slot, a_role)).value_or(signals::Role::To);
+      r.p.response =
+          signals::parse_response(slot_enum(slot, a_response)).value_or(signals::Response::None);
     });
-    rows.resize(before + n);
-    if (n == 0) break;
-  }
-  pg_call([&] { SPI_cursor_close(portal); });
+  });
   return rows;
 }
 
@@ -179,8 +158,9 @@ bool shapes_interaction(const Participant &p) {
   return p.member_id != 0 || p.role == signals::Role::From || p.role == signals::Role::Organizer;
 }
 
-void participants_inserted(Micros now) {
-  const std::vector<ParticipantRow> rows = read_participants("new_rows");
+void participants_inserted(TriggerData *td, Micros now) {
+  const std::vector<ParticipantRow> rows =
+      read_participants(td->tg_newtable, td->tg_relation->rd_att);
   std::unordered_map<std::int64_t, std::vector<std::size_t>> by_interaction;
   for (std::size_t i = 0; i < rows.size(); ++i) by_interaction[rows[i].interaction_id].push_back(i);
 
@@ -214,12 +194,21 @@ void participants_inserted(Micros now) {
     affected.interactions.push_back(interaction_id);
   }
   check_workspaces(unchecked);
+  const std::size_t folded = by_interaction.size() - affected.interactions.size();
+  const std::size_t recomputed = affected.interactions.size();
+  pg_call([&] {
+    elog(DEBUG1,
+         "crm_hygiene: %zu participants: %zu interactions folded from new rows, %zu recomputed",
+         rows.size(), folded, recomputed);
+  });
   apply_all(&folder, affected, now);
 }
 
-void participants_updated(Micros now) {
-  const std::vector<ParticipantRow> before = read_participants("old_rows");
-  const std::vector<ParticipantRow> after = read_participants("new_rows");
+void participants_updated(TriggerData *td, Micros now) {
+  const std::vector<ParticipantRow> before =
+      read_participants(td->tg_oldtable, td->tg_relation->rd_att);
+  const std::vector<ParticipantRow> after =
+      read_participants(td->tg_newtable, td->tg_relation->rd_att);
   pg_call([] { fresh_forget_all(); });
   std::unordered_map<std::int64_t, const ParticipantRow *> old_by_id;
   for (const ParticipantRow &r : before) old_by_id.emplace(r.id, &r);
@@ -251,8 +240,9 @@ void participants_updated(Micros now) {
   apply_all(nullptr, affected, now);
 }
 
-void participants_deleted(Micros now) {
-  const std::vector<ParticipantRow> rows = read_participants("old_rows");
+void participants_deleted(TriggerData *td, Micros now) {
+  const std::vector<ParticipantRow> rows =
+      read_participants(td->tg_oldtable, td->tg_relation->rd_att);
   pg_call([] { fresh_forget_all(); });
   Affected affected;
   for (const ParticipantRow &r : rows) {
@@ -262,41 +252,25 @@ void participants_deleted(Micros now) {
   apply_all(nullptr, affected, now);
 }
 
-void interactions_inserted() {
-  const char *sql = "SELECT id, workspace_id, occurred_at, kind::text, status::text FROM new_rows";
-  Portal portal = pg_call([&] {
-    SPIPlanPtr plan = SPI_prepare(sql, 0, nullptr);
-    if (plan == nullptr) elog(ERROR, "crm_hygiene: cannot read new_rows");
-    return SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
-  });
-  for (;;) {
-    const std::size_t n = pg_call([&] {
-      CHECK_FOR_INTERRUPTS();
-      SPI_cursor_fetch(portal, true, kBatch);
+void interactions_inserted(Tuplestorestate *store, TupleDesc desc) {
+  pg_call([&] {
+    const int a_id = SPI_fnumber(desc, "id"), a_ws = SPI_fnumber(desc, "workspace_id"),
+              a_at = SPI_fnumber(desc, "occurred_at"), a_kind = SPI_fnumber(desc, "kind"),
+              a_status = SPI_fnumber(desc, "status");
+    for_each_transition_row(store, desc, [&](TupleTableSlot *slot, std::int64_t) {
       bool isnull = false;
-      for (uint64 i = 0; i < SPI_processed; ++i) {
-        HeapTuple t = SPI_tuptable->vals[i];
-        TupleDesc d = SPI_tuptable->tupdesc;
-        FreshInteraction f{};
-        f.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-        f.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-        f.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
-        f.kind = static_cast<std::uint8_t>(
-            signals::parse_kind(text_view(SPI_getbinval(t, d, 4, &isnull)))
-                .value_or(signals::Kind::Note));
-        f.status = static_cast<std::uint8_t>(
-            signals::parse_status(text_view(SPI_getbinval(t, d, 5, &isnull)))
-                .value_or(signals::Status::Confirmed));
-        f.has_participants = false;
-        fresh_remember(f);
-      }
-      const std::size_t fetched = SPI_processed;
-      SPI_freetuptable(SPI_tuptable);
-      return fetched;
+      FreshInteraction f{};
+      f.id = slot_int8(slot, a_id);
+      f.workspace_id = slot_int8(slot, a_ws);
+      f.occurred_at = DatumGetTimestampTz(slot_getattr(slot, a_at, &isnull));
+      f.kind = static_cast<std::uint8_t>(
+          signals::parse_kind(slot_enum(slot, a_kind)).value_or(signals::Kind::Note));
+      f.status = static_cast<std::uint8_t>(
+          signals::parse_status(slot_enum(slot, a_status)).value_or(signals::Status::Confirmed));
+      f.has_participants = false;
+      fresh_remember(f);
     });
-    if (n == 0) break;
-  }
-  pg_call([&] { SPI_cursor_close(portal); });
+  });
 }
 
 void interactions_updated(Micros now) {
@@ -356,11 +330,11 @@ extern "C" PGDLLEXPORT Datum crm_participant_signals(PG_FUNCTION_ARGS) {
   resolution_cache_reset();
   return with_spi(td, [&](TimestampTz now) {
     if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-      participants_inserted(now);
+      participants_inserted(td, now);
     else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-      participants_updated(now);
+      participants_updated(td, now);
     else
-      participants_deleted(now);
+      participants_deleted(td, now);
   });
 }
 
@@ -373,7 +347,7 @@ extern "C" PGDLLEXPORT Datum crm_interaction_signals(PG_FUNCTION_ARGS) {
   }
   return with_spi(td, [&](TimestampTz now) {
     if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-      interactions_inserted();
+      interactions_inserted(td->tg_newtable, td->tg_relation->rd_att);
     else
       interactions_updated(now);
   });

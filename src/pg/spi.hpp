@@ -8,7 +8,8 @@
 
 namespace crm::pg {
 
-// Prepares sql once per backend and keeps the plan in *slot.
+// Prepares sql once per backend, with a generic plan, and keeps it in *slot. Only for index
+// probes (primary keys, small = ANY arrays); set-based queries use execute_once.
 SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types);
 
 // A bigint[] Datum of the given values, allocated in the current memory context.
