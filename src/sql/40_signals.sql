@@ -209,27 +209,33 @@ DECLARE
 BEGIN
   IF kind = 'person' THEN
     RETURN QUERY
-      SELECT c.id, coalesce(l.last_interaction_at, c.last_at)
-      FROM (SELECT s.person_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
+      SELECT c.id, c.last_at
+      FROM (SELECT x.id,
+                   -- Only records due for tick are computed live (CASE evaluates it for them only).
+                   CASE WHEN x.next_at <= clock
+                        THEN (SELECT l.last_interaction_at FROM crm._signals_now('person', x.id) l)
+                        ELSE x.last_at END AS last_at
+            FROM (SELECT s.person_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
             FROM crm.person_signal s WHERE s.workspace_id = ws AND s.last_interaction_at IS NULL
             UNION ALL
             SELECT s.person_id, s.last_interaction_at, s.next_interaction_at
-            FROM crm.person_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) c
-      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('person', c.id) x
-                         WHERE c.next_at <= clock) l ON true
-      WHERE l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff
+            FROM crm.person_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) x) c
+      WHERE c.last_at IS NULL OR c.last_at < cutoff
       ORDER BY 2 NULLS FIRST, 1;
   ELSIF kind = 'company' THEN
     RETURN QUERY
-      SELECT c.id, coalesce(l.last_interaction_at, c.last_at)
-      FROM (SELECT s.company_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
+      SELECT c.id, c.last_at
+      FROM (SELECT x.id,
+                   -- Only records due for tick are computed live (CASE evaluates it for them only).
+                   CASE WHEN x.next_at <= clock
+                        THEN (SELECT l.last_interaction_at FROM crm._signals_now('company', x.id) l)
+                        ELSE x.last_at END AS last_at
+            FROM (SELECT s.company_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
             FROM crm.company_signal s WHERE s.workspace_id = ws AND s.last_interaction_at IS NULL
             UNION ALL
             SELECT s.company_id, s.last_interaction_at, s.next_interaction_at
-            FROM crm.company_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) c
-      LEFT JOIN LATERAL (SELECT x.last_interaction_at FROM crm._signals_now('company', c.id) x
-                         WHERE c.next_at <= clock) l ON true
-      WHERE l.last_interaction_at IS NULL OR l.last_interaction_at < cutoff
+            FROM crm.company_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) x) c
+      WHERE c.last_at IS NULL OR c.last_at < cutoff
       ORDER BY 2 NULLS FIRST, 1;
   ELSE
     RAISE EXCEPTION 'unknown record kind "%"', kind
