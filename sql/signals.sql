@@ -100,6 +100,14 @@ SELECT * FROM crm.stale_records('company', '1 day');
 SELECT crm.rebuild_signals() AS records_rewritten;
 SELECT * FROM crm.verify_signals();
 
+-- A meeting that started after the last write makes Peter current before tick() runs.
+SET crm.clock = '2026-06-21 09:00+00';
+INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (50, 'meeting', '2026-06-21 11:00+00');
+INSERT INTO crm.participant (interaction_id, address, role) VALUES (50, 'mia@us.example', 'organizer'), (50, 'peter@initech.example', 'attendee');
+SET crm.clock = '2026-06-21 12:00+00';
+SELECT * FROM crm.stale_records('person', '1 day');
+SELECT * FROM crm.verify_signals();
+
 -- TRUNCATE empties every record's attributes.
 TRUNCATE crm.interaction CASCADE;
 SELECT * FROM person_signals;
