@@ -197,50 +197,33 @@ COMMENT ON FUNCTION crm.verify_signals() IS 'lists every difference between stor
 -- Records whose last interaction is older than older_than, or that never had one, oldest first.
 -- Two ranges of the (workspace_id, last_interaction_at) index: never (NULL), and before the
 -- cutoff. A record whose stored state holds a meeting that has started since (due for tick) is
--- checked live, as the views would show it.
+-- judged by its live state, as the views show it.
 CREATE FUNCTION crm.stale_records(kind text, older_than interval)
 RETURNS TABLE (record_id bigint, last_interaction_at timestamptz)
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-  ws bigint := crm.current_workspace();
   clock timestamptz := crm.now();
-  cutoff timestamptz := clock - older_than;
 BEGIN
-  IF kind = 'person' THEN
-    RETURN QUERY
-      SELECT c.id, c.last_at
-      FROM (SELECT x.id,
-                   -- Only records due for tick are computed live (CASE evaluates it for them only).
-                   CASE WHEN x.next_at <= clock
-                        THEN (SELECT l.last_interaction_at FROM crm._signals_now('person', x.id) l)
-                        ELSE x.last_at END AS last_at
-            FROM (SELECT s.person_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
-            FROM crm.person_signal s WHERE s.workspace_id = ws AND s.last_interaction_at IS NULL
-            UNION ALL
-            SELECT s.person_id, s.last_interaction_at, s.next_interaction_at
-            FROM crm.person_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) x) c
-      WHERE c.last_at IS NULL OR c.last_at < cutoff
-      ORDER BY 2 NULLS FIRST, 1;
-  ELSIF kind = 'company' THEN
-    RETURN QUERY
-      SELECT c.id, c.last_at
-      FROM (SELECT x.id,
-                   -- Only records due for tick are computed live (CASE evaluates it for them only).
-                   CASE WHEN x.next_at <= clock
-                        THEN (SELECT l.last_interaction_at FROM crm._signals_now('company', x.id) l)
-                        ELSE x.last_at END AS last_at
-            FROM (SELECT s.company_id AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
-            FROM crm.company_signal s WHERE s.workspace_id = ws AND s.last_interaction_at IS NULL
-            UNION ALL
-            SELECT s.company_id, s.last_interaction_at, s.next_interaction_at
-            FROM crm.company_signal s WHERE s.workspace_id = ws AND s.last_interaction_at < cutoff) x) c
-      WHERE c.last_at IS NULL OR c.last_at < cutoff
-      ORDER BY 2 NULLS FIRST, 1;
-  ELSE
+  IF kind IS DISTINCT FROM 'person' AND kind IS DISTINCT FROM 'company' THEN
     RAISE EXCEPTION 'unknown record kind "%"', kind
       USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'' or ''company''';
   END IF;
+  RETURN QUERY EXECUTE pg_catalog.format($q$
+    SELECT c.id, c.last_at
+    FROM (SELECT x.id,
+                 -- CASE: only records due for tick are computed live.
+                 CASE WHEN x.next_at <= $2
+                      THEN (SELECT l.last_interaction_at FROM crm._signals_now(%1$L, x.id) l)
+                      ELSE x.last_at END AS last_at
+          FROM (SELECT s.%2$I AS id, s.last_interaction_at AS last_at, s.next_interaction_at AS next_at
+                FROM crm.%3$I s WHERE s.workspace_id = $1 AND s.last_interaction_at IS NULL
+                UNION ALL
+                SELECT s.%2$I, s.last_interaction_at, s.next_interaction_at
+                FROM crm.%3$I s WHERE s.workspace_id = $1 AND s.last_interaction_at < $3) x) c
+    WHERE c.last_at IS NULL OR c.last_at < $3
+    ORDER BY 2 NULLS FIRST, 1$q$, kind, kind || '_id', kind || '_signal')
+  USING crm.current_workspace(), clock, clock - older_than;
 END
 $$;
 COMMENT ON FUNCTION crm.stale_records(text, interval) IS 'people or companies of this workspace whose last interaction is older than older_than, or that never had one';
