@@ -7,7 +7,8 @@ SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *ty
     // Always the generic plan: these are index probes whose plan does not depend on the values,
     // and the plan cache would otherwise keep replanning array arguments on every execution.
     // ANALYZE (autovacuum's too) invalidates them, so they follow the tables as they grow.
-    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, const_cast<Oid *>(types), CURSOR_OPT_GENERIC_PLAN);
+    SPIPlanPtr plan =
+        SPI_prepare_cursor(sql, nargs, const_cast<Oid *>(types), CURSOR_OPT_GENERIC_PLAN);
     if (plan == nullptr)
       elog(ERROR, "crm_hygiene: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
     if (SPI_keepplan(plan) != 0) elog(ERROR, "crm_hygiene: SPI_keepplan failed");
