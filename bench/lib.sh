@@ -34,10 +34,11 @@ bench_build() {
     BENCH_CODE+=" plus uncommitted changes to src/"
   fi
   if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
-    BENCH_CODE+=" (not rebuilt: BENCH_SKIP_BUILD=1; the installed build was measured)"
+    BENCH_CODE+=" (not rebuilt: BENCH_SKIP_BUILD=1; the build installed before the run was measured)"
     log "build skipped (BENCH_SKIP_BUILD=1)"; return
   fi
   log "building and installing the extension ($BENCH_CODE)"
+  BENCH_CODE+=", built and installed with \`make -j2 && make install\` at the start of the run"
   (cd "$BENCH_ROOT" && make -j2 >"$BENCH_OUT/build.log" 2>&1 && make install >>"$BENCH_OUT/build.log" 2>&1) \
     || { tail -30 "$BENCH_OUT/build.log" >&2; exit 1; }
   BENCH_SO_MD5=$(md5sum "$(pg_config --pkglibdir)/crm_hygiene.so" | cut -d' ' -f1)
@@ -149,7 +150,7 @@ bench_machine() {
 - machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr)
 - server: $(pg_config --version); scripts/cluster defaults (shared_buffers 512MB, work_mem 32MB,
   fsync $(q -c 'SHOW fsync'), synchronous_commit $(q -c 'SHOW synchronous_commit'))
-- code: $BENCH_CODE, built and installed with \`make -j2 && make install\` at the start of the run
+- code: $BENCH_CODE
 - seeding the workspace (members, companies, people inserted with their triggers): ${BENCH_SEED_S:-?} s
 EOF
   if [ -n "$BENCH_SO_MD5" ] && [ "$(md5sum "$(pg_config --pkglibdir)/crm_hygiene.so" | cut -d' ' -f1)" != "$BENCH_SO_MD5" ]; then
