@@ -58,7 +58,7 @@ SQL
 cat >"$dir/people.sql" <<'SQL'
 \set p random(21, 25)
 DELETE FROM crm.person WHERE id = :p;
-INSERT INTO crm.person (id, email, company_id) VALUES (:p, 'p' || :p || '@load.example', 1) ON CONFLICT (id) DO NOTHING;
+INSERT INTO crm.person (id, email, company_id) VALUES (:p, 'p' || :p || '@load.example', 1) ON CONFLICT DO NOTHING;
 SQL
 
 export PGOPTIONS='-c crm.clock=2026-03-01T12:00:00+00 -c deadlock_timeout=100ms'
