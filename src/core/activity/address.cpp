@@ -88,4 +88,13 @@ AddressKind canonical_address(std::string_view text, char *out, std::size_t *out
   return AddressKind::Phone;
 }
 
+std::int64_t address_key(std::string_view canonical) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : canonical) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h == 0 ? 1 : static_cast<std::int64_t>(h);
+}
+
 }  // namespace crm::activity

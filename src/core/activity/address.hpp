@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace crm::activity {
@@ -15,5 +16,9 @@ inline constexpr std::size_t kMaxAddressLength = 320;
 // Emails are trimmed and ASCII-lower-cased; phone numbers keep a leading '+' and their digits.
 // Throws crm::Error: 22P02 when the text is neither, 54000 when it is too long.
 AddressKind canonical_address(std::string_view text, char *out, std::size_t *out_length);
+
+// A stable 64-bit key of a canonical address (FNV-1a): the same on every machine and release, so
+// it can be stored. Never 0, which means "no address".
+std::int64_t address_key(std::string_view canonical);
 
 }  // namespace crm::activity

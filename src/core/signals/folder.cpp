@@ -20,6 +20,32 @@ void Folder::add(const Interaction &interaction, std::span<const Participant> pa
   }
   fold_kind(RecordKind::Person, interaction, participants);
   fold_kind(RecordKind::Company, interaction, participants);
+  fold_connections(interaction, participants);
+}
+
+bool Folder::allowed(RecordKind kind, std::int64_t id) const {
+  const int k = static_cast<int>(kind);
+  return !restricted_[k] || allowed_[k].contains(id);
+}
+
+Micros Folder::clock(RecordKind kind, std::int64_t id) const {
+  return clock_for_ ? clock_for_(kind, id) : now_;
+}
+
+void Folder::fold_connections(const Interaction &interaction,
+                              std::span<const Participant> participants) {
+  static const connection::Model kDefaults;
+  const connection::Model &model = model_for_ ? model_for_(interaction.workspace_id) : kDefaults;
+  terms_.clear();
+  connection::terms(interaction, participants, model, terms_);
+  for (const connection::Term &t : terms_) {
+    if (t.person_id != 0 && allowed(RecordKind::Person, t.person_id))
+      contacts_[0][t.person_id][{t.member_id, t.person_id, 0}].fold(
+          t, clock(RecordKind::Person, t.person_id), model.half_life);
+    if (t.company_id != 0 && allowed(RecordKind::Company, t.company_id))
+      contacts_[1][t.company_id][{t.member_id, t.person_id, t.address_key}].fold(
+          t, clock(RecordKind::Company, t.company_id), model.half_life);
+  }
 }
 
 void Folder::fold_kind(RecordKind kind, const Interaction &interaction,
@@ -30,8 +56,7 @@ void Folder::fold_kind(RecordKind kind, const Interaction &interaction,
   auto &out = result(kind);
   for (const Contribution &c : scratch_) {
     if (restricted_[k] && !allowed_[k].contains(c.record_id)) continue;
-    const Micros now = clock_for_ ? clock_for_(kind, c.record_id) : now_;
-    out[c.record_id].fold(c, now);
+    out[c.record_id].fold(c, clock(kind, c.record_id));
   }
 }
 

@@ -29,6 +29,7 @@ std::string_view to_string(RecordKind kind);
 
 struct Interaction {
   std::int64_t id = 0;
+  std::int64_t workspace_id = 0;
   Micros occurred_at = kNoTime;
   Kind kind = Kind::Email;
   Status status = Status::Confirmed;
@@ -39,6 +40,9 @@ struct Participant {
   std::int64_t person_id = 0;
   std::int64_t company_id = 0;
   std::int64_t member_id = 0;
+  // Identifies the participant's canonical address (activity::address_key): tells apart the
+  // people behind addresses that no person record owns.
+  std::int64_t address_key = 0;
   Role role = Role::To;
   Response response = Response::None;
 };
