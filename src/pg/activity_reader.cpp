@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/activity/address.hpp"
 #include "pg/guard.hpp"
 #include "pg/spi.hpp"
 
@@ -38,6 +39,7 @@ void read_interactions(std::vector<Interaction> &out) {
                  .value_or(signals::Kind::Note);
     r.status = signals::parse_status(text_view(SPI_getbinval(t, d, 4, &isnull)))
                    .value_or(signals::Status::Confirmed);
+    r.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
   }
   SPI_freetuptable(SPI_tuptable);
 }
@@ -59,6 +61,7 @@ void read_participants(std::vector<ParticipantOf> &out) {
     r.participant.response =
         isnull ? signals::Response::None
                : signals::parse_response(text_view(response)).value_or(signals::Response::None);
+    r.participant.address_key = activity::address_key(text_view(SPI_getbinval(t, d, 7, &isnull)));
   }
   SPI_freetuptable(SPI_tuptable);
 }
@@ -109,10 +112,10 @@ void merge_into(Portal interactions, Portal participants, signals::Folder &folde
 }
 
 constexpr const char *kInteractionColumns =
-    "SELECT id, occurred_at, kind::text, status::text FROM crm.interaction";
+    "SELECT id, occurred_at, kind::text, status::text, workspace_id FROM crm.interaction";
 constexpr const char *kParticipantColumns =
-    "SELECT interaction_id, person_id, company_id, member_id, role::text, response::text FROM "
-    "crm.participant";
+    "SELECT interaction_id, person_id, company_id, member_id, role::text, response::text, address "
+    "FROM crm.participant";
 
 }  // namespace
 

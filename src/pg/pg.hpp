@@ -24,5 +24,6 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 }

@@ -1,4 +1,5 @@
 // SQL functions over the interaction attributes: live reads, tick, rebuild and the oracle.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -6,6 +7,9 @@
 #include "pg/clock.hpp"
 #include "pg/guard.hpp"
 #include "pg/activity_reader.hpp"
+#include "pg/connection_store.hpp"
+#include "pg/connection_verify.hpp"
+#include "pg/record_apply.hpp"
 #include "pg/signals_store.hpp"
 #include "pg/spi.hpp"
 
@@ -86,15 +90,22 @@ extern "C" PGDLLEXPORT Datum crm_signals_now(PG_FUNCTION_ARGS) {
   const std::string_view kind_view(VARDATA_ANY(kind_text), VARSIZE_ANY_EXHDR(kind_text));
   barrier([&] {
     const RecordKind kind = record_kind(kind_view);
-    SignalMap result = recompute(kind, RecordIds{record}, now, true);
-    if (auto it = result.find(record); it != result.end()) s = it->second;
+    Recomputed result = recompute(kind, RecordIds{record}, now, true);
+    if (auto it = result.signals.find(record); it != result.signals.end()) s = it->second;
+    const auto &contacts = result.contacts[record];
+    const crm::connection::Strongest best =
+        kind == RecordKind::Person
+            ? crm::connection::strongest_of(contacts)
+            : crm::connection::strongest_of(crm::connection::roll_up(contacts));
+    s.strongest_member_id = best.member_id;
+    s.strongest_rank = best.rank;
     return Datum(0);
   });
   SPI_finish();
 
   // Write, in the order of the OUT parameters.
-  Datum values[15];
-  bool nulls[15];
+  Datum values[17];
+  bool nulls[17];
   auto time = [&](int i, Micros m) {
     values[i] = TimestampTzGetDatum(m);
     nulls[i] = m == kNoTime;
@@ -125,6 +136,10 @@ extern "C" PGDLLEXPORT Datum crm_signals_now(PG_FUNCTION_ARGS) {
   values[13] = Int64GetDatum(s.meeting_count);
   values[14] = Int64GetDatum(s.interaction_count);
   nulls[12] = nulls[13] = nulls[14] = false;
+  values[15] = Int64GetDatum(s.strongest_member_id);
+  nulls[15] = s.strongest_member_id == 0;
+  values[16] = Float8GetDatum(s.strongest_rank);
+  nulls[16] = s.strongest_rank == crm::connection::kNothing;
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
@@ -146,26 +161,37 @@ extern "C" PGDLLEXPORT Datum crm_verify_signal_state(PG_FUNCTION_ARGS) {
                                                                                 : it->second.as_of;
     };
     crm::signals::Folder folder(clock_for, interrupt_pending);
+    attach_models(folder);
     fold_all_activity(folder, true);
 
-    for (RecordKind kind : kKinds) {
+    auto report = [&](RecordKind kind, std::int64_t id, const std::string &field,
+                      const std::string &stored_text, const std::string &expected_text) {
       const std::string kind_name(crm::signals::to_string(kind));
+      pg_call([&] {
+        Datum values[5] = {PointerGetDatum(cstring_to_text(kind_name.c_str())), Int64GetDatum(id),
+                           PointerGetDatum(cstring_to_text(field.c_str())),
+                           PointerGetDatum(cstring_to_text(stored_text.c_str())),
+                           PointerGetDatum(cstring_to_text(expected_text.c_str()))};
+        bool nulls[5] = {false, false, false, false, false};
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+      });
+    };
+    for (RecordKind kind : kKinds) {
       for (const auto &[id, row] : stored[kind == RecordKind::Person ? 0 : 1]) {
         const SignalMap &expected_map = folder.result(kind);
         auto e = expected_map.find(id);
-        const Signals expected = e == expected_map.end() ? Signals{} : e->second;
-        for (const auto &d : crm::signals::differences(row.signals, expected, render_time)) {
-          pg_call([&] {
-            Datum values[5] = {PointerGetDatum(cstring_to_text(kind_name.c_str())),
-                               Int64GetDatum(id), PointerGetDatum(cstring_to_text(d.field.c_str())),
-                               PointerGetDatum(cstring_to_text(d.stored.c_str())),
-                               PointerGetDatum(cstring_to_text(d.expected.c_str()))};
-            bool nulls[5] = {false, false, false, false, false};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-          });
+        Signals expected = e == expected_map.end() ? Signals{} : e->second;
+        auto c = folder.contacts(kind).find(id);
+        if (c != folder.contacts(kind).end()) {
+          const crm::connection::Strongest best = strongest_from(kind, c->second);
+          expected.strongest_member_id = best.member_id;
+          expected.strongest_rank = best.rank;
         }
+        for (const auto &d : crm::signals::differences(row.signals, expected, render_time))
+          report(kind, id, d.field, d.stored, d.expected);
       }
     }
+    verify_connections(folder, now, render_time, report);
     return Datum(0);
   });
   SPI_finish();
@@ -182,19 +208,35 @@ extern "C" PGDLLEXPORT Datum crm_rebuild_signals(PG_FUNCTION_ARGS) {
   std::int64_t written = 0;
   barrier([&] {
     crm::signals::Folder folder(now, interrupt_pending);
+    attach_models(folder);
     fold_all_activity(folder, false);
+    clear_connections();
     for (RecordKind kind : kKinds) {
       const StoredMap stored = load_all(kind);
       SignalMap out;
+      PairsByCompany pairs;
+      std::vector<std::int64_t> ids;
       const SignalMap &computed = folder.result(kind);
+      ContactsByRecord &contacts = folder.contacts(kind);
       for (const auto &[id, row] : stored) {
         auto c = computed.find(id);
-        const Signals value = c == computed.end() ? Signals{} : c->second;
+        Signals value = c == computed.end() ? Signals{} : c->second;
+        auto k = contacts.find(id);
+        if (k != contacts.end()) {
+          ids.push_back(id);
+          const crm::connection::Strongest best = strongest_from(kind, k->second);
+          value.strongest_member_id = best.member_id;
+          value.strongest_rank = best.rank;
+          if (kind == RecordKind::Company) pairs.emplace(id, crm::connection::roll_up(k->second));
+        }
         if (!(value == row.signals) || row.as_of == kNoTime ||
             !crm::signals::mergeable(row.signals, row.as_of, now))
           out.emplace(id, value);
       }
       write(kind, out, now);
+      std::sort(ids.begin(), ids.end());
+      replace_contacts(kind, ids, contacts, now);
+      if (kind == RecordKind::Company) replace_company_pairs(ids, pairs, now);
       written += static_cast<std::int64_t>(out.size());
     }
     return Datum(0);
@@ -208,10 +250,9 @@ extern "C" PGDLLEXPORT Datum crm_tick(PG_FUNCTION_ARGS) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   std::int64_t refreshed = 0;
   barrier([&] {
-    for (RecordKind kind : kKinds) {
-      const RecordIds due = due_records(kind, now);
-      refreshed += apply(kind, SignalMap{}, due, now);
-    }
+    const RecordIds persons = due_records(RecordKind::Person, now);
+    const RecordIds companies = due_records(RecordKind::Company, now);
+    refreshed = apply_both(nullptr, persons, companies, now);
     return Datum(0);
   });
   SPI_finish();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/connection/maths.hpp"
 #include "pg/activity_reader.hpp"
 #include "pg/guard.hpp"
 #include "pg/spi.hpp"
@@ -31,7 +32,8 @@ const char *id_column(RecordKind kind) {
   "first_interaction_at, last_interaction_at, last_interaction_id, last_interaction_kind::text, " \
   "last_interaction_member_id, first_email_at, last_email_at, last_inbound_email_at, "            \
   "last_outbound_email_at, first_meeting_at, last_meeting_at, next_meeting_at, "                  \
-  "next_interaction_at, email_count, meeting_count, interaction_count, signals_as_of"
+  "next_interaction_at, email_count, meeting_count, interaction_count, strongest_member_id, "     \
+  "strongest_rank, signals_as_of"
 
 // Batches up to this size go through cached primary-key plans, one statement per record (cheap for
 // the single-row writes of an application: a generic plan of a set-based statement would scan);
@@ -74,7 +76,10 @@ std::int64_t read_stored(HeapTuple t, TupleDesc d, StoredSignals &out) {
   s.email_count = int8_or_zero(t, d, 15);
   s.meeting_count = int8_or_zero(t, d, 16);
   s.interaction_count = int8_or_zero(t, d, 17);
-  out.as_of = time_or_none(t, d, 18);
+  s.strongest_member_id = int8_or_zero(t, d, 18);
+  const Datum rank = SPI_getbinval(t, d, 19, &isnull);
+  s.strongest_rank = isnull ? connection::kNothing : DatumGetFloat8(rank);
+  out.as_of = time_or_none(t, d, 20);
   return DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 }
 
@@ -132,42 +137,15 @@ StoredMap load_all(RecordKind kind) {
   return out;
 }
 
-SignalMap recompute(RecordKind kind, const RecordIds &ids, Micros now, bool read_only) {
-  if (ids.empty()) return {};
-  signals::Folder folder(now, interrupt_pending);
-  folder.restrict_to(kind, ids);
-  // The records' interactions first, then those interactions with all their participants.
-  std::vector<std::int64_t> list(ids.begin(), ids.end());
-  const std::string sql =
-      std::string("SELECT DISTINCT interaction_id FROM crm.participant WHERE ") + id_column(kind) +
-      " = ANY ($1)";
-  const std::size_t n = pg_call([&] {
-    static const Oid types[1] = {INT8ARRAYOID};
-    Datum arg = int8_array(list.data(), static_cast<int>(list.size()));
-    execute_once(sql.c_str(), 1, types, &arg, nullptr, read_only, SPI_OK_SELECT);
-    return static_cast<std::size_t>(SPI_processed);
-  });
-  std::vector<std::int64_t> interactions(n);
-  pg_call([&] {
-    bool isnull = false;
-    for (uint64 i = 0; i < SPI_processed; ++i)
-      interactions[i] =
-          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-    SPI_freetuptable(SPI_tuptable);
-  });
-  fold_interactions(interactions, folder, read_only);
-  return std::move(folder.result(kind));
-}
-
 void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
   if (rows.empty()) return;
   // Plain values per row, in the order of the SET list below (column 0 is the record id).
-  constexpr int kColumns = 17;
+  constexpr int kColumns = 19;
   static const Oid elem_types[kColumns] = {
       INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,        TEXTOID,
       INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
       TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,
-      INT8OID,        INT8OID};
+      INT8OID,        INT8OID,        INT8OID,        FLOAT8OID};
   struct Flat {
     Datum values[kColumns];
     bool nulls[kColumns];
@@ -205,6 +183,9 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
     int8(sig.email_count, false);
     int8(sig.meeting_count, false);
     int8(sig.interaction_count, false);
+    int8(sig.strongest_member_id, sig.strongest_member_id == 0);
+    f.values[c] = Float8GetDatum(sig.strongest_rank);
+    f.nulls[c++] = sig.strongest_rank == connection::kNothing;
     flat.push_back(f);
   }
   // Rows are already locked; id order keeps the heap access pattern tidy.
@@ -231,14 +212,16 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
                                                   "next_interaction_at",
                                                   "email_count",
                                                   "meeting_count",
-                                                  "interaction_count"};
+                                                  "interaction_count",
+                                                  "strongest_member_id",
+                                                  "strongest_rank"};
     std::string out;
     for (int c = 1; c < kColumns; ++c) {
       out += std::string(columns[c]) + " = " + prefix + std::to_string(c + 1);
       if (c == 4) out += "::crm.interaction_kind";
       out += ", ";
     }
-    return out + "signals_as_of = $18";
+    return out + "signals_as_of = $20";
   };
 
   if (flat.size() <= kSmallBatch) {
@@ -273,15 +256,15 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
       " FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::text[], "
       "$6::bigint[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], "
       "$11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], "
-      "$15::bigint[], $16::bigint[], $17::bigint[]) AS d(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, "
-      "c11, c12, c13, c14, c15, c16, c17) WHERE s." +
+      "$15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[]) AS d(c1, c2, c3, "
+      "c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19) WHERE s." +
       id_column(kind) + " = d.c1";
   static const Oid array_types[kColumns + 1] = {
       INT8ARRAYOID,        TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,
       TEXTARRAYOID,        INT8ARRAYOID,        TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
       TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
       TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,        INT8ARRAYOID,
-      INT8ARRAYOID,        TIMESTAMPTZOID};
+      INT8ARRAYOID,        INT8ARRAYOID,        FLOAT8ARRAYOID,      TIMESTAMPTZOID};
   constexpr std::size_t kChunk = 5000;
   for (std::size_t start = 0; start < flat.size(); start += kChunk) {
     const int count = static_cast<int>(std::min(flat.size(), start + kChunk) - start);
@@ -308,46 +291,6 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
       execute_once(sql.c_str(), kColumns + 1, array_types, args, nullptr, false, SPI_OK_UPDATE);
     });
   }
-}
-
-std::int64_t apply(RecordKind kind, const SignalMap &deltas, const RecordIds &recompute_ids,
-                   Micros now) {
-  std::vector<std::int64_t> ids;
-  ids.reserve(deltas.size() + recompute_ids.size());
-  for (const auto &[id, _] : deltas) ids.push_back(id);
-  for (std::int64_t id : recompute_ids)
-    if (!deltas.contains(id)) ids.push_back(id);
-  if (ids.empty()) return 0;
-  std::sort(ids.begin(), ids.end());
-
-  const StoredMap stored = lock_and_load(kind, ids);
-  SignalMap out;
-  RecordIds again;
-  for (std::int64_t id : recompute_ids)
-    if (stored.contains(id)) again.insert(id);
-  for (const auto &[id, delta] : deltas) {
-    auto it = stored.find(id);
-    if (it == stored.end() || again.contains(id)) continue;
-    if (!signals::mergeable(it->second.signals, it->second.as_of, now)) {
-      again.insert(id);
-      continue;
-    }
-    Signals merged = it->second.signals;
-    merged.merge(delta);
-    if (!(merged == it->second.signals)) out.emplace(id, merged);
-  }
-  if (!again.empty()) {
-    SignalMap fresh = recompute(kind, again, now);
-    for (std::int64_t id : again) {
-      auto f = fresh.find(id);
-      const Signals value = f == fresh.end() ? Signals{} : f->second;
-      const StoredSignals &s = stored.at(id);
-      if (!(value == s.signals) || !signals::mergeable(s.signals, s.as_of, now))
-        out.emplace(id, value);
-    }
-  }
-  write(kind, out, now);
-  return static_cast<std::int64_t>(out.size());
 }
 
 }  // namespace crm::pg

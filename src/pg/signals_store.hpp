@@ -30,18 +30,7 @@ StoredMap lock_and_load(signals::RecordKind kind, const std::vector<std::int64_t
 // Reads every stored row, unlocked, in the caller's snapshot (verify_signals).
 StoredMap load_all(signals::RecordKind kind);
 
-// Folds the activity of these records from scratch at clock now. read_only reads in the caller's
-// snapshot (for STABLE callers); otherwise in a fresh one, after the rows were locked.
-SignalMap recompute(signals::RecordKind kind, const RecordIds &ids, signals::Micros now,
-                    bool read_only = false);
-
 // Overwrites the rows of these records with the given state, computed at clock as_of.
 void write(signals::RecordKind kind, const SignalMap &rows, signals::Micros as_of);
-
-// The trigger path: merges deltas (folded at now from new activity only) into stored state, and
-// recomputes the records in recompute_ids and any whose stored state is no longer mergeable.
-// Returns the number of records written.
-std::int64_t apply(signals::RecordKind kind, const SignalMap &deltas,
-                   const RecordIds &recompute_ids, signals::Micros now);
 
 }  // namespace crm::pg

@@ -13,7 +13,8 @@
 #include "pg/fresh_interactions.hpp"
 #include "pg/guard.hpp"
 #include "pg/resolution_cache.hpp"
-#include "pg/signals_store.hpp"
+#include "core/activity/address.hpp"
+#include "pg/record_apply.hpp"
 #include "pg/spi.hpp"
 #include "pg/transition_table.hpp"
 
@@ -60,7 +61,7 @@ std::vector<ParticipantRow> read_participants(Tuplestorestate *store, TupleDesc 
               a_ws = SPI_fnumber(desc, "workspace_id"), a_person = SPI_fnumber(desc, "person_id"),
               a_company = SPI_fnumber(desc, "company_id"),
               a_member = SPI_fnumber(desc, "member_id"), a_role = SPI_fnumber(desc, "role"),
-              a_response = SPI_fnumber(desc, "response");
+              a_response = SPI_fnumber(desc, "response"), a_address = SPI_fnumber(desc, "address");
     for_each_transition_row(store, desc, [&](TupleTableSlot *slot, std::int64_t i) {
       if (static_cast<std::size_t>(i) >= n) return;
       ParticipantRow &r = rows[i];
@@ -73,6 +74,9 @@ std::vector<ParticipantRow> read_participants(Tuplestorestate *store, TupleDesc 
       r.p.role = signals::parse_role(slot_enum(slot, a_role)).value_or(signals::Role::To);
       r.p.response =
           signals::parse_response(slot_enum(slot, a_response)).value_or(signals::Response::None);
+      bool isnull = false;
+      const Datum address = slot_getattr(slot, a_address, &isnull);
+      r.p.address_key = isnull ? 0 : activity::address_key(text_view(address));
     });
   });
   return rows;
@@ -145,17 +149,7 @@ void expand_interactions(Affected &affected) {
 
 void apply_all(signals::Folder *folded, Affected &affected, Micros now) {
   expand_interactions(affected);
-  const SignalMap none;
-  apply(RecordKind::Person, folded ? folded->result(RecordKind::Person) : none, affected.persons,
-        now);
-  apply(RecordKind::Company, folded ? folded->result(RecordKind::Company) : none,
-        affected.companies, now);
-}
-
-bool shapes_interaction(const Participant &p) {
-  // Who sent and which members took part decide the direction and member of everyone's
-  // contribution, so changing such a row touches every record in the interaction.
-  return p.member_id != 0 || p.role == signals::Role::From || p.role == signals::Role::Organizer;
+  apply_both(folded, affected.persons, affected.companies, now);
 }
 
 void participants_inserted(TriggerData *td, Micros now) {
@@ -165,6 +159,7 @@ void participants_inserted(TriggerData *td, Micros now) {
   for (std::size_t i = 0; i < rows.size(); ++i) by_interaction[rows[i].interaction_id].push_back(i);
 
   signals::Folder folder(now, interrupt_pending);
+  attach_models(folder);
   Affected affected;
   std::unordered_map<std::int64_t, std::int64_t> unchecked;
   std::vector<Participant> group;
@@ -180,8 +175,11 @@ void participants_inserted(TriggerData *td, Micros now) {
         group.push_back(rows[i].p);
       }
       fresh->has_participants = true;
-      folder.add({interaction_id, fresh->occurred_at, static_cast<signals::Kind>(fresh->kind),
-                  static_cast<signals::Status>(fresh->status)},
+      folder.add({.id = interaction_id,
+                  .workspace_id = fresh->workspace_id,
+                  .occurred_at = fresh->occurred_at,
+                  .kind = static_cast<signals::Kind>(fresh->kind),
+                  .status = static_cast<signals::Status>(fresh->status)},
                  group);
       continue;
     }
@@ -222,19 +220,19 @@ void participants_updated(TriggerData *td, Micros now) {
         o && o->p.person_id == n.p.person_id && o->p.company_id == n.p.company_id;
     const bool same_shape = o && o->interaction_id == n.interaction_id &&
                             o->p.member_id == n.p.member_id && o->p.role == n.p.role &&
-                            o->p.response == n.p.response;
+                            o->p.response == n.p.response && o->p.address_key == n.p.address_key;
     if (!o || o->workspace_id != n.workspace_id || o->interaction_id != n.interaction_id) {
       auto [it, inserted] = unchecked.emplace(n.interaction_id, n.workspace_id);
       if (!inserted && it->second != n.workspace_id)
         workspace_mismatch(n.interaction_id, it->second, n.workspace_id);
     }
     if (same_links && same_shape) continue;
+    // Any change can move the interaction's audience (its non-member participants), which
+    // weighs every connection in it: all of its records are recomputed.
     affected.add(n.p);
     if (o) affected.add(o->p);
-    if (!same_shape) {
-      affected.interactions.push_back(n.interaction_id);
-      if (o) affected.interactions.push_back(o->interaction_id);
-    }
+    affected.interactions.push_back(n.interaction_id);
+    if (o) affected.interactions.push_back(o->interaction_id);
   }
   check_workspaces(unchecked);
   apply_all(nullptr, affected, now);
@@ -247,7 +245,8 @@ void participants_deleted(TriggerData *td, Micros now) {
   Affected affected;
   for (const ParticipantRow &r : rows) {
     affected.add(r.p);
-    if (shapes_interaction(r.p)) affected.interactions.push_back(r.interaction_id);
+    // The interaction's audience shrinks: every connection in it weighs differently.
+    affected.interactions.push_back(r.interaction_id);
   }
   apply_all(nullptr, affected, now);
 }
@@ -362,7 +361,7 @@ extern "C" PGDLLEXPORT Datum crm_activity_truncated(PG_FUNCTION_ARGS) {
       Datum arg = TimestampTzGetDatum(now);
       static const Oid types[1] = {TIMESTAMPTZOID};
       for (const char *table : {"crm.person_signal", "crm.company_signal"}) {
-        char sql[512];
+        char sql[640];
         snprintf(sql, sizeof sql,
                  "UPDATE %s SET first_interaction_at = NULL, last_interaction_at = NULL, "
                  "last_interaction_id = NULL, last_interaction_kind = NULL, "
@@ -370,12 +369,14 @@ extern "C" PGDLLEXPORT Datum crm_activity_truncated(PG_FUNCTION_ARGS) {
                  "last_inbound_email_at = NULL, last_outbound_email_at = NULL, "
                  "first_meeting_at = NULL, last_meeting_at = NULL, next_meeting_at = NULL, "
                  "next_interaction_at = NULL, email_count = 0, meeting_count = 0, "
-                 "interaction_count = 0, signals_as_of = $1",
+                 "interaction_count = 0, strongest_member_id = NULL, strongest_rank = NULL, "
+                 "signals_as_of = $1",
                  table);
         if (SPI_execute_with_args(sql, 1, const_cast<Oid *>(types), &arg, nullptr, false, 0) !=
             SPI_OK_UPDATE)
           elog(ERROR, "crm_hygiene: cannot reset %s", table);
       }
     });
+    clear_connections();
   });
 }

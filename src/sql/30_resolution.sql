@@ -167,6 +167,7 @@ BEGIN
   ELSE
     PERFORM crm._set_record_addresses(OLD.workspace_id, OLD.id, NULL, '{}');
     PERFORM crm._relink(OLD.workspace_id, OLD.emails || OLD.email, '{}', OLD.id, NULL, NULL);
+    DELETE FROM crm.connection WHERE person_id = OLD.id;
     DELETE FROM crm.person_signal WHERE person_id = OLD.id;
   END IF;
   RETURN NULL;
@@ -208,6 +209,8 @@ BEGIN
     END IF;
   ELSE
     PERFORM crm._relink(OLD.workspace_id, '{}', ARRAY[OLD.domain], NULL, NULL, OLD.id);
+    DELETE FROM crm.connection WHERE person_id IS NULL AND company_id = OLD.id;
+    DELETE FROM crm.company_connection WHERE company_id = OLD.id;
     DELETE FROM crm.company_signal WHERE company_id = OLD.id;
   END IF;
   RETURN NULL;

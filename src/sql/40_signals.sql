@@ -27,6 +27,9 @@ CREATE TABLE crm.person_signal (
   email_count bigint NOT NULL DEFAULT 0,
   meeting_count bigint NOT NULL DEFAULT 0,
   interaction_count bigint NOT NULL DEFAULT 0,
+  -- The strongest connection (45_connections.sql): its member and log2 R at the epoch.
+  strongest_member_id bigint,
+  strongest_rank float8,
   signals_as_of timestamptz
 );
 CREATE INDEX person_signal_last_idx ON crm.person_signal (workspace_id, last_interaction_at);
@@ -57,7 +60,8 @@ CREATE FUNCTION crm._signals_now(record_kind text, record_id bigint,
   OUT last_inbound_email_at timestamptz, OUT last_outbound_email_at timestamptz,
   OUT first_meeting_at timestamptz, OUT last_meeting_at timestamptz,
   OUT next_meeting_at timestamptz, OUT next_interaction_at timestamptz,
-  OUT email_count bigint, OUT meeting_count bigint, OUT interaction_count bigint)
+  OUT email_count bigint, OUT meeting_count bigint, OUT interaction_count bigint,
+  OUT strongest_member_id bigint, OUT strongest_rank float8)
   AS 'MODULE_PATHNAME', 'crm_signals_now' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION crm._signals_now(text, bigint) IS 'interaction attributes of one record computed from its activity at crm.now()';
 
@@ -92,32 +96,50 @@ CREATE TRIGGER participant_truncated AFTER TRUNCATE ON crm.participant
 CREATE TRIGGER interaction_truncated AFTER TRUNCATE ON crm.interaction
   FOR EACH STATEMENT EXECUTE FUNCTION crm._activity_truncated();
 
--- Views for BI tools: each record's columns and its interaction attributes, right at read time.
+-- Views for BI tools: each record's columns, its interaction attributes and its strongest
+-- connection, right at read time. Rows whose stored state holds a future interaction that has
+-- started (or that were written at a later clock) are computed live.
 CREATE VIEW crm.person_overview WITH (security_invoker = true) AS
-SELECT p.*, s.first_interaction_at, s.last_interaction_at, s.last_interaction_kind, s.last_interaction_member_id,
-       s.first_email_at, s.last_email_at, s.last_inbound_email_at, s.last_outbound_email_at,
-       s.first_meeting_at, s.last_meeting_at, s.next_meeting_at, s.next_interaction_at,
-       s.email_count, s.meeting_count, s.interaction_count
-FROM crm.person p JOIN crm.person_signal s ON s.person_id = p.id
-WHERE NOT (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE
-UNION ALL
-SELECT p.*, l.*
-FROM crm.person p JOIN crm.person_signal s ON s.person_id = p.id
-CROSS JOIN LATERAL crm._signals_now('person', p.id) l
-WHERE (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE;
+SELECT x.*, v.strength AS connection_strength,
+       crm._band(v.strength, coalesce(m.very_strong, 0.8), coalesce(m.strong, 0.6),
+                 coalesce(m.good, 0.4), coalesce(m.weak, 0.2)) AS connection_band
+FROM (SELECT p.*, s.first_interaction_at, s.last_interaction_at, s.last_interaction_kind,
+             s.last_interaction_member_id, s.first_email_at, s.last_email_at,
+             s.last_inbound_email_at, s.last_outbound_email_at, s.first_meeting_at,
+             s.last_meeting_at, s.next_meeting_at, s.next_interaction_at, s.email_count,
+             s.meeting_count, s.interaction_count,
+             s.strongest_member_id AS strongest_connection_member_id, s.strongest_rank AS connection_rank
+      FROM crm.person p JOIN crm.person_signal s ON s.person_id = p.id
+      WHERE NOT (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE
+      UNION ALL
+      SELECT p.*, l.*
+      FROM crm.person p JOIN crm.person_signal s ON s.person_id = p.id
+      CROSS JOIN LATERAL crm._signals_now('person', p.id) l
+      WHERE (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE) x
+LEFT JOIN crm.connection_model m ON m.workspace_id = x.workspace_id
+CROSS JOIN LATERAL (SELECT crm._strength(x.connection_rank, coalesce(m.half_life, '90 days'),
+                                         coalesce(m.scale, 10), crm.now()) AS strength) v;
 
 CREATE VIEW crm.company_overview WITH (security_invoker = true) AS
-SELECT c.*, s.first_interaction_at, s.last_interaction_at, s.last_interaction_kind, s.last_interaction_member_id,
-       s.first_email_at, s.last_email_at, s.last_inbound_email_at, s.last_outbound_email_at,
-       s.first_meeting_at, s.last_meeting_at, s.next_meeting_at, s.next_interaction_at,
-       s.email_count, s.meeting_count, s.interaction_count
-FROM crm.company c JOIN crm.company_signal s ON s.company_id = c.id
-WHERE NOT (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE
-UNION ALL
-SELECT c.*, l.*
-FROM crm.company c JOIN crm.company_signal s ON s.company_id = c.id
-CROSS JOIN LATERAL crm._signals_now('company', c.id) l
-WHERE (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE;
+SELECT x.*, v.strength AS connection_strength,
+       crm._band(v.strength, coalesce(m.very_strong, 0.8), coalesce(m.strong, 0.6),
+                 coalesce(m.good, 0.4), coalesce(m.weak, 0.2)) AS connection_band
+FROM (SELECT c.*, s.first_interaction_at, s.last_interaction_at, s.last_interaction_kind,
+             s.last_interaction_member_id, s.first_email_at, s.last_email_at,
+             s.last_inbound_email_at, s.last_outbound_email_at, s.first_meeting_at,
+             s.last_meeting_at, s.next_meeting_at, s.next_interaction_at, s.email_count,
+             s.meeting_count, s.interaction_count,
+             s.strongest_member_id AS strongest_connection_member_id, s.strongest_rank AS connection_rank
+      FROM crm.company c JOIN crm.company_signal s ON s.company_id = c.id
+      WHERE NOT (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE
+      UNION ALL
+      SELECT c.*, l.*
+      FROM crm.company c JOIN crm.company_signal s ON s.company_id = c.id
+      CROSS JOIN LATERAL crm._signals_now('company', c.id) l
+      WHERE (s.next_interaction_at <= crm.now() OR s.signals_as_of > crm.now()) IS TRUE) x
+LEFT JOIN crm.connection_model m ON m.workspace_id = x.workspace_id
+CROSS JOIN LATERAL (SELECT crm._strength(x.connection_rank, coalesce(m.half_life, '90 days'),
+                                         coalesce(m.scale, 10), crm.now()) AS strength) v;
 
 -- The oracle: one row per difference between stored state and a from-scratch recomputation.
 -- Covers participant links (each participant's member, person and company against a fresh

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/connection/pair.hpp"
+
 namespace crm::signals {
 namespace {
 
@@ -105,6 +107,10 @@ std::vector<FieldDifference> differences(const Signals &a, const Signals &b,
   number("email_count", a.email_count, b.email_count);
   number("meeting_count", a.meeting_count, b.meeting_count);
   number("interaction_count", a.interaction_count, b.interaction_count);
+  number("strongest_connection_member_id", a.strongest_member_id, b.strongest_member_id);
+  if (!connection::same_rank(a.strongest_rank, b.strongest_rank))
+    out.push_back({"strongest_connection_rank", std::to_string(a.strongest_rank),
+                   std::to_string(b.strongest_rank)});
   return out;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct Signals {
   std::int64_t email_count = 0;
   std::int64_t meeting_count = 0;
   std::int64_t interaction_count = 0;
+  // The strongest connection (connection/pair.hpp): set from the record's pairs, never by fold.
+  std::int64_t strongest_member_id = 0;
+  double strongest_rank = -std::numeric_limits<double>::infinity();
 
   // An interaction is past once it has started: occurred_at <= now.
   void fold(const Contribution &c, Micros now);

@@ -39,6 +39,7 @@ void Folder::fold_connections(const Interaction &interaction,
   terms_.clear();
   connection::terms(interaction, participants, model, terms_);
   for (const connection::Term &t : terms_) {
+    if (term_sink_) term_sink_(t, model);
     if (t.person_id != 0 && allowed(RecordKind::Person, t.person_id))
       contacts_[0][t.person_id][{t.member_id, t.person_id, 0}].fold(
           t, clock(RecordKind::Person, t.person_id), model.half_life);

@@ -31,6 +31,9 @@ class Folder {
   void restrict_to(RecordKind kind, std::unordered_set<std::int64_t> ids);
 
   void set_models(ModelFor model_for) { model_for_ = std::move(model_for); }
+  // Sees every connection term before it is folded (crm.explain_connection).
+  using TermSink = std::function<void(const connection::Term &, const connection::Model &)>;
+  void set_term_sink(TermSink sink) { term_sink_ = std::move(sink); }
 
   void add(const Interaction &interaction, std::span<const Participant> participants);
 
@@ -57,6 +60,7 @@ class Folder {
   std::unordered_map<std::int64_t, Signals> persons_, companies_;
   std::vector<Contribution> scratch_;
   ModelFor model_for_;
+  TermSink term_sink_;
   std::unordered_map<std::int64_t, connection::Contacts> contacts_[2];
   std::vector<connection::Term> terms_;
 };

@@ -1,0 +1,358 @@
+#include "pg/connection_store.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "pg/guard.hpp"
+#include "pg/spi.hpp"
+
+namespace crm::pg {
+namespace {
+
+using connection::CompanyPair;
+using connection::ContactKey;
+using connection::kNothing;
+using connection::Pair;
+using signals::kNoTime;
+using signals::Micros;
+using signals::RecordKind;
+
+constexpr std::size_t kChunk = 20000;
+
+// Columns read for a contact: the record's id first, as the caller selected it.
+#define CRM_CONTACT_COLUMNS                                                                    \
+  "member_id, person_id, address_key, workspace_id, company_id, log_out, log_in, log_meet, "   \
+  "emails_sent, emails_received, meetings, calls, first_interaction_at, last_interaction_at, " \
+  "next_interaction_at, as_of"
+
+std::int64_t int8_at(HeapTuple t, TupleDesc d, int col) {
+  bool isnull = false;
+  const Datum v = SPI_getbinval(t, d, col, &isnull);
+  return isnull ? 0 : DatumGetInt64(v);
+}
+double log_at(HeapTuple t, TupleDesc d, int col) {
+  bool isnull = false;
+  const Datum v = SPI_getbinval(t, d, col, &isnull);
+  return isnull ? kNothing : DatumGetFloat8(v);
+}
+Micros time_at(HeapTuple t, TupleDesc d, int col) {
+  bool isnull = false;
+  const Datum v = SPI_getbinval(t, d, col, &isnull);
+  return isnull ? kNoTime : DatumGetTimestampTz(v);
+}
+
+struct ContactRow {
+  std::int64_t record;
+  ContactKey key;
+  Pair pair;
+  Micros as_of;
+};
+
+// Runs a select of (record id, CRM_CONTACT_COLUMNS) and reads it into plain rows.
+std::vector<ContactRow> select_contacts(const std::string &sql, int nargs, const Oid *types,
+                                        const Datum *args, bool read_only) {
+  std::vector<ContactRow> rows;
+  pg_call([&] {
+    execute_once(sql.c_str(), nargs, types, args, nullptr, read_only, SPI_OK_SELECT);
+    rows.resize(SPI_processed);
+    TupleDesc d = SPI_tuptable->tupdesc;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      HeapTuple t = SPI_tuptable->vals[i];
+      ContactRow &r = rows[i];
+      r.record = int8_at(t, d, 1);
+      r.key = {int8_at(t, d, 2), int8_at(t, d, 3), int8_at(t, d, 4)};
+      r.pair.workspace_id = int8_at(t, d, 5);
+      r.pair.company_id = int8_at(t, d, 6);
+      r.pair.log_out = log_at(t, d, 7);
+      r.pair.log_in = log_at(t, d, 8);
+      r.pair.log_meet = log_at(t, d, 9);
+      r.pair.emails_sent = int8_at(t, d, 10);
+      r.pair.emails_received = int8_at(t, d, 11);
+      r.pair.meetings = int8_at(t, d, 12);
+      r.pair.calls = int8_at(t, d, 13);
+      r.pair.first_at = time_at(t, d, 14);
+      r.pair.last_at = time_at(t, d, 15);
+      r.pair.next_at = time_at(t, d, 16);
+      r.as_of = time_at(t, d, 17);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  });
+  return rows;
+}
+
+LoadedContacts collect(std::vector<ContactRow> rows, Micros now) {
+  LoadedContacts out;
+  for (ContactRow &r : rows) {
+    if (!connection::mergeable(r.pair.next_at, r.as_of, now)) out.stale.insert(r.record);
+    out.rows[r.record].emplace(r.key, r.pair);
+  }
+  return out;
+}
+
+std::string contact_select(RecordKind kind) {
+  return kind == RecordKind::Person ? "SELECT person_id, " CRM_CONTACT_COLUMNS
+                                      " FROM crm.connection WHERE person_id"
+                                    : "SELECT company_id, " CRM_CONTACT_COLUMNS
+                                      " FROM crm.connection WHERE person_id IS NULL AND company_id";
+}
+
+// Columns of values, turned into arrays for one set-based statement.
+class ArrayColumns {
+ public:
+  ArrayColumns(std::initializer_list<Oid> element_types) : types_(element_types) {
+    values_.resize(types_.size());
+    nulls_.resize(types_.size());
+  }
+  void add(std::size_t column, Datum value, bool null = false) {
+    values_[column].push_back(value);
+    nulls_[column].push_back(null);
+  }
+  std::size_t rows() const { return values_.empty() ? 0 : values_[0].size(); }
+  // Postgres phase: arrays of rows [start, start + count).
+  void arrays(std::size_t start, int count, Datum *out) const {
+    for (std::size_t c = 0; c < types_.size(); ++c) {
+      bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * count));
+      for (int i = 0; i < count; ++i) nulls[i] = nulls_[c][start + i];
+      int dims[1] = {count}, lbs[1] = {1};
+      out[c] = PointerGetDatum(construct_md_array(const_cast<Datum *>(&values_[c][start]), nulls, 1,
+                                                  dims, lbs, types_[c], 8, true, TYPALIGN_DOUBLE));
+    }
+  }
+
+ private:
+  std::vector<Oid> types_;
+  std::vector<std::vector<Datum>> values_;
+  std::vector<std::vector<bool>> nulls_;
+};
+
+Datum log_datum(double v) {
+  return Float8GetDatum(v);
+}
+
+void delete_by_ids(const char *sql, const std::vector<std::int64_t> &ids) {
+  if (ids.empty()) return;
+  pg_call([&] {
+    static const Oid types[1] = {INT8ARRAYOID};
+    Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));
+    execute_once(sql, 1, types, &arg, nullptr, false, SPI_OK_DELETE);
+  });
+}
+
+}  // namespace
+
+LoadedContacts load_contacts(RecordKind kind, const std::vector<std::int64_t> &ids, Micros now,
+                             bool read_only) {
+  if (ids.empty()) return {};
+  const std::string sql = contact_select(kind) + " = ANY ($1)";
+  static const Oid types[1] = {INT8ARRAYOID};
+  const Datum arg = pg_call([&] { return int8_array(ids.data(), static_cast<int>(ids.size())); });
+  return collect(select_contacts(sql, 1, types, &arg, read_only), now);
+}
+
+LoadedContacts load_all_contacts(RecordKind kind, Micros now) {
+  const std::string sql = contact_select(kind) + " IS NOT NULL";
+  return collect(select_contacts(sql, 0, nullptr, nullptr, true), now);
+}
+
+void replace_contacts(RecordKind kind, const std::vector<std::int64_t> &ids,
+                      const ContactsByRecord &rows, Micros as_of) {
+  delete_by_ids(
+      kind == RecordKind::Person
+          ? "DELETE FROM crm.connection WHERE person_id = ANY ($1)"
+          : "DELETE FROM crm.connection WHERE person_id IS NULL AND company_id = ANY ($1)",
+      ids);
+  ArrayColumns cols({INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+                     FLOAT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+                     TIMESTAMPTZOID});
+  for (std::int64_t id : ids) {
+    auto it = rows.find(id);
+    if (it == rows.end()) continue;
+    for (const auto &[key, p] : it->second) {
+      if (kind == RecordKind::Company && key.person_id != 0) continue;
+      const double rank = p.rank();
+      cols.add(0, Int64GetDatum(p.workspace_id));
+      cols.add(1, Int64GetDatum(key.member_id));
+      cols.add(2, Int64GetDatum(key.person_id), key.person_id == 0);
+      cols.add(3, Int64GetDatum(key.address_key), key.person_id != 0);
+      cols.add(4, Int64GetDatum(p.company_id), p.company_id == 0);
+      cols.add(5, log_datum(p.log_out), p.log_out == kNothing);
+      cols.add(6, log_datum(p.log_in), p.log_in == kNothing);
+      cols.add(7, log_datum(p.log_meet), p.log_meet == kNothing);
+      cols.add(8, log_datum(rank), rank == kNothing);
+      cols.add(9, Int64GetDatum(p.emails_sent));
+      cols.add(10, Int64GetDatum(p.emails_received));
+      cols.add(11, Int64GetDatum(p.meetings));
+      cols.add(12, Int64GetDatum(p.calls));
+      cols.add(13, TimestampTzGetDatum(p.first_at), p.first_at == kNoTime);
+      cols.add(14, TimestampTzGetDatum(p.last_at), p.last_at == kNoTime);
+      cols.add(15, TimestampTzGetDatum(p.next_at), p.next_at == kNoTime);
+    }
+  }
+  static const char *sql =
+      "INSERT INTO crm.connection (workspace_id, member_id, person_id, address_key, company_id, "
+      "log_out, log_in, log_meet, rank, emails_sent, emails_received, meetings, calls, "
+      "first_interaction_at, last_interaction_at, next_interaction_at, as_of) "
+      "SELECT *, $17 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
+      "$5::bigint[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::bigint[], "
+      "$11::bigint[], $12::bigint[], $13::bigint[], $14::timestamptz[], $15::timestamptz[], "
+      "$16::timestamptz[])";
+  static const Oid types[17] = {
+      INT8ARRAYOID,        INT8ARRAYOID,   INT8ARRAYOID,   INT8ARRAYOID,        INT8ARRAYOID,
+      FLOAT8ARRAYOID,      FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,      INT8ARRAYOID,
+      INT8ARRAYOID,        INT8ARRAYOID,   INT8ARRAYOID,   TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
+      TIMESTAMPTZARRAYOID, TIMESTAMPTZOID};
+  for (std::size_t start = 0; start < cols.rows(); start += kChunk) {
+    const int count = static_cast<int>(std::min(cols.rows(), start + kChunk) - start);
+    pg_call([&] {
+      Datum args[17];
+      cols.arrays(start, count, args);
+      args[16] = TimestampTzGetDatum(as_of);
+      execute_once(sql, 17, types, args, nullptr, false, SPI_OK_INSERT);
+    });
+  }
+}
+
+namespace {
+
+LoadedPairs select_pairs(const char *sql, int nargs, const Oid *types, const Datum *args,
+                         bool read_only, Micros now) {
+  struct Row {
+    std::int64_t company, member;
+    CompanyPair pair;
+    Micros as_of;
+  };
+  std::vector<Row> rows;
+  pg_call([&] {
+    execute_once(sql, nargs, types, args, nullptr, read_only, SPI_OK_SELECT);
+    rows.resize(SPI_processed);
+    TupleDesc d = SPI_tuptable->tupdesc;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      HeapTuple t = SPI_tuptable->vals[i];
+      Row &r = rows[i];
+      r.company = int8_at(t, d, 1);
+      r.member = int8_at(t, d, 2);
+      r.pair.workspace_id = int8_at(t, d, 3);
+      r.pair.rank = log_at(t, d, 4);
+      r.pair.people = int8_at(t, d, 5);
+      r.pair.last_at = time_at(t, d, 6);
+      r.pair.next_at = time_at(t, d, 7);
+      r.as_of = time_at(t, d, 8);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  });
+  LoadedPairs out;
+  for (const Row &r : rows) {
+    if (!connection::mergeable(r.pair.next_at, r.as_of, now)) out.stale.insert(r.company);
+    out.rows[r.company].emplace(r.member, r.pair);
+  }
+  return out;
+}
+
+#define CRM_PAIR_SELECT                                                             \
+  "SELECT company_id, member_id, workspace_id, rank, people, last_interaction_at, " \
+  "next_interaction_at, as_of FROM crm.company_connection"
+
+}  // namespace
+
+LoadedPairs load_company_pairs(const std::vector<std::int64_t> &ids, Micros now) {
+  if (ids.empty()) return {};
+  static const Oid types[1] = {INT8ARRAYOID};
+  const Datum arg = pg_call([&] { return int8_array(ids.data(), static_cast<int>(ids.size())); });
+  return select_pairs(CRM_PAIR_SELECT " WHERE company_id = ANY ($1)", 1, types, &arg, false, now);
+}
+
+LoadedPairs load_all_company_pairs(Micros now) {
+  return select_pairs(CRM_PAIR_SELECT, 0, nullptr, nullptr, true, now);
+}
+
+void replace_company_pairs(const std::vector<std::int64_t> &ids, const PairsByCompany &rows,
+                           Micros as_of) {
+  delete_by_ids("DELETE FROM crm.company_connection WHERE company_id = ANY ($1)", ids);
+  ArrayColumns cols(
+      {INT8OID, INT8OID, INT8OID, FLOAT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID});
+  for (std::int64_t id : ids) {
+    auto it = rows.find(id);
+    if (it == rows.end()) continue;
+    for (const auto &[member, p] : it->second) {
+      cols.add(0, Int64GetDatum(id));
+      cols.add(1, Int64GetDatum(member));
+      cols.add(2, Int64GetDatum(p.workspace_id));
+      cols.add(3, log_datum(p.rank), p.rank == kNothing);
+      cols.add(4, Int64GetDatum(p.people));
+      cols.add(5, TimestampTzGetDatum(p.last_at), p.last_at == kNoTime);
+      cols.add(6, TimestampTzGetDatum(p.next_at), p.next_at == kNoTime);
+    }
+  }
+  static const char *sql =
+      "INSERT INTO crm.company_connection (company_id, member_id, workspace_id, rank, people, "
+      "last_interaction_at, next_interaction_at, as_of) SELECT *, $8 FROM unnest($1::bigint[], "
+      "$2::bigint[], $3::bigint[], $4::float8[], $5::bigint[], $6::timestamptz[], "
+      "$7::timestamptz[])";
+  static const Oid types[8] = {INT8ARRAYOID,        INT8ARRAYOID,  INT8ARRAYOID,
+                               FLOAT8ARRAYOID,      INT8ARRAYOID,  TIMESTAMPTZARRAYOID,
+                               TIMESTAMPTZARRAYOID, TIMESTAMPTZOID};
+  for (std::size_t start = 0; start < cols.rows(); start += kChunk) {
+    const int count = static_cast<int>(std::min(cols.rows(), start + kChunk) - start);
+    pg_call([&] {
+      Datum args[8];
+      cols.arrays(start, count, args);
+      args[7] = TimestampTzGetDatum(as_of);
+      execute_once(sql, 8, types, args, nullptr, false, SPI_OK_INSERT);
+    });
+  }
+}
+
+void clear_connections() {
+  pg_call([] {
+    for (const char *sql : {"DELETE FROM crm.connection", "DELETE FROM crm.company_connection"})
+      if (SPI_execute(sql, false, 0) != SPI_OK_DELETE)
+        elog(ERROR, "crm_hygiene: cannot clear connection state");
+  });
+}
+
+Models load_models() {
+  Models out;
+  struct Row {
+    std::int64_t workspace;
+    connection::Model model;
+  };
+  std::vector<Row> rows;
+  pg_call([&] {
+    static SPIPlanPtr plan = nullptr;
+    SPIPlanPtr p = kept_plan(&plan,
+                             "SELECT workspace_id, outbound_email, inbound_email, meeting, call, "
+                             "role_primary, role_cc, role_bcc, max_audience, "
+                             "extract(epoch FROM half_life)::float8 * 1e6, scale, very_strong, "
+                             "strong, good, weak FROM crm.connection_model",
+                             0, nullptr);
+    execute_plan(p, nullptr, nullptr, true, SPI_OK_SELECT);
+    rows.resize(SPI_processed);
+    TupleDesc d = SPI_tuptable->tupdesc;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      HeapTuple t = SPI_tuptable->vals[i];
+      bool isnull = false;
+      auto f8 = [&](int col) { return DatumGetFloat8(SPI_getbinval(t, d, col, &isnull)); };
+      connection::Model &m = rows[i].model;
+      rows[i].workspace = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+      m.outbound_email = f8(2);
+      m.inbound_email = f8(3);
+      m.meeting = f8(4);
+      m.call = f8(5);
+      m.role_primary = f8(6);
+      m.role_cc = f8(7);
+      m.role_bcc = f8(8);
+      m.max_audience = DatumGetInt32(SPI_getbinval(t, d, 9, &isnull));
+      m.half_life = static_cast<Micros>(f8(10));
+      m.scale = f8(11);
+      m.very_strong = f8(12);
+      m.strong = f8(13);
+      m.good = f8(14);
+      m.weak = f8(15);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  });
+  for (Row &r : rows) out.emplace(r.workspace, r.model);
+  return out;
+}
+
+}  // namespace crm::pg

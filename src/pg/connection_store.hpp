@@ -1,0 +1,53 @@
+// Reading and writing crm.connection (one row per member and contact) and crm.company_connection
+// (one row per member and company). All of these run inside the barrier with SPI connected, after
+// the caller has locked the records' signal rows: the signal row is the lock of everything derived
+// from a record's activity.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "core/connection/model.hpp"
+#include "core/connection/pair.hpp"
+#include "core/signals/types.hpp"
+#include "pg/signals_store.hpp"
+
+namespace crm::pg {
+
+using ContactsByRecord = std::unordered_map<std::int64_t, connection::Contacts>;
+using PairsByCompany = std::unordered_map<std::int64_t, connection::CompanyPairs>;
+
+struct LoadedContacts {
+  ContactsByRecord rows;
+  RecordIds stale;  // records with a row that is not exact at the clock it was loaded for
+};
+struct LoadedPairs {
+  PairsByCompany rows;
+  RecordIds stale;
+};
+
+// The stored contacts of these people (all their pairs) or companies (their address contacts).
+// Without ids, every stored row (verify_signals, in the caller's snapshot).
+LoadedContacts load_contacts(signals::RecordKind kind, const std::vector<std::int64_t> &ids,
+                             signals::Micros now, bool read_only = false);
+LoadedContacts load_all_contacts(signals::RecordKind kind, signals::Micros now);
+
+// Replaces every stored contact of these records by the given ones, exact at as_of. A company
+// stores its address contacts only (its people's pairs are stored under the people).
+void replace_contacts(signals::RecordKind kind, const std::vector<std::int64_t> &ids,
+                      const ContactsByRecord &rows, signals::Micros as_of);
+
+LoadedPairs load_company_pairs(const std::vector<std::int64_t> &ids, signals::Micros now);
+LoadedPairs load_all_company_pairs(signals::Micros now);
+void replace_company_pairs(const std::vector<std::int64_t> &ids, const PairsByCompany &rows,
+                           signals::Micros as_of);
+
+// Empties both tables (TRUNCATE of activity, rebuild).
+void clear_connections();
+
+// The connection model of every workspace that has one (crm.connection_model).
+using Models = std::unordered_map<std::int64_t, connection::Model>;
+Models load_models();
+
+}  // namespace crm::pg

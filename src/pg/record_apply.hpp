@@ -1,0 +1,56 @@
+// Bringing the derived state of people and companies up to date: interaction attributes, their
+// connection pairs, and the strongest connection, in one locked pass per record kind.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <unordered_map>
+
+#include "core/signals/folder.hpp"
+#include "pg/connection_store.hpp"
+#include "pg/signals_store.hpp"
+
+namespace crm::pg {
+
+// What the people written in a statement changed in their companies' pairs, for the company pass
+// of the same statement. A company pair is a sum over people, so an increase can be added; any
+// other change makes the company recompute.
+struct CompanyEffects {
+  struct Increase {
+    std::int64_t workspace_id = 0;
+    double log_added = connection::kNothing;  // log2 of the R added at the epoch
+    std::int64_t people = 0;                  // contacts whose R became positive
+    signals::Micros last_at = signals::kNoTime, next_at = signals::kNoTime;
+  };
+  std::unordered_map<std::int64_t, std::map<std::int64_t, Increase>> increases;  // company, member
+  RecordIds recompute;
+};
+
+// Gives a Folder the connection model of each workspace (crm.connection_model).
+void attach_models(signals::Folder &folder);
+
+struct Recomputed {
+  SignalMap signals;
+  ContactsByRecord contacts;  // a company's contacts include its people, for the roll-up
+};
+
+// Folds the activity of these records from scratch at clock now. read_only reads in the caller's
+// snapshot (for STABLE callers); otherwise in a fresh one, after the rows were locked.
+// prepare, when given, sees the Folder before anything is folded.
+Recomputed recompute(signals::RecordKind kind, const RecordIds &ids, signals::Micros now,
+                     bool read_only = false,
+                     const std::function<void(signals::Folder &)> &prepare = nullptr);
+
+// Merges what folded holds (new activity only, folded at now) into the stored state of its
+// records, and recomputes the records in recompute_ids and any whose stored state is no longer
+// mergeable. People must be applied before companies: the person pass fills effects for the
+// company pass. Returns the number of records whose signal row was written.
+std::int64_t apply(signals::RecordKind kind, signals::Folder *folded,
+                   const RecordIds &recompute_ids, signals::Micros now, CompanyEffects &effects);
+
+// Both passes, people first.
+std::int64_t apply_both(signals::Folder *folded, const RecordIds &persons,
+                        const RecordIds &companies, signals::Micros now);
+
+}  // namespace crm::pg
