@@ -273,7 +273,7 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
       value.strongest_rank = best.rank;
       contacts_out[id] = std::move(contacts);
       const StoredSignals &s = stored.at(id);
-      if (!(value == s.signals) || !signals::mergeable(s.signals, s.as_of, now))
+      if (!value.equivalent(s.signals) || !signals::mergeable(s.signals, s.as_of, now))
         out.emplace(id, value);
     }
   }

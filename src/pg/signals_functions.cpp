@@ -229,7 +229,7 @@ extern "C" PGDLLEXPORT Datum crm_rebuild_signals(PG_FUNCTION_ARGS) {
           value.strongest_rank = best.rank;
           if (kind == RecordKind::Company) pairs.emplace(id, crm::connection::roll_up(k->second));
         }
-        if (!(value == row.signals) || row.as_of == kNoTime ||
+        if (!value.equivalent(row.signals) || row.as_of == kNoTime ||
             !crm::signals::mergeable(row.signals, row.as_of, now))
           out.emplace(id, value);
       }

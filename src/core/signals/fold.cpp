@@ -70,6 +70,13 @@ void Signals::merge(const Signals &o) {
   interaction_count += o.interaction_count;
 }
 
+bool Signals::equivalent(const Signals &other) const {
+  Signals a = *this, b = other;
+  if (!connection::same_rank(a.strongest_rank, b.strongest_rank)) return false;
+  a.strongest_rank = b.strongest_rank = 0;
+  return a == b;
+}
+
 bool mergeable(const Signals &stored, Micros as_of, Micros now) {
   if (as_of != kNoTime && now < as_of) return false;
   return stored.next_interaction_at == kNoTime || stored.next_interaction_at > now;

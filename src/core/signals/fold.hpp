@@ -41,6 +41,9 @@ struct Signals {
   void merge(const Signals &other);
   bool empty() const { return interaction_count == 0 && next_interaction_at == kNoTime; }
   bool operator==(const Signals &) const = default;
+  // Equal, with the strongest rank compared as verify_signals does (a recomputation sums in
+  // another order, so its last bits may differ).
+  bool equivalent(const Signals &other) const;
 };
 
 // True when a state computed at clock as_of is still exact at clock now, so that a batch folded at
