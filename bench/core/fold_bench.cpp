@@ -23,14 +23,22 @@ Activity make_activity(int interactions, int people) {
   Activity a;
   for (int i = 1; i <= interactions; ++i) {
     const Kind k = kind(rng) == 0 ? Kind::Meeting : Kind::Email;
-    a.interactions.push_back({i, static_cast<Micros>(i) * 60'000'000, k, Status::Confirmed});
+    a.interactions.push_back({.id = i,
+                              .workspace_id = 1,
+                              .occurred_at = static_cast<Micros>(i) * 60'000'000,
+                              .kind = k,
+                              .status = Status::Confirmed});
     std::vector<Participant> ps;
-    ps.push_back(
-        {0, 0, member(rng), k == Kind::Meeting ? Role::Organizer : Role::From, Response::None});
+    const int m = member(rng);
+    ps.push_back({.member_id = m,
+                  .address_key = 1000000 + m,
+                  .role = k == Kind::Meeting ? Role::Organizer : Role::From});
     for (int n = extra(rng); n > 0; --n) {
       const int p = person(rng);
-      ps.push_back(
-          {p, 1 + p / 10, 0, k == Kind::Meeting ? Role::Attendee : Role::To, Response::None});
+      ps.push_back({.person_id = p,
+                    .company_id = 1 + p / 10,
+                    .address_key = p,
+                    .role = k == Kind::Meeting ? Role::Attendee : Role::To});
     }
     a.participants.push_back(std::move(ps));
   }
