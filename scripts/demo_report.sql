@@ -2,8 +2,9 @@
 --
 --   psql -X -v ON_ERROR_STOP=1 [-v clock='2026-11-20 09:00+00'] -f scripts/demo_report.sql
 --
--- Uses only what the extension offers (crm.company_overview, crm.stale_records,
--- crm.verify_signals, crm.now) and joins to the base tables.
+-- Uses only what the extension offers (crm.company_overview, crm.person_overview,
+-- crm.company_connection_strength, crm.stale_records, crm.verify_signals, crm.now) and joins to
+-- the base tables.
 \set ON_ERROR_STOP on
 \set QUIET on
 \if :{?clock}
@@ -70,6 +71,33 @@ LEFT JOIN crm.member m ON m.id = o.last_interaction_member_id
 WHERE s.last_interaction_at IS NOT NULL
 ORDER BY s.last_interaction_at DESC, o.name
 LIMIT 10;
+
+\echo 'Strongest relationships: who knows each company best (crm.company_connection_strength)'
+SELECT c.name AS company, m.name AS "team member", round(s.strength::numeric, 3) AS strength, s.band,
+       s.people AS "people known", to_char(s.last_interaction_at, 'YYYY-MM-DD') AS "last interaction"
+FROM crm.company_connection_strength s
+JOIN crm.company c ON c.id = s.company_id
+JOIN crm.member m ON m.id = s.member_id
+ORDER BY s.rank DESC NULLS LAST, c.name
+LIMIT 10;
+
+\echo 'Warm introductions: people and the member who knows them best (crm.person_overview)'
+SELECT coalesce(o.first_name || ' ' || o.last_name, o.email) AS person, c.name AS company,
+       m.name AS "ask", round(o.connection_strength::numeric, 3) AS strength, o.connection_band AS band
+FROM crm.person_overview o
+JOIN crm.member m ON m.id = o.strongest_connection_member_id
+LEFT JOIN crm.company c ON c.id = o.company_id
+ORDER BY o.connection_rank DESC NULLS LAST, o.id
+LIMIT 10;
+
+\pset tuples_only on
+\pset format unaligned
+SELECT format('Connection bands of the %s people someone on the team knows: %s', sum(n),
+              string_agg(format('%s %s', n, band), ', ' ORDER BY min_strength DESC))
+FROM (SELECT connection_band AS band, count(*) AS n, min(connection_strength) AS min_strength
+      FROM crm.person_overview WHERE strongest_connection_member_id IS NOT NULL GROUP BY 1) b;
+\pset tuples_only off
+\pset format aligned
 
 \echo 'Next meetings'
 SELECT to_char(i.occurred_at, 'Dy YYYY-MM-DD HH24:MI') AS "when", i.subject, c.name AS company,

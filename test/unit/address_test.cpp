@@ -271,4 +271,14 @@ TEST(CanonicalAddress, RefusalMessageNeverCutsUtf8SequenceInHalf) {
   }
 }
 
+// The key is stored (crm.connection.address_key), so it must never change between builds.
+TEST(AddressKey, IsStableFnv1a) {
+  EXPECT_EQ(crm::activity::address_key("a"), static_cast<std::int64_t>(0xaf63dc4c8601ec8cULL));
+  EXPECT_EQ(crm::activity::address_key("ann@acme.example"),
+            crm::activity::address_key(std::string("ann@acme.example")));
+  EXPECT_NE(crm::activity::address_key("ann@acme.example"),
+            crm::activity::address_key("ann@acme.exampl"));
+  EXPECT_NE(crm::activity::address_key(""), 0);
+}
+
 }  // namespace
