@@ -1,7 +1,7 @@
 -- Connection strength: the published reference values, arrival order, what adds nothing, time,
 -- deletes, companies, the explanation, the per-workspace model, and the oracle after each.
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 SET LOCAL timezone = 'UTC';
 -- Day 364 of the reference scenarios (day 0 = 2026-01-01).
 SET LOCAL crm.clock = '2026-12-31 00:00+00';
@@ -68,6 +68,21 @@ SELECT ok(abs(pg_temp.strength(7) - pg_temp.strength(6)) < 1e-12, 'newest first 
 SELECT ok(abs(pg_temp.strength(8) - pg_temp.strength(6)) < 1e-12, 'shuffled arrival gives the same strength');
 SELECT is((SELECT count(DISTINCT (emails_sent, emails_received, meetings, first_interaction_at, last_interaction_at))
            FROM crm.connection_strength WHERE person_id IN (6, 7, 8)), 1::bigint, 'and the same counts and dates');
+
+-- A historical import in one statement (the bulk path) gives the same as row-by-row writes.
+WITH d AS (SELECT g, k FROM generate_series(0, 364, 7) g, unnest(ARRAY['out', 'in', 'meet']) k),
+     i AS (INSERT INTO crm.interaction (id, kind, occurred_at)
+           SELECT 20000 + g * 3 + (CASE k WHEN 'out' THEN 0 WHEN 'in' THEN 1 ELSE 2 END),
+                  CASE WHEN k = 'meet' THEN 'meeting' ELSE 'email' END::crm.interaction_kind,
+                  timestamptz '2026-01-01 00:00+00' + g * interval '1 day' FROM d RETURNING id)
+INSERT INTO crm.participant (interaction_id, address, role)
+SELECT id, CASE WHEN (id - 20000) % 3 = 1 THEN 'p12@umbrella.example' ELSE 'ann@us.example' END,
+       CASE (id - 20000) % 3 WHEN 2 THEN 'organizer' ELSE 'from' END::crm.participant_role FROM i
+UNION ALL
+SELECT id, CASE WHEN (id - 20000) % 3 = 1 THEN 'ann@us.example' ELSE 'p12@umbrella.example' END,
+       CASE (id - 20000) % 3 WHEN 2 THEN 'attendee' ELSE 'to' END::crm.participant_role FROM i;
+SELECT ok(abs(pg_temp.strength(12) - pg_temp.strength(6)) < 1e-12, 'a bulk import gives the same strength as row-by-row writes');
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after the bulk import');
 
 -- What adds nothing: a 200-person meeting, a canceled meeting, a declined attendee.
 CREATE TEMP TABLE before AS SELECT person_id, member_id, strength FROM crm.connection_strength;
