@@ -25,9 +25,8 @@ std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
   return isnull ? 0 : DatumGetInt64(v);
 }
 
-// Postgres phase: the current SPI batch into plain rows.
+// Postgres phase: the current SPI batch into plain rows (out already has SPI_processed of them).
 void read_interactions(std::vector<Interaction> &out) {
-  out.resize(SPI_processed);
   TupleDesc d = SPI_tuptable->tupdesc;
   for (uint64 i = 0; i < SPI_processed; ++i) {
     HeapTuple t = SPI_tuptable->vals[i];
@@ -45,7 +44,6 @@ void read_interactions(std::vector<Interaction> &out) {
 }
 
 void read_participants(std::vector<ParticipantOf> &out) {
-  out.resize(SPI_processed);
   TupleDesc d = SPI_tuptable->tupdesc;
   for (uint64 i = 0; i < SPI_processed; ++i) {
     HeapTuple t = SPI_tuptable->vals[i];
@@ -83,11 +81,14 @@ class Stream {
  private:
   void refill() {
     next_ = 0;
-    pg_call([&] {
+    // Sized outside pg_call: an allocation failure must not throw through PG_TRY.
+    const std::size_t n = pg_call([&] {
       CHECK_FOR_INTERRUPTS();
       SPI_cursor_fetch(portal_, true, kBatch);
-      Read(rows_);
+      return static_cast<std::size_t>(SPI_processed);
     });
+    rows_.resize(n);
+    pg_call([&] { Read(rows_); });
   }
   Portal portal_;
   std::vector<Row> rows_;

@@ -68,12 +68,14 @@ std::int64_t count_rows(const char *sql, std::int64_t id) {
 }
 
 std::vector<std::int64_t> ids_of(const char *sql, std::int64_t workspace) {
-  std::vector<std::int64_t> ids;
-  pg_call([&] {
+  const std::size_t n = pg_call([&] {
     static const Oid types[1] = {INT8OID};
     Datum arg = Int64GetDatum(workspace);
     execute_once(sql, 1, types, &arg, nullptr, false, SPI_OK_SELECT);
-    ids.resize(SPI_processed);
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  std::vector<std::int64_t> ids(n);
+  pg_call([&] {
     bool isnull = false;
     for (uint64 i = 0; i < SPI_processed; ++i)
       ids[i] =
@@ -169,7 +171,7 @@ extern "C" PGDLLEXPORT Datum crm_explain_connection(PG_FUNCTION_ARGS) {
   const std::int64_t person = PG_GETARG_INT64(1);
   const TimestampTz now = current_clock();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
-  std::string json;
+  char *json_text = nullptr;  // in the caller's memory context: no C++ object outlives the barrier
   barrier([&] {
     if (count_rows("SELECT 1 FROM crm.person WHERE id = $1", person) == 0)
       throw crm::Error("P0002", "person " + std::to_string(person) + " does not exist");
@@ -226,28 +228,34 @@ extern "C" PGDLLEXPORT Datum crm_explain_connection(PG_FUNCTION_ARGS) {
                                                             it->second.log_meet);
     const double r_now = crm::connection::value_at(rank, now, model.half_life);
     const double strength = crm::connection::strength(rank, now, model);
-    json = "{\"member_id\": " + std::to_string(member) +
-           ", \"person_id\": " + std::to_string(person) + ", \"clock\": " + render_time(now) +
-           ", \"formula\": \"w = kind_weight * role_weight * audience_weight; S = sum of w * "
-           "decay, decay = 2^(-age_days / half_life_days); reciprocity = 2 sqrt(S_out S_in) / "
-           "(S_out + S_in), or 1 after any meeting or call; R = (S_out + S_in + S_meet) * (0.25 "
-           "+ 0.75 reciprocity); strength = 1 - exp(-R / scale)\"" +
-           ", \"model\": {\"outbound_email\": " + number(model.outbound_email) +
-           ", \"inbound_email\": " + number(model.inbound_email) +
-           ", \"meeting\": " + number(model.meeting) + ", \"call\": " + number(model.call) +
-           ", \"to_organizer_attendee\": " + number(model.role_primary) +
-           ", \"cc\": " + number(model.role_cc) + ", \"bcc\": " + number(model.role_bcc) +
-           ", \"max_audience\": " + std::to_string(model.max_audience) +
-           ", \"half_life_days\": " + number(half_life_days) +
-           ", \"scale\": " + number(model.scale) + "}, \"interactions\": [" + items +
-           "], \"sums\": {\"S_out\": " + number(s_out) + ", \"S_in\": " + number(s_in) +
-           ", \"S_meet\": " + number(s_meet) + "}, \"reciprocity\": " + number(reciprocity) +
-           ", \"R\": " + number(r_now) + ", \"strength\": " + number(strength) + ", \"band\": \"" +
-           std::string(crm::connection::band(strength, model)) + "\"}";
+    const std::string json =
+        "{\"member_id\": " + std::to_string(member) + ", \"person_id\": " + std::to_string(person) +
+        ", \"clock\": " + render_time(now) +
+        ", \"formula\": \"w = kind_weight * role_weight * audience_weight; S = sum of w * "
+        "decay, decay = 2^(-age_days / half_life_days); reciprocity = 2 sqrt(S_out S_in) / "
+        "(S_out + S_in), or 1 after any meeting or call; R = (S_out + S_in + S_meet) * (0.25 "
+        "+ 0.75 reciprocity); strength = 1 - exp(-R / scale)\"" +
+        ", \"model\": {\"outbound_email\": " + number(model.outbound_email) +
+        ", \"inbound_email\": " + number(model.inbound_email) +
+        ", \"meeting\": " + number(model.meeting) + ", \"call\": " + number(model.call) +
+        ", \"to_organizer_attendee\": " + number(model.role_primary) +
+        ", \"cc\": " + number(model.role_cc) + ", \"bcc\": " + number(model.role_bcc) +
+        ", \"max_audience\": " + std::to_string(model.max_audience) +
+        ", \"half_life_days\": " + number(half_life_days) + ", \"scale\": " + number(model.scale) +
+        "}, \"interactions\": [" + items + "], \"sums\": {\"S_out\": " + number(s_out) +
+        ", \"S_in\": " + number(s_in) + ", \"S_meet\": " + number(s_meet) +
+        "}, \"reciprocity\": " + number(reciprocity) + ", \"R\": " + number(r_now) +
+        ", \"strength\": " + number(strength) + ", \"band\": \"" +
+        std::string(crm::connection::band(strength, model)) + "\"}";
+    json_text = pg_call([&] {
+      char *copy = static_cast<char *>(SPI_palloc(json.size() + 1));
+      memcpy(copy, json.c_str(), json.size() + 1);
+      return copy;
+    });
     return Datum(0);
   });
   SPI_finish();
-  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.c_str())));
+  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json_text)));
 }
 
 extern "C" PGDLLEXPORT Datum crm_recompute_connections(PG_FUNCTION_ARGS) {

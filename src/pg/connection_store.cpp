@@ -51,10 +51,13 @@ struct ContactRow {
 // Runs a select of (record id, CRM_CONTACT_COLUMNS) and reads it into plain rows.
 std::vector<ContactRow> select_contacts(const std::string &sql, int nargs, const Oid *types,
                                         const Datum *args, bool read_only) {
-  std::vector<ContactRow> rows;
-  pg_call([&] {
+  // Sized outside pg_call: an allocation failure must not throw through PG_TRY.
+  const std::size_t n = pg_call([&] {
     execute_once(sql.c_str(), nargs, types, args, nullptr, read_only, SPI_OK_SELECT);
-    rows.resize(SPI_processed);
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  std::vector<ContactRow> rows(n);
+  pg_call([&] {
     TupleDesc d = SPI_tuptable->tupdesc;
     for (uint64 i = 0; i < SPI_processed; ++i) {
       HeapTuple t = SPI_tuptable->vals[i];
@@ -221,10 +224,12 @@ LoadedPairs select_pairs(const char *sql, int nargs, const Oid *types, const Dat
     CompanyPair pair;
     Micros as_of;
   };
-  std::vector<Row> rows;
-  pg_call([&] {
+  const std::size_t n = pg_call([&] {
     execute_once(sql, nargs, types, args, nullptr, read_only, SPI_OK_SELECT);
-    rows.resize(SPI_processed);
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  std::vector<Row> rows(n);
+  pg_call([&] {
     TupleDesc d = SPI_tuptable->tupdesc;
     for (uint64 i = 0; i < SPI_processed; ++i) {
       HeapTuple t = SPI_tuptable->vals[i];
@@ -310,49 +315,54 @@ void clear_connections() {
   });
 }
 
-Models load_models() {
-  Models out;
-  struct Row {
-    std::int64_t workspace;
-    connection::Model model;
-  };
-  std::vector<Row> rows;
+connection::Model load_model(std::int64_t workspace, bool read_only) {
+  connection::Model m;
   pg_call([&] {
     static SPIPlanPtr plan = nullptr;
+    static const Oid types[1] = {INT8OID};
     SPIPlanPtr p = kept_plan(&plan,
-                             "SELECT workspace_id, outbound_email, inbound_email, meeting, call, "
-                             "role_primary, role_cc, role_bcc, max_audience, "
+                             "SELECT outbound_email, inbound_email, meeting, call, role_primary, "
+                             "role_cc, role_bcc, max_audience, "
                              "extract(epoch FROM half_life)::float8 * 1e6, scale, very_strong, "
-                             "strong, good, weak FROM crm.connection_model",
-                             0, nullptr);
-    execute_plan(p, nullptr, nullptr, true, SPI_OK_SELECT);
-    rows.resize(SPI_processed);
-    TupleDesc d = SPI_tuptable->tupdesc;
-    for (uint64 i = 0; i < SPI_processed; ++i) {
-      HeapTuple t = SPI_tuptable->vals[i];
+                             "strong, good, weak FROM crm.connection_model WHERE workspace_id = $1",
+                             1, types);
+    Datum arg = Int64GetDatum(workspace);
+    // Writers read in a fresh snapshot (not read-only), after lock_models_shared(): a model
+    // committed while they waited is seen.
+    execute_plan(p, &arg, nullptr, read_only, SPI_OK_SELECT);
+    if (SPI_processed == 1) {
+      HeapTuple t = SPI_tuptable->vals[0];
+      TupleDesc d = SPI_tuptable->tupdesc;
       bool isnull = false;
       auto f8 = [&](int col) { return DatumGetFloat8(SPI_getbinval(t, d, col, &isnull)); };
-      connection::Model &m = rows[i].model;
-      rows[i].workspace = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-      m.outbound_email = f8(2);
-      m.inbound_email = f8(3);
-      m.meeting = f8(4);
-      m.call = f8(5);
-      m.role_primary = f8(6);
-      m.role_cc = f8(7);
-      m.role_bcc = f8(8);
-      m.max_audience = DatumGetInt32(SPI_getbinval(t, d, 9, &isnull));
-      m.half_life = static_cast<Micros>(f8(10));
-      m.scale = f8(11);
-      m.very_strong = f8(12);
-      m.strong = f8(13);
-      m.good = f8(14);
-      m.weak = f8(15);
+      m.outbound_email = f8(1);
+      m.inbound_email = f8(2);
+      m.meeting = f8(3);
+      m.call = f8(4);
+      m.role_primary = f8(5);
+      m.role_cc = f8(6);
+      m.role_bcc = f8(7);
+      m.max_audience = DatumGetInt32(SPI_getbinval(t, d, 8, &isnull));
+      m.half_life = static_cast<Micros>(f8(9));
+      m.scale = f8(10);
+      m.very_strong = f8(11);
+      m.strong = f8(12);
+      m.good = f8(13);
+      m.weak = f8(14);
     }
     SPI_freetuptable(SPI_tuptable);
   });
-  for (Row &r : rows) out.emplace(r.workspace, r.model);
-  return out;
+  return m;
+}
+
+void lock_models_shared() {
+  pg_call([] {
+    // Writers of activity share it; a change of the model takes it exclusively (class and key
+    // as in crm._model_changed()), so no statement folds with a model that changes under it.
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0x63726d68, 0x6d6f646c, 2);
+    (void)LockAcquire(&tag, ShareLock, false, false);
+  });
 }
 
 }  // namespace crm::pg

@@ -46,8 +46,11 @@ void replace_company_pairs(const std::vector<std::int64_t> &ids, const PairsByCo
 // Empties both tables (TRUNCATE of activity, rebuild).
 void clear_connections();
 
-// The connection model of every workspace that has one (crm.connection_model).
-using Models = std::unordered_map<std::int64_t, connection::Model>;
-Models load_models();
+// The connection model of a workspace (crm.connection_model; the defaults without a row).
+connection::Model load_model(std::int64_t workspace, bool read_only);
+
+// Waits for any change of a connection model to commit, and keeps changes out until this
+// transaction ends.
+void lock_models_shared();
 
 }  // namespace crm::pg

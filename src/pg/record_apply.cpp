@@ -64,10 +64,10 @@ Contacts merge_contacts(RecordKind kind, Contacts stored, const Contacts &delta,
     after.merge(d);
     if (effects) note_change(existed ? &before : nullptr, after, key.member_id, *effects);
     if (address_added) {
+      // A member's sum starts empty (kNothing), not at log2 1 = 0.
       const double added = connection::log_increase(before.rank(), after.rank());
-      (*address_added)[key.member_id] =
-          std::isnan(added) ? std::nan("")
-                            : connection::log_add((*address_added)[key.member_id], added);
+      auto [slot, _] = address_added->try_emplace(key.member_id, kNothing);
+      slot->second = std::isnan(added) ? std::nan("") : connection::log_add(slot->second, added);
     }
   }
   return stored;
@@ -81,13 +81,14 @@ std::vector<std::int64_t> sorted(const RecordIds &ids) {
 
 }  // namespace
 
-void attach_models(signals::Folder &folder) {
-  auto models = std::make_shared<const Models>(load_models());
-  if (models->empty()) return;
-  folder.set_models([models](std::int64_t workspace) -> const connection::Model & {
-    static const connection::Model kDefaults;
+void attach_models(signals::Folder &folder, bool read_only) {
+  // Loaded on first use, one workspace at a time: a statement meets one or a few.
+  auto models = std::make_shared<std::unordered_map<std::int64_t, connection::Model>>();
+  folder.set_models([models, read_only](std::int64_t workspace) -> const connection::Model & {
     auto it = models->find(workspace);
-    return it == models->end() ? kDefaults : it->second;
+    if (it == models->end())
+      it = models->emplace(workspace, load_model(workspace, read_only)).first;
+    return it->second;
   });
 }
 
@@ -95,7 +96,7 @@ Recomputed recompute(RecordKind kind, const RecordIds &ids, Micros now, bool rea
                      const std::function<void(signals::Folder &)> &prepare) {
   if (ids.empty()) return {};
   signals::Folder folder(now, interrupt_pending);
-  attach_models(folder);
+  attach_models(folder, read_only);
   if (prepare) prepare(folder);
   folder.restrict_to(kind, ids);
   // The records' interactions first, then those interactions with all their participants.
@@ -103,12 +104,15 @@ Recomputed recompute(RecordKind kind, const RecordIds &ids, Micros now, bool rea
   const std::string sql =
       std::string("SELECT DISTINCT interaction_id FROM crm.participant WHERE ") +
       (kind == RecordKind::Person ? "person_id" : "company_id") + " = ANY ($1)";
-  std::vector<std::int64_t> interactions;
-  pg_call([&] {
+  // Sized outside pg_call: an allocation failure must not throw through PG_TRY.
+  const std::size_t n = pg_call([&] {
     static const Oid types[1] = {INT8ARRAYOID};
     Datum arg = int8_array(list.data(), static_cast<int>(list.size()));
     execute_once(sql.c_str(), 1, types, &arg, nullptr, read_only, SPI_OK_SELECT);
-    interactions.resize(SPI_processed);
+    return static_cast<std::size_t>(SPI_processed);
+  });
+  std::vector<std::int64_t> interactions(n);
+  pg_call([&] {
     bool isnull = false;
     for (uint64 i = 0; i < SPI_processed; ++i)
       interactions[i] =

@@ -27,8 +27,9 @@ struct CompanyEffects {
   RecordIds recompute;
 };
 
-// Gives a Folder the connection model of each workspace (crm.connection_model).
-void attach_models(signals::Folder &folder);
+// Gives a Folder the connection model of each workspace (crm.connection_model). Writers call
+// lock_models_shared() first and read with read_only false.
+void attach_models(signals::Folder &folder, bool read_only);
 
 struct Recomputed {
   SignalMap signals;

@@ -161,7 +161,7 @@ extern "C" PGDLLEXPORT Datum crm_verify_signal_state(PG_FUNCTION_ARGS) {
                                                                                 : it->second.as_of;
     };
     crm::signals::Folder folder(clock_for, interrupt_pending);
-    attach_models(folder);
+    attach_models(folder, true);
     fold_all_activity(folder, true);
 
     auto report = [&](RecordKind kind, std::int64_t id, const std::string &field,
@@ -207,8 +207,9 @@ extern "C" PGDLLEXPORT Datum crm_rebuild_signals(PG_FUNCTION_ARGS) {
     elog(ERROR, "crm_hygiene: cannot lock activity tables");
   std::int64_t written = 0;
   barrier([&] {
+    lock_models_shared();
     crm::signals::Folder folder(now, interrupt_pending);
-    attach_models(folder);
+    attach_models(folder, false);
     fold_all_activity(folder, false);
     clear_connections();
     for (RecordKind kind : kKinds) {
@@ -250,6 +251,7 @@ extern "C" PGDLLEXPORT Datum crm_tick(PG_FUNCTION_ARGS) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   std::int64_t refreshed = 0;
   barrier([&] {
+    lock_models_shared();
     const RecordIds persons = due_records(RecordKind::Person, now);
     const RecordIds companies = due_records(RecordKind::Company, now);
     refreshed = apply_both(nullptr, persons, companies, now);

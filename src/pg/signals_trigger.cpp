@@ -4,6 +4,7 @@
 // interaction and its participants) are folded from the transition table alone: O(1) per
 // affected record, one locked read and one write per statement. Everything else (participants
 // added to older interactions, updates, deletes) recomputes the affected records from indexes.
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -119,21 +120,32 @@ void check_workspaces(const std::unordered_map<std::int64_t, std::int64_t> &expe
   }
 }
 
-// Adds every person and company currently taking part in the affected interactions.
+// Adds every person and company currently taking part in the affected interactions. The
+// interactions are locked first, in id order: the audience of an interaction weighs every pair in
+// it, so two statements changing participants of the same interaction must see each other's
+// participants (the second reads them after the first has committed).
 void expand_interactions(Affected &affected) {
   if (affected.interactions.empty()) return;
-  std::vector<std::int64_t> rows;
+  std::vector<std::int64_t> &ids = affected.interactions;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  pg_call([&] {
+    static const Oid types[1] = {INT8ARRAYOID};
+    Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));
+    execute_once("SELECT FROM crm.interaction WHERE id = ANY ($1) ORDER BY id FOR NO KEY UPDATE", 1,
+                 types, &arg, nullptr, false, SPI_OK_SELECT);
+    SPI_freetuptable(SPI_tuptable);
+  });
   const std::size_t n = pg_call([&] {
     static const Oid types[1] = {INT8ARRAYOID};
-    Datum arg =
-        int8_array(affected.interactions.data(), static_cast<int>(affected.interactions.size()));
+    Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));
     execute_once(
         "SELECT DISTINCT person_id, company_id FROM crm.participant WHERE interaction_id = ANY "
         "($1)",
         1, types, &arg, nullptr, false, SPI_OK_SELECT);
     return static_cast<std::size_t>(SPI_processed);
   });
-  rows.resize(2 * n);
+  std::vector<std::int64_t> rows(2 * n);
   pg_call([&] {
     for (uint64 i = 0; i < SPI_processed; ++i) {
       rows[2 * i] = int8_or_zero(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
@@ -159,7 +171,7 @@ void participants_inserted(TriggerData *td, Micros now) {
   for (std::size_t i = 0; i < rows.size(); ++i) by_interaction[rows[i].interaction_id].push_back(i);
 
   signals::Folder folder(now, interrupt_pending);
-  attach_models(folder);
+  attach_models(folder, false);
   Affected affected;
   std::unordered_map<std::int64_t, std::int64_t> unchecked;
   std::vector<Participant> group;
@@ -311,6 +323,7 @@ Datum with_spi(TriggerData *td, Body &&body) {
     elog(ERROR, "crm_hygiene: cannot register transition tables");
   const TimestampTz now = current_clock();
   barrier([&] {
+    lock_models_shared();
     body(now);
     return Datum(0);
   });

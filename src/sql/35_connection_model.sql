@@ -15,17 +15,16 @@ CREATE TABLE crm.connection_model (
   half_life interval NOT NULL DEFAULT '90 days'
     CHECK (half_life BETWEEN interval '1 hour' AND interval '36500 days'
            AND extract(month FROM half_life) = 0 AND extract(year FROM half_life) = 0),
-  scale float8 NOT NULL DEFAULT 10 CHECK (scale > 0 AND scale < 'Infinity'),
+  scale float8 NOT NULL DEFAULT 10 CHECK (scale > 0 AND scale <= 1e9),
   very_strong float8 NOT NULL DEFAULT 0.8,
   strong float8 NOT NULL DEFAULT 0.6,
   good float8 NOT NULL DEFAULT 0.4,
   weak float8 NOT NULL DEFAULT 0.2,
-  -- 'Infinity' and NaN both fail "< 'Infinity'".
+  -- NaN fails "<= 1e6" too. The cap keeps every product of weights finite.
   CONSTRAINT connection_model_weights CHECK (
-    outbound_email >= 0 AND outbound_email < 'Infinity' AND inbound_email >= 0 AND inbound_email < 'Infinity'
-    AND meeting >= 0 AND meeting < 'Infinity' AND call >= 0 AND call < 'Infinity'
-    AND role_primary >= 0 AND role_primary < 'Infinity' AND role_cc >= 0 AND role_cc < 'Infinity'
-    AND role_bcc >= 0 AND role_bcc < 'Infinity'),
+    outbound_email BETWEEN 0 AND 1e6 AND inbound_email BETWEEN 0 AND 1e6
+    AND meeting BETWEEN 0 AND 1e6 AND call BETWEEN 0 AND 1e6
+    AND role_primary BETWEEN 0 AND 1e6 AND role_cc BETWEEN 0 AND 1e6 AND role_bcc BETWEEN 0 AND 1e6),
   CONSTRAINT connection_model_bands CHECK (0 < weak AND weak <= good AND good <= strong
                                            AND strong <= very_strong AND very_strong < 1)
 );
@@ -68,7 +67,10 @@ BEGIN
           OLD.role_cc, OLD.role_bcc, OLD.max_audience, OLD.half_life) THEN
     RETURN NULL;  -- scale and bands only change how stored state reads
   END IF;
-  IF TG_OP <> 'INSERT' THEN
+  -- Exclusive against every writer of activity (they take it shared, src/pg/connection_store.cpp):
+  -- nobody folds with the old model once the new one is in place.
+  PERFORM pg_catalog.pg_advisory_xact_lock(1668443496, 1836016748);  -- 'crmh', 'modl'
+  IF TG_OP <> 'INSERT' AND EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN
     PERFORM crm._recompute_connections(OLD.workspace_id);
   END IF;
   IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.workspace_id <> OLD.workspace_id) THEN

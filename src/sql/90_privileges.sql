@@ -1,3 +1,5 @@
 -- Mutating maintenance is for the DBA to grant; reads and the oracle stay public.
 REVOKE ALL ON FUNCTION crm.rebuild_signals() FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.tick() FROM PUBLIC;
+-- A whole-workspace recompute: only through crm.connection_model's trigger, for roles granted it.
+REVOKE ALL ON FUNCTION crm._recompute_connections(bigint) FROM PUBLIC;

@@ -1,7 +1,7 @@
 -- Connection strength: the published reference values, arrival order, what adds nothing, time,
 -- deletes, companies, the explanation, the per-workspace model, and the oracle after each.
 BEGIN;
-SELECT plan(42);
+SELECT plan(47);
 SET LOCAL timezone = 'UTC';
 -- Day 364 of the reference scenarios (day 0 = 2026-01-01).
 SET LOCAL crm.clock = '2026-12-31 00:00+00';
@@ -153,6 +153,16 @@ SELECT is((SELECT people FROM crm.company_connection_strength WHERE company_id =
           'a person who moves company takes the connection along');
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after company changes');
 
+-- A pending meeting with an unknown address at a company's domain gives the company nothing yet.
+INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (9010, 'meeting', '2027-02-01 10:00+00');
+INSERT INTO crm.participant (interaction_id, address, role) VALUES
+  (9010, 'ann@us.example', 'organizer'), (9010, 'newbie@hooli.example', 'attendee');
+SELECT is((SELECT (strength, band)::text FROM crm.company_connection_strength WHERE company_id = 2 AND member_id = 1),
+          '(0,none)', 'a pending meeting with an unknown address adds nothing to its company yet');
+SELECT is((SELECT strongest_connection_member_id FROM crm.company_overview WHERE id = 2), 2::bigint,
+          'and does not make its member the strongest');
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after a pending meeting with an unknown address');
+
 -- The explanation adds up to what the view shows.
 SELECT ok(abs((crm.explain_connection(1, 2) ->> 'strength')::float8 - pg_temp.strength(2)) < 1e-9,
           'explain_connection gives the strength the view shows');
@@ -170,6 +180,12 @@ SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after a model chan
 UPDATE crm.connection_model SET half_life = '90 days', very_strong = 0.99 WHERE workspace_id = 1;
 SELECT is((SELECT band FROM crm.connection_strength WHERE person_id = 1 AND member_id = 1), 'strong', 'band thresholds are settings');
 SELECT throws_ok($$UPDATE crm.connection_model SET weak = 0.9 WHERE workspace_id = 1$$, '23514', NULL, 'bands must be ordered');
+SELECT throws_ok($$UPDATE crm.connection_model SET meeting = 'NaN' WHERE workspace_id = 1$$, '23514', NULL, 'weights must be numbers');
+-- With a long half-life old activity weighs a lot: increases must still add up exactly.
+UPDATE crm.connection_model SET half_life = '3650 days' WHERE workspace_id = 1;
+INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (9011, 'email', '2026-12-30 00:00+00');
+INSERT INTO crm.participant (interaction_id, address, role) VALUES (9011, 'ben@us.example', 'from'), (9011, 'third@hooli.example', 'to');
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after fast-path writes under a ten-year half-life');
 
 SELECT * FROM finish();
 ROLLBACK;
