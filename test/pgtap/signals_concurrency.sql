@@ -1,7 +1,7 @@
 -- Concurrent writers on the same records, the late-link race, and a backend terminated in the
 -- middle of a transaction: nothing derived is lost or double-counted. Sessions are dblink
 -- connections to this database, so this file commits its data and cleans up at the end.
-SELECT plan(11);
+SELECT plan(12);
 SET crm.clock = '2026-03-01 00:00+00';
 CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
   SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
@@ -75,6 +75,19 @@ SELECT pg_temp.drain('a');
 SELECT is((SELECT person_id FROM crm.participant WHERE interaction_id = 30001 AND role = 'to'), 904::bigint,
           'person first, participant second: linked');
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after the late-link race');
+
+-- Two sessions add a guest each to the same committed meeting at the same time. Its audience
+-- weighs every connection in it, so each must see the other's guest.
+INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (30002, 'meeting', '2026-02-03');
+INSERT INTO crm.participant (interaction_id, address, role) VALUES
+  (30002, 'mo@us.example', 'organizer'), (30002, 'hot@contended.example', 'attendee');
+SELECT dblink_send_query('a', $$BEGIN; INSERT INTO crm.participant (interaction_id, address, role)
+  VALUES (30002, 'warm@contended.example', 'attendee'); SELECT pg_sleep(0.3); COMMIT;$$);
+SELECT dblink_send_query('b', $$BEGIN; INSERT INTO crm.participant (interaction_id, address, role)
+  VALUES (30002, 'guest@elsewhere.example', 'attendee'); SELECT pg_sleep(0.3); COMMIT;$$);
+SELECT pg_temp.drain('a');
+SELECT pg_temp.drain('b');
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after two sessions add guests to the same meeting');
 
 -- A backend terminated in the middle of a transaction leaves nothing behind.
 SELECT dblink_exec('a', 'BEGIN');
