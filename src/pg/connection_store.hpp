@@ -34,14 +34,19 @@ LoadedContacts load_contacts(signals::RecordKind kind, const std::vector<std::in
 LoadedContacts load_all_contacts(signals::RecordKind kind, signals::Micros now);
 
 // Replaces every stored contact of these records by the given ones, exact at as_of. A company
-// stores its address contacts only (its people's pairs are stored under the people).
+// stores its address contacts only (its people's pairs are stored under them). With stored (what
+// the records hold now, as loaded; a record missing from it holds nothing), only the rows that
+// differ are written, row by row when they are few; force names records whose rows are all
+// rewritten even when equal (they were not exact at their as_of).
 void replace_contacts(signals::RecordKind kind, const std::vector<std::int64_t> &ids,
-                      const ContactsByRecord &rows, signals::Micros as_of);
+                      const ContactsByRecord &rows, signals::Micros as_of,
+                      const ContactsByRecord *stored = nullptr, const RecordIds *force = nullptr);
 
 LoadedPairs load_company_pairs(const std::vector<std::int64_t> &ids, signals::Micros now);
 LoadedPairs load_all_company_pairs(signals::Micros now);
 void replace_company_pairs(const std::vector<std::int64_t> &ids, const PairsByCompany &rows,
-                           signals::Micros as_of);
+                           signals::Micros as_of, const PairsByCompany *stored = nullptr,
+                           const RecordIds *force = nullptr);
 
 // Empties both tables (TRUNCATE of activity, rebuild).
 void clear_connections();

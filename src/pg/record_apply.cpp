@@ -164,8 +164,8 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
   for (std::int64_t id : merging)
     if (contact_deltas.contains(id) || (!person && effects.increases.contains(id)))
       with_contacts.push_back(id);
-  const LoadedContacts loaded = load_contacts(kind, with_contacts, now);
-  const LoadedPairs loaded_pairs = person ? LoadedPairs{} : load_company_pairs(with_contacts, now);
+  LoadedContacts loaded = load_contacts(kind, with_contacts, now);
+  LoadedPairs loaded_pairs = person ? LoadedPairs{} : load_company_pairs(with_contacts, now);
 
   SignalMap out;
   ContactsByRecord contacts_out;
@@ -248,11 +248,22 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
     if (!(merged == s.signals)) out.emplace(id, merged);
   }
 
+  // What the written records hold now, so that only changed rows are written.
+  ContactsByRecord &previous = loaded.rows;
+  PairsByCompany &previous_pairs = loaded_pairs.rows;
+  RecordIds force;
   if (!again.empty()) {
     Recomputed fresh = recompute(kind, again, now);
+    LoadedContacts old = load_contacts(kind, sorted(again), now);
+    LoadedPairs old_pairs = person ? LoadedPairs{} : load_company_pairs(sorted(again), now);
+    for (std::int64_t id : again) {
+      previous.erase(id);
+      previous_pairs.erase(id);
+    }
+    force.insert(old.stale.begin(), old.stale.end());
+    force.insert(old_pairs.stale.begin(), old_pairs.stale.end());
     if (person) {
       // The companies these people belonged to, and belong to now, sum their pairs again.
-      const LoadedContacts old = load_contacts(kind, sorted(again), now);
       for (const auto &[id, contacts] : old.rows)
         for (const auto &[key, p] : contacts)
           if (p.company_id != 0) effects.recompute.insert(p.company_id);
@@ -280,17 +291,19 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
       if (!value.equivalent(s.signals) || !signals::mergeable(s.signals, s.as_of, now))
         out.emplace(id, value);
     }
+    for (auto &[id, contacts] : old.rows) previous[id] = std::move(contacts);
+    for (auto &[id, pairs] : old_pairs.rows) previous_pairs[id] = std::move(pairs);
   }
   write(kind, out, now);
   std::vector<std::int64_t> contact_ids;
   for (const auto &[id, _] : contacts_out) contact_ids.push_back(id);
   std::sort(contact_ids.begin(), contact_ids.end());
-  replace_contacts(kind, contact_ids, contacts_out, now);
+  replace_contacts(kind, contact_ids, contacts_out, now, &previous, &force);
   if (!person) {
     std::vector<std::int64_t> pair_ids;
     for (const auto &[id, _] : pairs_out) pair_ids.push_back(id);
     std::sort(pair_ids.begin(), pair_ids.end());
-    replace_company_pairs(pair_ids, pairs_out, now);
+    replace_company_pairs(pair_ids, pairs_out, now, &previous_pairs, &force);
   }
   return static_cast<std::int64_t>(out.size());
 }

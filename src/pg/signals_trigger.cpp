@@ -13,6 +13,7 @@
 #include "pg/clock.hpp"
 #include "pg/fresh_interactions.hpp"
 #include "pg/guard.hpp"
+#include "pg/interaction_claims.hpp"
 #include "pg/resolution_cache.hpp"
 #include "core/activity/address.hpp"
 #include "pg/record_apply.hpp"
@@ -120,22 +121,14 @@ void check_workspaces(const std::unordered_map<std::int64_t, std::int64_t> &expe
   }
 }
 
-// Adds every person and company currently taking part in the affected interactions. The
-// interactions are locked first, in id order: the audience of an interaction weighs every pair in
-// it, so two statements changing participants of the same interaction must see each other's
-// participants (the second reads them after the first has committed).
+// Adds every person and company currently taking part in the affected interactions, read after
+// claiming them (interaction_claims.hpp) in a fresh snapshot.
 void expand_interactions(Affected &affected) {
   if (affected.interactions.empty()) return;
   std::vector<std::int64_t> &ids = affected.interactions;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  pg_call([&] {
-    static const Oid types[1] = {INT8ARRAYOID};
-    Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));
-    execute_once("SELECT FROM crm.interaction WHERE id = ANY ($1) ORDER BY id FOR NO KEY UPDATE", 1,
-                 types, &arg, nullptr, false, SPI_OK_SELECT);
-    SPI_freetuptable(SPI_tuptable);
-  });
+  pg_call([&] { claim_interactions(ids); });
   const std::size_t n = pg_call([&] {
     static const Oid types[1] = {INT8ARRAYOID};
     Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));

@@ -67,14 +67,14 @@ FROM (SELECT c.workspace_id, c.member_id, c.person_id, c.rank, c.emails_sent, c.
              c.meetings, c.calls, c.first_interaction_at, c.last_interaction_at
       FROM crm.connection c
       WHERE c.person_id IS NOT NULL
-        AND NOT (c.next_interaction_at <= crm.now() OR c.as_of > crm.now()) IS TRUE
+        AND NOT (c.next_interaction_at <= (SELECT crm.now()) OR c.as_of > (SELECT crm.now())) IS TRUE
       UNION ALL
       SELECT c.workspace_id, c.member_id, c.person_id, l.rank, l.emails_sent, l.emails_received,
              l.meetings, l.calls, l.first_interaction_at, l.last_interaction_at
       FROM crm.connection c
       CROSS JOIN LATERAL crm._connections_now('person', c.person_id) l
       WHERE c.person_id IS NOT NULL AND l.member_id = c.member_id
-        AND (c.next_interaction_at <= crm.now() OR c.as_of > crm.now()) IS TRUE) x
+        AND (c.next_interaction_at <= (SELECT crm.now()) OR c.as_of > (SELECT crm.now())) IS TRUE) x
 -- Per row, by primary key (OFFSET 0: not a join the planner may hash), so that an ORDER BY rank
 -- LIMIT n reads the rank index in order and stops after n rows.
 LEFT JOIN LATERAL (SELECT * FROM crm.connection_model m WHERE m.workspace_id = x.workspace_id OFFSET 0) m ON true
@@ -89,13 +89,13 @@ SELECT x.workspace_id, x.member_id, x.company_id, v.strength,
        x.people, x.last_interaction_at, x.rank
 FROM (SELECT c.workspace_id, c.member_id, c.company_id, c.rank, c.people, c.last_interaction_at
       FROM crm.company_connection c
-      WHERE NOT (c.next_interaction_at <= crm.now() OR c.as_of > crm.now()) IS TRUE
+      WHERE NOT (c.next_interaction_at <= (SELECT crm.now()) OR c.as_of > (SELECT crm.now())) IS TRUE
       UNION ALL
       SELECT c.workspace_id, c.member_id, c.company_id, l.rank, l.people, l.last_interaction_at
       FROM crm.company_connection c
       CROSS JOIN LATERAL crm._connections_now('company', c.company_id) l
       WHERE l.member_id = c.member_id
-        AND (c.next_interaction_at <= crm.now() OR c.as_of > crm.now()) IS TRUE) x
+        AND (c.next_interaction_at <= (SELECT crm.now()) OR c.as_of > (SELECT crm.now())) IS TRUE) x
 -- Per row, by primary key (OFFSET 0: not a join the planner may hash), so that an ORDER BY rank
 -- LIMIT n reads the rank index in order and stops after n rows.
 LEFT JOIN LATERAL (SELECT * FROM crm.connection_model m WHERE m.workspace_id = x.workspace_id OFFSET 0) m ON true

@@ -76,18 +76,18 @@ SELECT is((SELECT person_id FROM crm.participant WHERE interaction_id = 30001 AN
           'person first, participant second: linked');
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after the late-link race');
 
--- Two sessions add a guest each to the same committed meeting at the same time. Its audience
--- weighs every connection in it, so each must see the other's guest.
-INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (30002, 'meeting', '2026-02-03');
+-- Two sessions add someone each to the same committed call at the same time. Its audience
+-- weighs every connection in it, so each must see the other's addition.
+INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (30002, 'call', '2026-02-03');
 INSERT INTO crm.participant (interaction_id, address, role) VALUES
-  (30002, 'mo@us.example', 'organizer'), (30002, 'hot@contended.example', 'attendee');
+  (30002, 'mo@us.example', 'from'), (30002, 'hot@contended.example', 'to');
 SELECT dblink_send_query('a', $$BEGIN; INSERT INTO crm.participant (interaction_id, address, role)
-  VALUES (30002, 'warm@contended.example', 'attendee'); SELECT pg_sleep(0.3); COMMIT;$$);
+  VALUES (30002, 'warm@contended.example', 'to'); SELECT pg_sleep(0.3); COMMIT;$$);
 SELECT dblink_send_query('b', $$BEGIN; INSERT INTO crm.participant (interaction_id, address, role)
-  VALUES (30002, 'guest@elsewhere.example', 'attendee'); SELECT pg_sleep(0.3); COMMIT;$$);
+  VALUES (30002, 'guest@elsewhere.example', 'to'); SELECT pg_sleep(0.3); COMMIT;$$);
 SELECT pg_temp.drain('a');
 SELECT pg_temp.drain('b');
-SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after two sessions add guests to the same meeting');
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after two sessions add people to the same call');
 
 -- A backend terminated in the middle of a transaction leaves nothing behind.
 SELECT dblink_exec('a', 'BEGIN');
