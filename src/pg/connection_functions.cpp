@@ -13,6 +13,7 @@
 
 extern "C" {
 PG_FUNCTION_INFO_V1(crm_connection_strength);
+PG_FUNCTION_INFO_V1(crm_connection_band);
 PG_FUNCTION_INFO_V1(crm_connections_now);
 PG_FUNCTION_INFO_V1(crm_explain_connection);
 PG_FUNCTION_INFO_V1(crm_recompute_connections);
@@ -100,6 +101,18 @@ extern "C" PGDLLEXPORT Datum crm_connection_strength(PG_FUNCTION_ARGS) {
                     errmsg("half-life and scale of a connection model must be positive")));
   const double rank = PG_ARGISNULL(0) ? kNothing : PG_GETARG_FLOAT8(0);
   PG_RETURN_FLOAT8(crm::connection::strength(rank, PG_GETARG_TIMESTAMPTZ(3), model));
+}
+
+extern "C" PGDLLEXPORT Datum crm_connection_band(PG_FUNCTION_ARGS) {
+  for (int i = 0; i < 5; ++i)
+    if (PG_ARGISNULL(i)) PG_RETURN_NULL();
+  crm::connection::Model model;
+  model.very_strong = PG_GETARG_FLOAT8(1);
+  model.strong = PG_GETARG_FLOAT8(2);
+  model.good = PG_GETARG_FLOAT8(3);
+  model.weak = PG_GETARG_FLOAT8(4);
+  const std::string_view band = crm::connection::band(PG_GETARG_FLOAT8(0), model);
+  PG_RETURN_TEXT_P(cstring_to_text_with_len(band.data(), static_cast<int>(band.size())));
 }
 
 extern "C" PGDLLEXPORT Datum crm_connections_now(PG_FUNCTION_ARGS) {
