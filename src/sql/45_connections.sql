@@ -75,11 +75,9 @@ FROM (SELECT c.workspace_id, c.member_id, c.person_id, c.rank, c.emails_sent, c.
       CROSS JOIN LATERAL crm._connections_now('person', c.person_id) l
       WHERE c.person_id IS NOT NULL AND l.member_id = c.member_id
         AND (c.next_interaction_at <= (SELECT crm.now()) OR c.as_of > (SELECT crm.now())) IS TRUE) x
--- Per row, by primary key (OFFSET 0: not a join the planner may hash), so that an ORDER BY rank
--- LIMIT n reads the rank index in order and stops after n rows.
-LEFT JOIN LATERAL (SELECT * FROM crm.connection_model m WHERE m.workspace_id = x.workspace_id OFFSET 0) m ON true
+LEFT JOIN crm.connection_model m ON m.workspace_id = x.workspace_id
 CROSS JOIN LATERAL (SELECT crm._strength(x.rank, coalesce(m.half_life, '90 days'),
-                                         coalesce(m.scale, 10), crm.now()) AS strength) v;
+                                         coalesce(m.scale, 10), (SELECT crm.now())) AS strength) v;
 COMMENT ON VIEW crm.connection_strength IS 'connection strength in [0, 1) and band of every member and person who interacted; rank orders pairs as strength does';
 
 CREATE VIEW crm.company_connection_strength WITH (security_invoker = true) AS
@@ -96,11 +94,9 @@ FROM (SELECT c.workspace_id, c.member_id, c.company_id, c.rank, c.people, c.last
       CROSS JOIN LATERAL crm._connections_now('company', c.company_id) l
       WHERE l.member_id = c.member_id
         AND (c.next_interaction_at <= (SELECT crm.now()) OR c.as_of > (SELECT crm.now())) IS TRUE) x
--- Per row, by primary key (OFFSET 0: not a join the planner may hash), so that an ORDER BY rank
--- LIMIT n reads the rank index in order and stops after n rows.
-LEFT JOIN LATERAL (SELECT * FROM crm.connection_model m WHERE m.workspace_id = x.workspace_id OFFSET 0) m ON true
+LEFT JOIN crm.connection_model m ON m.workspace_id = x.workspace_id
 CROSS JOIN LATERAL (SELECT crm._strength(x.rank, coalesce(m.half_life, '90 days'),
-                                         coalesce(m.scale, 10), crm.now()) AS strength) v;
+                                         coalesce(m.scale, 10), (SELECT crm.now())) AS strength) v;
 COMMENT ON VIEW crm.company_connection_strength IS 'connection strength of every member and company: R summed over the company''s people and unknown addresses at its domain';
 
 CREATE FUNCTION crm.explain_connection(member_id bigint, person_id bigint) RETURNS jsonb
