@@ -98,6 +98,7 @@ FROM (SELECT connection_band AS band, count(*) AS n, min(connection_strength) AS
       FROM crm.person_overview WHERE strongest_connection_member_id IS NOT NULL GROUP BY 1) b;
 \pset tuples_only off
 \pset format aligned
+\echo
 
 \echo 'Next meetings'
 SELECT to_char(i.occurred_at, 'Dy YYYY-MM-DD HH24:MI') AS "when", i.subject, c.name AS company,
