@@ -67,6 +67,12 @@ BEGIN
           OLD.role_cc, OLD.role_bcc, OLD.max_audience, OLD.half_life) THEN
     RETURN NULL;  -- scale and bands only change how stored state reads
   END IF;
+  -- A new workspace (or a model row for one without records) has nothing to recompute.
+  IF TG_OP = 'INSERT'
+     AND NOT EXISTS (SELECT FROM crm.person_signal s WHERE s.workspace_id = NEW.workspace_id)
+     AND NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.workspace_id = NEW.workspace_id) THEN
+    RETURN NULL;
+  END IF;
   -- Exclusive against every writer of activity (they take it shared, src/pg/connection_store.cpp):
   -- nobody folds with the old model once the new one is in place.
   PERFORM pg_catalog.pg_advisory_xact_lock(1668443496, 1836016748);  -- 'crmh', 'modl'

@@ -1,7 +1,7 @@
 -- Connection strength: the published reference values, arrival order, what adds nothing, time,
 -- deletes, companies, the explanation, the per-workspace model, and the oracle after each.
 BEGIN;
-SELECT plan(47);
+SELECT plan(49);
 SET LOCAL timezone = 'UTC';
 -- Day 364 of the reference scenarios (day 0 = 2026-01-01).
 SET LOCAL crm.clock = '2026-12-31 00:00+00';
@@ -186,6 +186,18 @@ UPDATE crm.connection_model SET half_life = '3650 days' WHERE workspace_id = 1;
 INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (9011, 'email', '2026-12-30 00:00+00');
 INSERT INTO crm.participant (interaction_id, address, role) VALUES (9011, 'ben@us.example', 'from'), (9011, 'third@hooli.example', 'to');
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after fast-path writes under a ten-year half-life');
+
+-- Creating a workspace needs no right to recompute one: its model row has nothing to recompute.
+CREATE ROLE crm_tenant_admin NOLOGIN;
+GRANT USAGE ON SCHEMA crm TO crm_tenant_admin;
+GRANT SELECT, INSERT ON crm.workspace, crm.connection_model TO crm_tenant_admin;
+GRANT SELECT ON crm.person_signal, crm.company_signal TO crm_tenant_admin;
+SELECT format('GRANT USAGE ON SEQUENCE %s TO crm_tenant_admin', pg_get_serial_sequence('crm.workspace', 'id')) \gexec
+SET LOCAL ROLE crm_tenant_admin;
+SELECT lives_ok($$INSERT INTO crm.workspace (name) VALUES ('second tenant')$$, 'a role without EXECUTE on _recompute_connections creates a workspace');
+RESET ROLE;
+SELECT is((SELECT half_life FROM crm.connection_model m JOIN crm.workspace w ON w.id = m.workspace_id WHERE w.name = 'second tenant'),
+          interval '90 days', 'a new workspace gets the default model');
 
 SELECT * FROM finish();
 ROLLBACK;
