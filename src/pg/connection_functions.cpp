@@ -8,6 +8,7 @@
 #include "core/connection/maths.hpp"
 #include "pg/clock.hpp"
 #include "pg/guard.hpp"
+#include "pg/id_query.hpp"
 #include "pg/record_apply.hpp"
 #include "pg/spi.hpp"
 
@@ -69,21 +70,9 @@ std::int64_t count_rows(const char *sql, std::int64_t id) {
 }
 
 std::vector<std::int64_t> ids_of(const char *sql, std::int64_t workspace) {
-  const std::size_t n = pg_call([&] {
-    static const Oid types[1] = {INT8OID};
-    Datum arg = Int64GetDatum(workspace);
-    execute_once(sql, 1, types, &arg, nullptr, false, SPI_OK_SELECT);
-    return static_cast<std::size_t>(SPI_processed);
-  });
-  std::vector<std::int64_t> ids(n);
-  pg_call([&] {
-    bool isnull = false;
-    for (uint64 i = 0; i < SPI_processed; ++i)
-      ids[i] =
-          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-    SPI_freetuptable(SPI_tuptable);
-  });
-  return ids;
+  static const Oid types[1] = {INT8OID};
+  const Datum arg = Int64GetDatum(workspace);
+  return query_ids(sql, 1, types, &arg, false);
 }
 
 }  // namespace

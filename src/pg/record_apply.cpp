@@ -7,6 +7,7 @@
 
 #include "pg/activity_reader.hpp"
 #include "pg/guard.hpp"
+#include "pg/id_query.hpp"
 #include "pg/spi.hpp"
 
 namespace crm::pg {
@@ -52,23 +53,19 @@ void note_change(const connection::Pair *before, const connection::Pair &after, 
   take_min(inc.next_at, after.next_at);
 }
 
-// Merges delta contacts into stored ones; for people, notes the companies' increases.
+// Merges delta contacts into stored ones and notes, per company and member, how much R each
+// contact added (a person's company from the person pass, a company's own address contacts in
+// the company pass).
 Contacts merge_contacts(RecordKind kind, Contacts stored, const Contacts &delta,
-                        CompanyEffects *effects, std::map<std::int64_t, double> *address_added) {
+                        CompanyEffects &effects) {
   for (const auto &[key, d] : delta) {
-    if (kind == RecordKind::Company && key.person_id != 0) continue;  // comes through effects
+    if (kind == RecordKind::Company && key.person_id != 0) continue;  // from the person pass
     auto it = stored.find(key);
     const bool existed = it != stored.end();
     const connection::Pair before = existed ? it->second : connection::Pair{};
     connection::Pair &after = stored[key];
     after.merge(d);
-    if (effects) note_change(existed ? &before : nullptr, after, key.member_id, *effects);
-    if (address_added) {
-      // A member's sum starts empty (kNothing), not at log2 1 = 0.
-      const double added = connection::log_increase(before.rank(), after.rank());
-      auto [slot, _] = address_added->try_emplace(key.member_id, kNothing);
-      slot->second = std::isnan(added) ? std::nan("") : connection::log_add(slot->second, added);
-    }
+    note_change(existed ? &before : nullptr, after, key.member_id, effects);
   }
   return stored;
 }
@@ -104,21 +101,9 @@ Recomputed recompute(RecordKind kind, const RecordIds &ids, Micros now, bool rea
   const std::string sql =
       std::string("SELECT DISTINCT interaction_id FROM crm.participant WHERE ") +
       (kind == RecordKind::Person ? "person_id" : "company_id") + " = ANY ($1)";
-  // Sized outside pg_call: an allocation failure must not throw through PG_TRY.
-  const std::size_t n = pg_call([&] {
-    static const Oid types[1] = {INT8ARRAYOID};
-    Datum arg = int8_array(list.data(), static_cast<int>(list.size()));
-    execute_once(sql.c_str(), 1, types, &arg, nullptr, read_only, SPI_OK_SELECT);
-    return static_cast<std::size_t>(SPI_processed);
-  });
-  std::vector<std::int64_t> interactions(n);
-  pg_call([&] {
-    bool isnull = false;
-    for (uint64 i = 0; i < SPI_processed; ++i)
-      interactions[i] =
-          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-    SPI_freetuptable(SPI_tuptable);
-  });
+  static const Oid types[1] = {INT8ARRAYOID};
+  const Datum arg = pg_call([&] { return int8_array(list.data(), static_cast<int>(list.size())); });
+  const std::vector<std::int64_t> interactions = query_ids(sql.c_str(), 1, types, &arg, read_only);
   fold_interactions(interactions, folder, read_only);
   return {std::move(folder.result(kind)), std::move(folder.contacts(kind))};
 }
@@ -183,47 +168,22 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
       }
       auto stored_contacts = loaded.rows.find(id);
       auto delta = contact_deltas.find(id);
+      Contacts c = merge_contacts(
+          kind, stored_contacts == loaded.rows.end() ? Contacts{} : stored_contacts->second,
+          delta == contact_deltas.end() ? kNone : delta->second, effects);
       if (person) {
-        Contacts c = merge_contacts(
-            kind, stored_contacts == loaded.rows.end() ? Contacts{} : stored_contacts->second,
-            delta == contact_deltas.end() ? kNone : delta->second, &effects, nullptr);
         const connection::Strongest best = connection::strongest_of(c);
         merged.strongest_member_id = best.member_id;
         merged.strongest_rank = best.rank;
         contacts_out.emplace(id, std::move(c));
       } else {
-        std::map<std::int64_t, double> address_added;
-        Contacts c = merge_contacts(
-            kind, stored_contacts == loaded.rows.end() ? Contacts{} : stored_contacts->second,
-            delta == contact_deltas.end() ? kNone : delta->second, nullptr, &address_added);
+        if (effects.recompute.contains(id)) {  // an increase that could not be taken exactly
+          again.insert(id);
+          continue;
+        }
         auto stored_pairs = loaded_pairs.rows.find(id);
         CompanyPairs pairs =
             stored_pairs == loaded_pairs.rows.end() ? CompanyPairs{} : stored_pairs->second;
-        bool exact = true;
-        // Address contacts: their increases, and whether they turned positive.
-        if (delta != contact_deltas.end()) {
-          for (const auto &[key, d] : delta->second) {
-            if (key.person_id != 0) continue;
-            connection::CompanyPair &p = pairs[key.member_id];
-            p.workspace_id = d.workspace_id;
-            take_max(p.last_at, c.at(key).last_at);
-            take_min(p.next_at, c.at(key).next_at);
-          }
-        }
-        for (const auto &[member, added] : address_added) {
-          if (std::isnan(added)) exact = false;
-          pairs[member].rank = connection::log_add(pairs[member].rank, added);
-        }
-        if (stored_contacts != loaded.rows.end() || delta != contact_deltas.end()) {
-          // People count among address contacts: recount from the merged set.
-          std::map<std::int64_t, std::int64_t> before, after;
-          if (stored_contacts != loaded.rows.end())
-            for (const auto &[key, p] : stored_contacts->second)
-              if (p.rank() != kNothing) ++before[key.member_id];
-          for (const auto &[key, p] : c)
-            if (p.rank() != kNothing) ++after[key.member_id];
-          for (const auto &[member, n] : after) pairs[member].people += n - before[member];
-        }
         if (auto inc = effects.increases.find(id); inc != effects.increases.end()) {
           for (const auto &[member, i] : inc->second) {
             connection::CompanyPair &p = pairs[member];
@@ -233,10 +193,6 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
             take_max(p.last_at, i.last_at);
             take_min(p.next_at, i.next_at);
           }
-        }
-        if (!exact) {
-          again.insert(id);
-          continue;
         }
         const connection::Strongest best = connection::strongest_of(pairs);
         merged.strongest_member_id = best.member_id;

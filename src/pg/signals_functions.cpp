@@ -6,6 +6,7 @@
 #include "core/signals/folder.hpp"
 #include "pg/clock.hpp"
 #include "pg/guard.hpp"
+#include "pg/id_query.hpp"
 #include "pg/activity_reader.hpp"
 #include "pg/connection_store.hpp"
 #include "pg/connection_verify.hpp"
@@ -50,24 +51,13 @@ RecordKind record_kind(std::string_view text) {
 
 // The ids of records whose stored state holds a future interaction that has started by now.
 RecordIds due_records(RecordKind kind, Micros now) {
-  const std::string sql =
-      kind == RecordKind::Person
-          ? "SELECT person_id FROM crm.person_signal WHERE next_interaction_at <= $1"
-          : "SELECT company_id FROM crm.company_signal WHERE next_interaction_at <= $1";
-  const std::size_t n = pg_call([&] {
-    static const Oid types[1] = {TIMESTAMPTZOID};
-    Datum arg = TimestampTzGetDatum(now);
-    execute_once(sql.c_str(), 1, types, &arg, nullptr, false, SPI_OK_SELECT);
-    return static_cast<std::size_t>(SPI_processed);
-  });
-  std::vector<std::int64_t> ids(n);
-  pg_call([&] {
-    bool isnull = false;
-    for (uint64 i = 0; i < SPI_processed; ++i)
-      ids[i] =
-          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-    SPI_freetuptable(SPI_tuptable);
-  });
+  static const Oid types[1] = {TIMESTAMPTZOID};
+  const Datum arg = TimestampTzGetDatum(now);
+  const std::vector<std::int64_t> ids =
+      query_ids(kind == RecordKind::Person
+                    ? "SELECT person_id FROM crm.person_signal WHERE next_interaction_at <= $1"
+                    : "SELECT company_id FROM crm.company_signal WHERE next_interaction_at <= $1",
+                1, types, &arg, false);
   return RecordIds(ids.begin(), ids.end());
 }
 
