@@ -13,12 +13,13 @@ SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard src/sql/upgrades/*.sql)
 
-REGRESS = install workspace resolution signals errors
-REGRESS_OPTS = --load-extension=pg_trgm
+REGRESS = install workspace resolution signals errors normalize duplicates
+REGRESS_OPTS = --load-extension=pg_trgm --load-extension=fuzzystrmatch
 
-PG_CPPFLAGS = -I$(CURDIR)/src
+# The normalisers (src/core/match) use ICU, libphonenumber and libpsl.
+PG_CPPFLAGS = -I$(CURDIR)/src $(shell pkg-config --cflags icu-uc icu-i18n libpsl)
 PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fvisibility=hidden
-SHLIB_LINK = -lstdc++
+SHLIB_LINK = -lphonenumber $(shell pkg-config --libs icu-i18n icu-uc libpsl) -lstdc++
 
 # PGXS would compile C++ to LLVM bitcode with clang for JIT inlining (and install it). Our triggers
 # gain nothing from it, and it would need a clang that understands C++20. 'override' because
@@ -31,6 +32,44 @@ include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
+
+# Reference lists the normalisers read at run time (src/core/match/reference.hpp), installed with
+# their licences into <sharedir>/extension/crm_hygiene/ in the layout of REFERENCE_DIR. They are
+# never copied into this repository.
+REFERENCE_DIR ?= $(CURDIR)/../shared/data/reference
+REFERENCE_FILES = \
+	nicknames/names.csv nicknames/License.txt nicknames/SOURCE.txt \
+	cleanco_terms/terms_by_type.tsv cleanco_terms/terms_by_country.tsv \
+	cleanco_terms/LICENSE.txt cleanco_terms/SOURCE.txt \
+	freemail_willwhite/free.txt freemail_willwhite/LICENSE.txt freemail_willwhite/SOURCE.txt \
+	free_email_domains_kikobeats/domains.json free_email_domains_kikobeats/LICENSE.md \
+	free_email_domains_kikobeats/SOURCE.txt \
+	disposable_email_domains/disposable_email_blocklist.txt \
+	disposable_email_domains/LICENSE.txt disposable_email_domains/SOURCE.txt
+reference_installdir = $(DESTDIR)$(datadir)/extension/crm_hygiene
+
+.PHONY: install-reference uninstall-reference
+install: install-reference
+uninstall: uninstall-reference
+
+install-reference:
+	@for f in $(REFERENCE_FILES); do \
+	  if [ ! -r '$(REFERENCE_DIR)'/$$f ]; then \
+	    echo "crm_hygiene: reference data file $$f not found in REFERENCE_DIR=$(REFERENCE_DIR);" \
+	      "set REFERENCE_DIR to the directory holding nicknames/, cleanco_terms/, ..." >&2; \
+	    exit 1; \
+	  fi; \
+	done
+	@for d in $(sort $(dir $(REFERENCE_FILES))); do \
+	  $(MKDIR_P) '$(reference_installdir)'/$$d || exit 1; \
+	done
+	@for f in $(REFERENCE_FILES); do \
+	  $(INSTALL_DATA) '$(REFERENCE_DIR)'/$$f '$(reference_installdir)'/$$f || exit 1; \
+	done
+
+uninstall-reference:
+	rm -f $(addprefix '$(reference_installdir)'/,$(REFERENCE_FILES))
+	-rmdir $(addprefix '$(reference_installdir)'/,$(sort $(dir $(REFERENCE_FILES)))) '$(reference_installdir)'
 
 .PHONY: demo test unit deps
 deps:

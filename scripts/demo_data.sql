@@ -493,6 +493,48 @@ SELECT format('late linking: %s people created after their activity; %s of their
               round(extract(epoch FROM clock_timestamp() - s.t)::numeric, 1))
 FROM s_late_before b, s_started s;
 
+-------------------------------------------------------------------------------------------------
+-- A trade-show list imported on top: some of its people and companies are already in the CRM,
+-- written differently (a nickname, a typo, another address, the legal name). The duplicate
+-- trigger compares each new record with its block and records the probable duplicates.
+-------------------------------------------------------------------------------------------------
+CREATE TEMP TABLE s_nickname (given text PRIMARY KEY, nickname text);
+INSERT INTO s_nickname VALUES ('Robert', 'Bob'), ('William', 'Bill'), ('Elizabeth', 'Liz'),
+  ('James', 'Jim'), ('Michael', 'Mike'), ('Katherine', 'Kate'), ('Jennifer', 'Jen'),
+  ('Richard', 'Dick'), ('Thomas', 'Tom'), ('Margaret', 'Peggy'), ('Daniel', 'Dan'),
+  ('Christopher', 'Chris'), ('Joseph', 'Joe'), ('Patricia', 'Pat'), ('Susan', 'Sue');
+
+BEGIN;
+-- Every 41st person again: a nickname or the same name, the work address in capitals or a
+-- personal Gmail address with dots, and for some a surname with two letters swapped.
+INSERT INTO crm.person (company_id, first_name, last_name, email, lifecycle_stage, created_at, updated_at)
+SELECT p.company_id,
+       CASE WHEN p.id % 3 = 0 THEN coalesce(n.nickname, p.first_name) ELSE p.first_name END,
+       CASE WHEN p.id % 2 = 0 AND length(p.last_name) > 4
+            THEN left(p.last_name, 2) || substr(p.last_name, 4, 1) || substr(p.last_name, 3, 1) || substr(p.last_name, 5)
+            ELSE p.last_name END,
+       CASE WHEN p.id % 5 < 3 THEN upper(p.email)
+            ELSE lower(p.first_name) || '.' || lower(p.last_name) || '@gmail.com' END,
+       'lead', :'clock'::timestamptz - interval '2 days', :'clock'::timestamptz - interval '2 days'
+FROM crm.person p LEFT JOIN s_nickname n ON n.given = p.first_name
+WHERE p.id % 41 = 0 AND p.company_id IS NOT NULL
+ORDER BY p.id;
+
+-- Every 50th company again, under its legal name and with its web address as the domain.
+INSERT INTO crm.company (name, domain, city, country, created_at, updated_at)
+SELECT 'The ' || c.name || ', Inc.', 'https://www.' || c.domain || '/', c.city, c.country,
+       :'clock'::timestamptz - interval '2 days', :'clock'::timestamptz - interval '2 days'
+FROM crm.company c WHERE c.id % 50 = 0 ORDER BY c.id;
+COMMIT;
+
+SELECT format('trade-show import: %s people and %s companies added; %s probable duplicate pairs found as they were written, at %ss',
+              (SELECT count(*) FROM crm.person WHERE lifecycle_stage = 'lead'
+                 AND created_at = :'clock'::timestamptz - interval '2 days'),
+              (SELECT count(*) FROM crm.company WHERE created_at = :'clock'::timestamptz - interval '2 days'),
+              (SELECT count(*) FROM crm.duplicate_candidate WHERE status = 'open'),
+              round(extract(epoch FROM clock_timestamp() - t)::numeric, 1))
+FROM s_started;
+
 ANALYZE crm.member, crm.company, crm.person, crm.interaction, crm.participant,
         crm.person_signal, crm.company_signal;
 

@@ -116,6 +116,43 @@ WHERE i.kind = 'meeting' AND i.status <> 'canceled' AND i.occurred_at > crm.now(
 ORDER BY i.occurred_at, i.id
 LIMIT 10;
 
+\echo 'Probable duplicates, found as records were written (crm.duplicate_candidate)'
+SELECT d.kind, d.record_id, d.other_id,
+       coalesce(p1.first_name || ' ' || p1.last_name, c1.name) AS record,
+       coalesce(p2.first_name || ' ' || p2.last_name, c2.name) AS "probable duplicate",
+       round(d.score::numeric, 4) AS score,
+       (SELECT string_agg(f.key || ' ' || (f.value->>'level'), ', ' ORDER BY (f.value->>'weight')::float8 DESC)
+        FROM jsonb_each(d.evidence->'fields') f) AS evidence
+FROM crm.duplicate_candidate d
+LEFT JOIN crm.person p1 ON d.kind = 'person' AND p1.id = d.record_id
+LEFT JOIN crm.person p2 ON d.kind = 'person' AND p2.id = d.other_id
+LEFT JOIN crm.company c1 ON d.kind = 'company' AND c1.id = d.record_id
+LEFT JOIN crm.company c2 ON d.kind = 'company' AND c2.id = d.other_id
+WHERE d.status = 'open'
+ORDER BY d.kind DESC, d.score DESC, d.record_id
+LIMIT 12;
+
+SELECT kind, count(DISTINCT set_id) AS "duplicate sets", count(*) AS records
+FROM crm.duplicate_sets GROUP BY kind ORDER BY kind;
+
+\echo 'Before creating a record, an app asks crm.find_duplicates:'
+SELECT f.record_id, p.first_name || ' ' || p.last_name AS name, p.email, round(f.score::numeric, 4) AS score
+FROM (SELECT p.first_name, p.last_name, p.email FROM crm.person p WHERE p.id % 41 = 0 ORDER BY p.id LIMIT 1) probe,
+     crm.find_duplicates('person', jsonb_build_object('first_name', probe.first_name,
+                                                      'last_name', probe.last_name,
+                                                      'email', ' ' || upper(probe.email))) f
+JOIN crm.person p ON p.id = f.record_id;
+
+\echo 'With crm.set_duplicate_rule(''person'', ''block'', 0.95), the same record is refused:'
+BEGIN;
+SELECT crm.set_duplicate_rule('person', 'block', 0.95) \gset
+\set ON_ERROR_STOP off
+INSERT INTO crm.person (first_name, last_name, email)
+SELECT p.first_name, p.last_name, upper(p.email) FROM crm.person p WHERE p.id % 41 = 0 ORDER BY p.id LIMIT 1;
+\set ON_ERROR_STOP on
+ROLLBACK;
+\echo
+
 \echo 'Checking the derived state: crm.verify_signals() recomputes it all from scratch ...'
 \pset tuples_only on
 \pset format unaligned

@@ -1,0 +1,194 @@
+#include "core/match/compare.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "core/match/reference.hpp"
+#include "core/match/similarity.hpp"
+
+namespace crm::match {
+namespace {
+
+std::vector<std::string_view> split(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string_view local_part(std::string_view email) {
+  return email.substr(0, email.find('@'));
+}
+std::string_view domain_part(std::string_view email) {
+  const std::size_t at = email.find('@');
+  return at == std::string_view::npos ? std::string_view() : email.substr(at + 1);
+}
+
+int given_name_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  if (reference().nickname_equivalent(a, b)) return 1;
+  const double jw = jaro_winkler(a, b);
+  if (jw >= 0.92) return 2;
+  if (jw >= 0.80) return 3;
+  // "J" against "John": an initial that fits.
+  if ((a.size() == 1 || b.size() == 1) && a[0] == b[0]) return 4;
+  return 5;
+}
+
+int surname_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  const double jw = std::max(jaro_winkler(a, b), token_set_similarity(a, b));
+  if (jw >= 0.92) return 1;
+  if (jw >= 0.80) return 2;
+  return 3;
+}
+
+int email_level(std::string_view a, std::string_view b) {
+  int best = 4;
+  for (std::string_view x : split(a)) {
+    for (std::string_view y : split(b)) {
+      int level = 4;
+      if (x == y) {
+        level = is_generic_local_part(local_part(x)) ? 1 : 0;
+      } else if (local_part(x) == local_part(y) && !is_generic_local_part(local_part(x))) {
+        level = 2;
+      } else if (domain_part(x) == domain_part(y) &&
+                 jaro_winkler(local_part(x), local_part(y)) >= 0.88) {
+        level = 3;
+      }
+      best = std::min(best, level);
+    }
+  }
+  return best;
+}
+
+int phone_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  if (a.size() >= 7 && b.size() >= 7 && a.substr(a.size() - 7) == b.substr(b.size() - 7)) return 1;
+  return 2;
+}
+
+int date_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  // A typo in one digit, or day and month swapped (US against European order).
+  const bool swapped = a.size() == 8 && b.size() == 8 && a.substr(0, 4) == b.substr(0, 4) &&
+                       a.substr(4, 2) == b.substr(6, 2) && a.substr(6, 2) == b.substr(4, 2);
+  if (swapped || levenshtein(a, b, 1) <= 1) return 1;
+  if (a.substr(0, 4) == b.substr(0, 4)) return 2;
+  return 3;
+}
+
+int street_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  // The number must agree when both have one: 12 Main St is not 21 Main St.
+  const std::string_view na = street_number(a), nb = street_number(b);
+  if (!na.empty() && !nb.empty() && na != nb) return 2;
+  if (token_set_similarity(a, b) >= 0.85 || jaro_winkler(a, b) >= 0.92) return 1;
+  return 2;
+}
+
+int place_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  return jaro_winkler(a, b) >= 0.90 ? 1 : 2;
+}
+
+int code_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  return levenshtein(a, b, 1) <= 1 ? 1 : 2;
+}
+
+int domains_level(std::string_view a, std::string_view b) {
+  for (std::string_view x : split(a))
+    for (std::string_view y : split(b))
+      if (x == y) return 0;
+  return 1;
+}
+
+int company_name_level(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  const double tokens = token_set_similarity(a, b);
+  const double jw = jaro_winkler(a, b);
+  if (jw >= 0.94 || tokens >= 0.90) return 1;
+  if (jw >= 0.85 || tokens >= 0.75) return 2;
+  return 3;
+}
+
+int level_of(Comparator comparator, std::string_view a, std::string_view b) {
+  switch (comparator) {
+    case Comparator::GivenName:
+      return given_name_level(a, b);
+    case Comparator::Surname:
+      return surname_level(a, b);
+    case Comparator::Email:
+      return email_level(a, b);
+    case Comparator::Phone:
+      return phone_level(a, b);
+    case Comparator::Date:
+      return date_level(a, b);
+    case Comparator::Street:
+      return street_level(a, b);
+    case Comparator::Place:
+      return place_level(a, b);
+    case Comparator::Code:
+      return code_level(a, b);
+    case Comparator::SameValue:
+      return a == b ? 0 : 1;
+    case Comparator::Domains:
+      return domains_level(a, b);
+    case Comparator::CompanyName:
+      return company_name_level(a, b);
+  }
+  return -1;
+}
+
+double name_alignment(std::string_view f1, std::string_view l1, std::string_view f2,
+                      std::string_view l2) {
+  return jaro_winkler(f1, f2) + jaro_winkler(l1, l2);
+}
+
+}  // namespace
+
+bool is_generic_local_part(std::string_view local) {
+  static constexpr std::array<std::string_view, 28> kGeneric = {
+      "accounts",  "admin",   "billing", "careers",   "contact", "enquiries", "hello",
+      "help",      "hr",      "info",    "inquiries", "invoice", "jobs",      "mail",
+      "marketing", "media",   "office",  "orders",    "press",   "reception", "sales",
+      "service",   "support", "team",    "hi",        "noreply", "no-reply",  "webmaster"};
+  return std::find(kGeneric.begin(), kGeneric.end(), local) != kGeneric.end();
+}
+
+Levels compare(const Model &model, const Profile &a, const Profile &b) {
+  Levels levels(model.fields.size(), -1);
+  // People sometimes arrive with given name and surname swapped: compare in the better order.
+  bool swap_names = false;
+  if (model.kind == RecordKind::Person) {
+    const std::string &f1 = a[kFirstName], &l1 = a[kLastName], &f2 = b[kFirstName],
+                      &l2 = b[kLastName];
+    if (!f1.empty() && !l1.empty() && !f2.empty() && !l2.empty())
+      swap_names = name_alignment(f1, l1, l2, f2) > name_alignment(f1, l1, f2, l2) + 0.2;
+  }
+  int email = -1;
+  for (std::size_t i = 0; i < model.fields.size(); ++i) {
+    const FieldModel &field = model.fields[i];
+    int fb = field.field;
+    if (swap_names && field.field == kFirstName) fb = kLastName;
+    if (swap_names && field.field == kLastName) fb = kFirstName;
+    if (static_cast<std::size_t>(field.field) >= a.fields.size() ||
+        static_cast<std::size_t>(fb) >= b.fields.size())
+      continue;
+    const std::string &x = a[field.field], &y = b[fb];
+    if (x.empty() || y.empty()) continue;
+    // Sharing an address already counts the domain; counting it again would double the evidence.
+    if (field.comparator == Comparator::Domains && (email == 0 || email == 1)) continue;
+    levels[i] = static_cast<std::int8_t>(level_of(field.comparator, x, y));
+    if (field.comparator == Comparator::Email) email = levels[i];
+  }
+  return levels;
+}
+
+}  // namespace crm::match

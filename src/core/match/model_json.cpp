@@ -1,0 +1,73 @@
+#include "core/match/model_json.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace crm::match {
+
+using nlohmann::json;
+
+std::string to_json(const Model &model) {
+  json fields = json::object();
+  for (const FieldModel &f : model.fields) fields[f.name] = {{"m", f.m}, {"u", f.u}};
+  json doc = {{"prior", model.prior},
+              {"threshold", model.threshold},
+              {"default_region", model.default_region},
+              {"attributes", model.attributes},
+              {"fields", fields}};
+  return doc.dump();
+}
+
+Model model_from_json(RecordKind kind, std::string_view text) {
+  Model model = default_model(kind);
+  json doc = json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    throw Error("22023", "invalid duplicate model: not a JSON object");
+  try {
+    if (doc.contains("attributes")) {
+      std::vector<std::string> keys = doc["attributes"].get<std::vector<std::string>>();
+      add_attribute_fields(model, keys);
+    }
+    if (doc.contains("prior")) model.prior = doc["prior"].get<double>();
+    if (doc.contains("threshold")) model.threshold = doc["threshold"].get<double>();
+    if (doc.contains("default_region"))
+      model.default_region = doc["default_region"].get<std::string>();
+    if (doc.contains("fields")) {
+      for (const auto &[name, value] : doc["fields"].items()) {
+        auto it = std::find_if(model.fields.begin(), model.fields.end(),
+                               [&](const FieldModel &f) { return f.name == name; });
+        if (it == model.fields.end())
+          throw Error("22023", "invalid duplicate model: unknown field \"" + name + "\"", "",
+                      "custom fields are listed in \"attributes\" and named attributes.<key>");
+        if (value.contains("m")) it->m = value["m"].get<std::vector<double>>();
+        if (value.contains("u")) it->u = value["u"].get<std::vector<double>>();
+      }
+    }
+  } catch (const json::exception &e) {
+    throw Error("22023", "invalid duplicate model", e.what());
+  }
+  validate(model);
+  return model;
+}
+
+std::string evidence_json(const Model &model, const Levels &levels) {
+  json fields = json::object();
+  for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f) {
+    if (levels[f] < 0) continue;
+    const FieldModel &field = model.fields[f];
+    const double w = level_weight(field, levels[f]);
+    fields[field.name] = {
+        {"level", level_names(field.comparator)[static_cast<std::size_t>(levels[f])]},
+        {"weight", std::round(w * 100) / 100}};
+  }
+  const double w = match_weight(model, levels);
+  json doc = {
+      {"score", probability(w)}, {"match_weight", std::round(w * 100) / 100}, {"fields", fields}};
+  return doc.dump();
+}
+
+}  // namespace crm::match

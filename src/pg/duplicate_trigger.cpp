@@ -1,0 +1,229 @@
+// The statement-level AFTER trigger on crm.person and crm.company that keeps match profiles and
+// duplicate candidates as records are written, and applies the workspace's duplicate rule.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/error.hpp"
+#include "pg/duplicate_claims.hpp"
+#include "pg/duplicate_detect.hpp"
+#include "pg/guard.hpp"
+#include "pg/id_query.hpp"
+#include "pg/phonetic.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(crm_duplicates_written);
+}
+
+namespace crm::pg {
+namespace {
+
+// Beyond this many changed records in one statement (a bulk import), the whole workspace's
+// profiles are read once instead of probing the key index record by record.
+constexpr std::size_t kProbeLimit = 5000;
+
+const char *kind_name(RecordKind kind) {
+  return kind == RecordKind::Person ? "person" : "company";
+}
+
+struct PairKey {
+  std::int64_t a, b;
+  bool operator==(const PairKey &) const = default;
+};
+struct PairHash {
+  std::size_t operator()(const PairKey &k) const {
+    return std::hash<std::int64_t>()(k.a * 1000003 ^ k.b);
+  }
+};
+
+constexpr std::int64_t kMerged = std::numeric_limits<std::int64_t>::min();
+
+// Pairs among these records that are dismissed (with the fingerprint they were dismissed at) or
+// merged: a rule never fires for them.
+std::unordered_map<PairKey, std::int64_t, PairHash> settled_pairs(
+    RecordKind kind, const std::vector<std::int64_t> &ids) {
+  static const char *sql =
+      "SELECT record_id, other_id, status, fingerprint::text FROM crm.duplicate_candidate "
+      "WHERE kind = $1 AND (record_id = ANY ($2) OR other_id = ANY ($2)) AND status <> 'open'";
+  static const Oid types[2] = {TEXTOID, INT8ARRAYOID};
+  const Datum args[2] = {
+      pg_call([kind] { return PointerGetDatum(cstring_to_text(kind_name(kind))); }),
+      pg_call([&] { return int8_array(ids.data(), static_cast<int>(ids.size())); })};
+  std::unordered_map<PairKey, std::int64_t, PairHash> out;
+  // text_rows reads the first two bigint columns as id and workspace: here the pair.
+  for (TextRow &r : text_rows(sql, 2, types, args, false)) {
+    const bool merged = r.columns[0].value_or("") == "merged";
+    out[{r.id, r.workspace}] =
+        merged ? kMerged : std::strtoll(r.columns[1].value_or("0").c_str(), nullptr, 10);
+  }
+  return out;
+}
+
+std::string evidence_summary(const std::string &evidence_json) {
+  // The evidence is ours and small; pick the "field": {"level": "x"} pairs for a one-line DETAIL.
+  std::string out;
+  std::size_t pos = evidence_json.find("\"fields\"");
+  while (pos != std::string::npos) {
+    const std::size_t level = evidence_json.find("\"level\":\"", pos);
+    if (level == std::string::npos) break;
+    const std::size_t name_end = evidence_json.rfind("\":{", level);
+    const std::size_t name_begin = evidence_json.rfind('"', name_end - 1);
+    const std::size_t value_begin = level + 9;
+    const std::size_t value_end = evidence_json.find('"', value_begin);
+    if (name_end == std::string::npos || name_begin == std::string::npos ||
+        value_end == std::string::npos)
+      break;
+    if (!out.empty()) out += ", ";
+    out += evidence_json.substr(name_begin + 1, name_end - name_begin - 1) + " " +
+           evidence_json.substr(value_begin, value_end - value_begin);
+    pos = value_end;
+  }
+  return out;
+}
+
+void apply_rule(RecordKind kind, const DuplicateSettings &settings,
+                const std::vector<CandidateRow> &candidates,
+                const std::unordered_set<std::int64_t> &written, bool is_update) {
+  if (settings.action == "allow") return;
+  std::vector<const CandidateRow *> firing;
+  for (const CandidateRow &c : candidates)
+    if (c.score >= settings.action_threshold) firing.push_back(&c);
+  if (firing.empty()) return;
+  if (is_update) {
+    std::vector<std::int64_t> ids(written.begin(), written.end());
+    const auto settled = settled_pairs(kind, ids);
+    std::erase_if(firing, [&](const CandidateRow *c) {
+      auto it = settled.find({c->record_id, c->other_id});
+      return it != settled.end() && (it->second == kMerged || it->second == c->fingerprint);
+    });
+  }
+  std::sort(firing.begin(), firing.end(),
+            [](const CandidateRow *x, const CandidateRow *y) { return x->score > y->score; });
+  const std::string name = kind_name(kind);
+  constexpr std::size_t kMaxWarnings = 10;
+  for (std::size_t i = 0; i < firing.size(); ++i) {
+    const CandidateRow &c = *firing[i];
+    const bool record_written = written.count(c.record_id) > 0;
+    const std::int64_t mine = record_written ? c.record_id : c.other_id;
+    const std::int64_t theirs = record_written ? c.other_id : c.record_id;
+    char score[64];
+    snprintf(score, sizeof score, "%.4f", c.score);
+    char threshold[64];
+    snprintf(threshold, sizeof threshold, "%.4g", settings.action_threshold);
+    const std::string message = name + " " + std::to_string(mine) + " is probably a duplicate of " +
+                                name + " " + std::to_string(theirs);
+    const std::string detail = std::string("Score ") + score + " reaches the " + settings.action +
+                               " threshold " + threshold + " of workspace " +
+                               std::to_string(settings.workspace) +
+                               "; evidence: " + evidence_summary(c.evidence) + ".";
+    if (settings.action == "block")
+      throw Error("23505", message, detail,
+                  "Update " + name + " " + std::to_string(theirs) +
+                      " instead, or change the rule with crm.set_duplicate_rule('" + name +
+                      "', 'alert', " + threshold + ").");
+    if (i == kMaxWarnings) {
+      const std::string more = std::to_string(firing.size() - kMaxWarnings) +
+                               " more probable duplicates in this statement";
+      pg_call([&] { ereport(WARNING, (errmsg("%s", more.c_str()))); });
+      break;
+    }
+    pg_call([&] {
+      ereport(WARNING, (errcode(ERRCODE_UNIQUE_VIOLATION), errmsg("%s", message.c_str()),
+                        errdetail("%s", detail.c_str()),
+                        errhint("crm.duplicate_candidate lists the pair.")));
+    });
+  }
+}
+
+void records_written(RecordKind kind, bool is_update) {
+  const std::vector<std::int64_t> workspaces =
+      query_ids("SELECT DISTINCT workspace_id FROM new_rows", 0, nullptr, nullptr, false);
+  if (workspaces.empty()) return;
+  const std::vector<DuplicateSettings> all_settings = load_settings(kind, workspaces);
+  prepare_phonetic();
+  for (const DuplicateSettings &settings : all_settings) {
+    static const Oid types[1] = {INT8OID};
+    const Datum ws = Int64GetDatum(settings.workspace);
+    const std::string sql =
+        record_query(kind, attributes_of(settings), "new_rows WHERE workspace_id = $1");
+    std::vector<TextRow> rows = text_rows(sql.c_str(), 1, types, &ws, false);
+    std::vector<StoredProfile> profiles = build_profiles(kind, settings, rows);
+
+    if (is_update) {
+      // A write that changes nothing a comparison reads (a title, a stage) changes no candidate.
+      std::vector<std::int64_t> ids;
+      for (const StoredProfile &p : profiles) ids.push_back(p.id);
+      const auto stored = stored_fingerprints(kind, ids);
+      std::erase_if(profiles, [&](const StoredProfile &p) {
+        auto it = stored.find(p.id);
+        return it != stored.end() && it->second == p.fingerprint;
+      });
+    }
+    if (profiles.empty()) continue;
+
+    std::vector<std::int64_t> keys;
+    std::vector<const StoredProfile *> fresh;
+    std::vector<std::int64_t> fresh_ids;
+    std::unordered_set<std::int64_t> written;
+    for (const StoredProfile &p : profiles) {
+      keys.insert(keys.end(), p.keys.begin(), p.keys.end());
+      fresh.push_back(&p);
+      fresh_ids.push_back(p.id);
+      written.insert(p.id);
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    pg_call([&] {
+      claim_workspace_for_write(settings.workspace);
+      claim_keys(keys);
+    });
+    write_profiles(kind, fresh);
+
+    std::vector<StoredProfile> loaded;
+    std::vector<std::int64_t> oversized;
+    if (profiles.size() > kProbeLimit) {
+      stream_profiles(kind, settings.workspace, [&](std::vector<StoredProfile> &batch) {
+        for (StoredProfile &p : batch)
+          if (!written.count(p.id)) loaded.push_back(std::move(p));
+      });
+    } else {
+      loaded = load_blocks(kind, settings.workspace, keys, oversized);
+    }
+    std::vector<const StoredProfile *> others;
+    for (const StoredProfile &p : loaded) others.push_back(&p);
+    const std::vector<CandidateRow> candidates =
+        detect(settings, fresh, others, oversized, interrupt_pending);
+    apply_rule(kind, settings, candidates, written, is_update);
+    upsert_candidates(kind, candidates);
+    if (is_update) delete_stale_candidates(kind, fresh_ids, candidates);
+  }
+}
+
+}  // namespace
+}  // namespace crm::pg
+
+extern "C" PGDLLEXPORT Datum crm_duplicates_written(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "crm_duplicates_written: not called as a trigger");
+  TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+      td->tg_trigger->tgnargs != 1)
+    elog(ERROR, "crm_duplicates_written: must fire AFTER ... FOR EACH STATEMENT with a kind");
+  const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+  const crm::pg::RecordKind kind = strcmp(td->tg_trigger->tgargs[0], "company") == 0
+                                       ? crm::pg::RecordKind::Company
+                                       : crm::pg::RecordKind::Person;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+    elog(ERROR, "crm_hygiene: cannot register transition tables");
+  crm::pg::barrier([&] {
+    crm::pg::records_written(kind, is_update);
+    return Datum(0);
+  });
+  SPI_finish();
+  return PointerGetDatum(nullptr);
+}

@@ -1,0 +1,85 @@
+// Reading and writing duplicate detection's tables: records as raw text, match profiles, models,
+// rules and candidate pairs. Every function here calls Postgres through pg_call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/match/model.hpp"
+#include "pg/text_rows.hpp"
+
+namespace crm::pg {
+
+using match::RecordKind;
+
+struct DuplicateSettings {
+  std::int64_t workspace = 0;
+  match::Model model;
+  std::string action = "allow";  // allow | alert | block
+  double action_threshold = 1.0;
+};
+
+// The settings of every workspace among ids (defaults where a workspace has no row).
+std::vector<DuplicateSettings> load_settings(RecordKind kind,
+                                             const std::vector<std::int64_t> &workspaces);
+
+// SELECT id, workspace_id, <source columns as text>, <emails joined by U+001F>, <attributes>
+// FROM <from>: the rows build_profile reads. from may reference $1.. of the caller's arguments.
+std::string record_query(RecordKind kind, const std::vector<std::string> &attributes,
+                         const std::string &from);
+
+match::RawRecord raw_record(RecordKind kind, TextRow &row);
+
+// A record's profile as stored in crm.match_profile.
+struct StoredProfile {
+  std::int64_t id = 0;
+  std::int64_t workspace = 0;
+  match::Profile profile;
+  std::vector<std::int64_t> keys;
+  std::int64_t fingerprint = 0;
+};
+
+std::string join_fields(const match::Profile &profile);
+match::Profile split_fields(const std::string &joined);
+
+// Profiles of the records sharing at least one of keys (the caller's workspace and kind are in
+// the keys' hashes). A key shared by more than match::kMaxBlock records is reported in oversized
+// and its records are not all returned.
+std::vector<StoredProfile> load_blocks(RecordKind kind, std::int64_t workspace,
+                                       const std::vector<std::int64_t> &keys,
+                                       std::vector<std::int64_t> &oversized);
+
+// Every stored profile of a workspace and kind, in batches.
+void stream_profiles(RecordKind kind, std::int64_t workspace,
+                     const std::function<void(std::vector<StoredProfile> &)> &visit);
+
+// record id → fingerprint of the stored profiles among ids.
+std::unordered_map<std::int64_t, std::int64_t> stored_fingerprints(
+    RecordKind kind, const std::vector<std::int64_t> &ids);
+
+void write_profiles(RecordKind kind, const std::vector<const StoredProfile *> &profiles);
+
+struct CandidateRow {
+  std::int64_t workspace = 0, record_id = 0, other_id = 0;  // record_id < other_id
+  double score = 0;
+  std::string evidence;
+  std::int64_t fingerprint = 0;
+};
+
+// Inserts new pairs as open and re-scores known ones. A dismissed pair stays dismissed while its
+// fingerprint is unchanged and opens again when either record changed; a merged one stays merged.
+void upsert_candidates(RecordKind kind, const std::vector<CandidateRow> &rows);
+
+// Removes the pairs of these records that are no longer candidates (not in keep), except dismissed
+// pairs whose records did not change.
+void delete_stale_candidates(RecordKind kind, const std::vector<std::int64_t> &records,
+                             const std::vector<CandidateRow> &keep);
+
+// The same for a whole workspace (crm.scan_duplicates).
+void delete_stale_candidates_in_workspace(RecordKind kind, std::int64_t workspace,
+                                          const std::vector<CandidateRow> &keep);
+
+}  // namespace crm::pg

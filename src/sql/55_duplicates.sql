@@ -1,0 +1,174 @@
+-- Fuzzy duplicate people and companies (src/core/match, src/pg/duplicate_*.cpp). Every write to
+-- crm.person or crm.company keeps the record's match profile (normalised fields and blocking
+-- keys); the record is compared with the records sharing a key, and probable duplicates land in
+-- crm.duplicate_candidate with their evidence, in the same statement.
+
+CREATE TABLE crm.match_profile (
+  workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT match_profile_kind CHECK (kind IN ('person', 'company')),
+  record_id bigint NOT NULL,
+  -- the normalised fields, in the order of src/core/match/profile.hpp, joined by U+001F
+  fields text NOT NULL,
+  keys bigint[] NOT NULL,
+  fingerprint bigint NOT NULL,
+  PRIMARY KEY (kind, record_id)
+);
+CREATE INDEX match_profile_keys_idx ON crm.match_profile USING gin (keys);
+CREATE INDEX match_profile_workspace_idx ON crm.match_profile (workspace_id, kind);
+COMMENT ON TABLE crm.match_profile IS
+  'maintained by the extension: each record''s normalised fields and blocking keys';
+
+CREATE TABLE crm.duplicate_candidate (
+  workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT duplicate_candidate_kind CHECK (kind IN ('person', 'company')),
+  record_id bigint NOT NULL,
+  other_id bigint NOT NULL,
+  score float8 NOT NULL CONSTRAINT duplicate_candidate_score CHECK (score >= 0 AND score <= 1),
+  evidence jsonb NOT NULL,
+  status text NOT NULL DEFAULT 'open'
+    CONSTRAINT duplicate_candidate_status CHECK (status IN ('open', 'dismissed', 'merged')),
+  detected_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- both records' profile fingerprints (xor) when last scored: a dismissal holds while it is equal
+  fingerprint bigint NOT NULL,
+  PRIMARY KEY (kind, record_id, other_id),
+  CONSTRAINT duplicate_candidate_ordered CHECK (record_id < other_id)
+);
+CREATE INDEX duplicate_candidate_other_idx ON crm.duplicate_candidate (kind, other_id);
+CREATE INDEX duplicate_candidate_workspace_idx ON crm.duplicate_candidate (workspace_id, kind, status);
+COMMENT ON TABLE crm.duplicate_candidate IS
+  'probable duplicate pairs (record_id < other_id), with the score and the evidence of each field';
+
+CREATE FUNCTION crm._valid_duplicate_model(kind text, model jsonb) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'crm_valid_duplicate_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- A workspace's model; without a row, the defaults (crm.default_duplicate_model) apply.
+CREATE TABLE crm.duplicate_model (
+  workspace_id bigint NOT NULL DEFAULT crm.current_workspace() REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT duplicate_model_kind CHECK (kind IN ('person', 'company')),
+  model jsonb NOT NULL CONSTRAINT duplicate_model_valid CHECK (crm._valid_duplicate_model(kind, model)),
+  trained_at timestamptz,
+  PRIMARY KEY (workspace_id, kind)
+);
+COMMENT ON TABLE crm.duplicate_model IS
+  'per workspace and kind: Fellegi-Sunter m and u per field level, prior, candidate threshold, custom attributes compared';
+
+CREATE TABLE crm.duplicate_rule (
+  workspace_id bigint NOT NULL DEFAULT crm.current_workspace() REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT duplicate_rule_kind CHECK (kind IN ('person', 'company')),
+  action text NOT NULL CONSTRAINT duplicate_rule_action CHECK (action IN ('allow', 'alert', 'block')),
+  threshold float8 NOT NULL CONSTRAINT duplicate_rule_threshold CHECK (threshold > 0 AND threshold <= 1),
+  PRIMARY KEY (workspace_id, kind)
+);
+COMMENT ON TABLE crm.duplicate_rule IS
+  'what a create or update that probably duplicates a record does: allow (default), alert (WARNING) or block (ERROR 23505)';
+
+CREATE FUNCTION crm.default_duplicate_model(kind text) RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'crm_default_duplicate_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.default_duplicate_model(text) IS 'the model a workspace uses until it trains or writes its own';
+
+-- Maintenance of profiles and candidates as records are written (C++, statement level).
+CREATE FUNCTION crm._duplicates_written() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_duplicates_written' LANGUAGE C;
+
+CREATE FUNCTION crm._duplicates_deleted() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  DELETE FROM crm.duplicate_candidate c USING old_rows o
+  WHERE c.kind = TG_ARGV[0] AND (c.record_id = o.id OR c.other_id = o.id);
+  DELETE FROM crm.match_profile p USING old_rows o WHERE p.kind = TG_ARGV[0] AND p.record_id = o.id;
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION crm._duplicates_truncated() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  DELETE FROM crm.duplicate_candidate WHERE kind = TG_ARGV[0];
+  DELETE FROM crm.match_profile WHERE kind = TG_ARGV[0];
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER person_duplicates_insert AFTER INSERT ON crm.person
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('person');
+CREATE TRIGGER person_duplicates_update AFTER UPDATE ON crm.person
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('person');
+CREATE TRIGGER person_duplicates_delete AFTER DELETE ON crm.person
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_deleted('person');
+CREATE TRIGGER company_duplicates_insert AFTER INSERT ON crm.company
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('company');
+CREATE TRIGGER company_duplicates_update AFTER UPDATE ON crm.company
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('company');
+CREATE TRIGGER company_duplicates_delete AFTER DELETE ON crm.company
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_deleted('company');
+
+CREATE TRIGGER person_duplicates_truncated AFTER TRUNCATE ON crm.person
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_truncated('person');
+CREATE TRIGGER company_duplicates_truncated AFTER TRUNCATE ON crm.company
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_truncated('company');
+
+CREATE FUNCTION crm.find_duplicates(kind text, record jsonb, max_results integer DEFAULT 10)
+  RETURNS TABLE (record_id bigint, score float8, evidence jsonb)
+  AS 'MODULE_PATHNAME', 'crm_find_duplicates' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION crm.find_duplicates(text, jsonb, integer) IS
+  'records of this workspace that the given record (column names as keys) would probably duplicate, best first';
+
+CREATE FUNCTION crm.set_duplicate_rule(kind text, action text, threshold float8) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF kind IS NULL OR kind NOT IN ('person', 'company') THEN
+    RAISE EXCEPTION 'unknown record kind "%"', kind USING ERRCODE = '22023', HINT = 'use ''person'' or ''company''';
+  END IF;
+  IF action IS NULL OR action NOT IN ('allow', 'alert', 'block') THEN
+    RAISE EXCEPTION 'unknown duplicate action "%"', action USING ERRCODE = '22023', HINT = 'use ''allow'', ''alert'' or ''block''';
+  END IF;
+  IF threshold IS NULL OR NOT (threshold > 0 AND threshold <= 1) THEN
+    RAISE EXCEPTION 'duplicate threshold must be in (0, 1]' USING ERRCODE = '22023', DETAIL = format('threshold is %s', threshold);
+  END IF;
+  INSERT INTO crm.duplicate_rule AS r (workspace_id, kind, action, threshold)
+  VALUES (crm.current_workspace(), set_duplicate_rule.kind, set_duplicate_rule.action, set_duplicate_rule.threshold)
+  ON CONFLICT ON CONSTRAINT duplicate_rule_pkey
+  DO UPDATE SET action = excluded.action, threshold = excluded.threshold;
+END
+$$;
+COMMENT ON FUNCTION crm.set_duplicate_rule(text, text, float8) IS
+  'on create and update in this workspace: allow, alert (WARNING) or block (ERROR 23505) a probable duplicate scoring at least threshold';
+
+CREATE FUNCTION crm.scan_duplicates(kind text) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'crm_scan_duplicates' LANGUAGE C STRICT;
+COMMENT ON FUNCTION crm.scan_duplicates(text) IS
+  'rebuilds this workspace''s profiles and candidates of a kind from its records; returns the open candidates; idempotent';
+
+CREATE FUNCTION crm.train_duplicate_model(kind text) RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'crm_train_duplicate_model' LANGUAGE C STRICT;
+COMMENT ON FUNCTION crm.train_duplicate_model(text) IS
+  'estimates this workspace''s model from its own records (u from random pairs, m by EM over blocked pairs) and stores it';
+
+CREATE FUNCTION crm.dismiss_duplicate(kind text, record_id bigint, other_id bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  UPDATE crm.duplicate_candidate c SET status = 'dismissed'
+  WHERE c.kind = dismiss_duplicate.kind
+    AND c.record_id = least(dismiss_duplicate.record_id, dismiss_duplicate.other_id)
+    AND c.other_id = greatest(dismiss_duplicate.record_id, dismiss_duplicate.other_id)
+    AND c.workspace_id = crm.current_workspace()
+    AND c.status <> 'merged';
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no duplicate candidate % % and % %', kind, record_id, kind, other_id
+      USING ERRCODE = 'P0002', HINT = 'crm.duplicate_candidate lists the pairs of this workspace';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.dismiss_duplicate(text, bigint, bigint) IS
+  'marks a pair as not duplicates: never proposed again unless either record changes materially';
+
+CREATE FUNCTION crm._duplicate_sets() RETURNS TABLE (workspace_id bigint, kind text, set_id bigint, record_id bigint)
+  AS 'MODULE_PATHNAME', 'crm_duplicate_sets' LANGUAGE C STABLE;
+
+CREATE VIEW crm.duplicate_sets AS SELECT * FROM crm._duplicate_sets();
+COMMENT ON VIEW crm.duplicate_sets IS
+  'records linked by open candidates, transitively; set_id is the smallest record id of the set';

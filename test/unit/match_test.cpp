@@ -1,0 +1,338 @@
+// Matching: string similarities, profiles, comparison levels, blocking keys and pairs, the
+// Fellegi-Sunter score, EM training and connected sets.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/match/blocking.hpp"
+#include "core/match/compare.hpp"
+#include "core/match/keys.hpp"
+#include "core/match/model_json.hpp"
+#include "core/match/reference.hpp"
+#include "core/match/sets.hpp"
+#include "core/match/similarity.hpp"
+#include "core/match/training.hpp"
+#include "core/error.hpp"
+
+namespace {
+
+using namespace crm::match;
+
+TEST(Similarity, JaroWinklerKnownValues) {
+  EXPECT_DOUBLE_EQ(jaro_winkler("martha", "martha"), 1.0);
+  EXPECT_NEAR(jaro_winkler("martha", "marhta"), 0.9611, 1e-4);
+  EXPECT_NEAR(jaro_winkler("dwayne", "duane"), 0.84, 1e-4);
+  EXPECT_NEAR(jaro_winkler("dixon", "dicksonx"), 0.8133, 1e-4);
+  EXPECT_EQ(jaro_winkler("", "abc"), 0.0);
+  EXPECT_EQ(jaro_winkler("abc", "xyz"), 0.0);
+  EXPECT_DOUBLE_EQ(jaro_winkler("ab", "ba"), jaro_winkler("ba", "ab"));
+  // Symmetric even where the greedy matching is not: a trigger and a scan compare in either order.
+  for (auto [x, y] :
+       {std::pair{"abcdxy", "bacdyx"}, std::pair{"jacbo", "jacob"}, std::pair{"aab", "aba"}})
+    EXPECT_DOUBLE_EQ(jaro_winkler(x, y), jaro_winkler(y, x)) << x << " " << y;
+}
+
+TEST(Similarity, JaroWinklerBoundsLongInput) {
+  const std::string a(100000, 'a'), b = std::string(99999, 'a') + "b";
+  const double s = jaro_winkler(a, b);
+  EXPECT_GT(s, 0.9);
+  EXPECT_LE(s, 1.0);
+}
+
+TEST(Similarity, LevenshteinStopsAtLimit) {
+  EXPECT_EQ(levenshtein("kitten", "sitting", 5), 3u);
+  EXPECT_EQ(levenshtein("kitten", "sitting", 1), 2u);  // limit + 1
+  EXPECT_EQ(levenshtein("19650113", "19650131", 2), 2u);
+  EXPECT_EQ(levenshtein("", "abc", 5), 3u);
+}
+
+TEST(Similarity, TokenSetIgnoresOrderAndCountsExtraWords) {
+  EXPECT_DOUBLE_EQ(token_set_similarity("john smith", "smith john"), 1.0);
+  EXPECT_NEAR(token_set_similarity("acme", "acme bank"), 0.5, 1e-9);
+  EXPECT_GT(token_set_similarity("arts deli", "arts delicatessen"), 0.9);
+  EXPECT_EQ(token_set_similarity("", "x"), 0.0);
+  EXPECT_DOUBLE_EQ(token_set_similarity("ab cd", "ac bd"), token_set_similarity("ac bd", "ab cd"));
+}
+
+TEST(Street, AbbreviationsAndNumbers) {
+  EXPECT_EQ(normalize_street("435 S. La Cienega Boulevard"), "435 s la cienega blvd");
+  EXPECT_EQ(normalize_street("435 s. la cienega blv."), "435 s la cienega blvd");
+  EXPECT_EQ(street_number("12224 ventura blvd"), "12224");
+  EXPECT_EQ(street_number("ventura blvd"), "");
+}
+
+class WithReference : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::is_directory(CRM_REFERENCE_SOURCE_DIR))
+      GTEST_SKIP() << "reference data not found at " CRM_REFERENCE_SOURCE_DIR;
+    set_reference_dir(CRM_REFERENCE_SOURCE_DIR);
+  }
+
+  static Profile person(std::vector<std::optional<std::string>> columns,
+                        std::vector<std::string> extra_emails = {}) {
+    RawRecord raw;
+    raw.columns = std::move(columns);
+    raw.columns.resize(source_columns(RecordKind::Person).size());
+    raw.extra_emails = std::move(extra_emails);
+    return build_profile(RecordKind::Person, raw, "US");
+  }
+  static Profile company(std::vector<std::optional<std::string>> columns) {
+    RawRecord raw;
+    raw.columns = std::move(columns);
+    raw.columns.resize(source_columns(RecordKind::Company).size());
+    return build_profile(RecordKind::Company, raw, "US");
+  }
+  static double score(const Model &m, const Profile &a, const Profile &b) {
+    return probability(match_weight(m, compare(m, a, b)));
+  }
+  static std::string first_letters(std::string_view w) { return std::string(w.substr(0, 2)); }
+};
+
+// Columns: first_name, last_name, email, phone, street, city, postal_code, country, birth_date,
+// company_id.
+using Columns = std::vector<std::optional<std::string>>;
+
+TEST_F(WithReference, PersonProfileNormalises) {
+  const Profile p = person({"  Bob ", "O'Brien", "Bob.OBrien+crm@GoogleMail.com", "(415) 555-2671",
+                            "12 Main Street", "San Francisco", "94 105", "us", "1980-02-01", "7"},
+                           {"bob@acme.co.uk"});
+  EXPECT_EQ(p[kFirstName], "bob");
+  EXPECT_EQ(p[kLastName], "obrien");
+  EXPECT_EQ(p[kEmails], "bob@acme.co.uk bobobrien@gmail.com");
+  EXPECT_EQ(p[kEmailDomains], "acme.co.uk");  // gmail.com is free mail
+  EXPECT_EQ(p[kPhone], "+14155552671");
+  EXPECT_EQ(p[kBirthDate], "19800201");
+  EXPECT_EQ(p[kStreet], "12 main st");
+  EXPECT_EQ(p[kPostalCode], "94105");
+  EXPECT_EQ(p[kCompanyId], "7");
+}
+
+TEST_F(WithReference, FingerprintFollowsMaterialChangesOnly) {
+  const Profile a = person({"Ada", "Lovelace", "ada@example.org"});
+  const Profile b = person({"ADA ", "lovelace", " Ada@Example.org"});
+  const Profile c = person({"Ada", "Lovelace", "ada@example.net"});
+  EXPECT_EQ(fingerprint(a), fingerprint(b));
+  EXPECT_NE(fingerprint(a), fingerprint(c));
+}
+
+TEST_F(WithReference, SameEmailIsADuplicate) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile a = person({"Robert", "Smith", "rsmith@acme.com"});
+  const Profile b = person({"Bob", "Smith", "RSmith@acme.com"});
+  const Levels l = compare(m, a, b);
+  EXPECT_EQ(l[0], 1);   // nickname
+  EXPECT_EQ(l[2], 0);   // email exact
+  EXPECT_EQ(l[9], -1);  // the shared address already counts the domain
+  EXPECT_GE(score(m, a, b), 0.99);
+}
+
+TEST_F(WithReference, SharedGenericAddressIsWeak) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile a = person({"Alice", "Jones", "info@acme.com"});
+  const Profile b = person({"Mark", "Peters", "info@acme.com"});
+  EXPECT_EQ(compare(m, a, b)[2], 1);  // exact_generic
+  EXPECT_LT(score(m, a, b), 0.01);
+}
+
+TEST_F(WithReference, NameTypoWithDateAndAddress) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile a = person({"michaela",
+                            "neumann",
+                            {},
+                            {},
+                            "8 stanley street",
+                            "winston hills",
+                            "4223",
+                            "AU",
+                            "1915-11-11"});
+  const Profile b = person(
+      {"michaela", "neuman", {}, {}, "8 stanley st", "winston hills", "4223", "AU", "1915-11-11"});
+  EXPECT_GE(score(m, a, b), 0.99);
+  const Profile other = person({"courtney",
+                                "painter",
+                                {},
+                                {},
+                                "12 pinkerton circuit",
+                                "richlands",
+                                "4560",
+                                "AU",
+                                "1915-11-11"});
+  EXPECT_LT(score(m, a, other), 0.001);
+}
+
+TEST_F(WithReference, SwappedNamesCompareInTheBetterOrder) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile a = person(
+      {"jacob", "lanyon", {}, {}, "5 milne cove", "beaconsfield", "2602", "AU", "1908-07-12"});
+  const Profile b = person(
+      {"lanyon", "jacob", {}, {}, "5 milne cove", "beaconsfield", "2602", "AU", "1908-07-12"});
+  const Levels l = compare(m, a, b);
+  EXPECT_EQ(l[0], 0);
+  EXPECT_EQ(l[1], 0);
+}
+
+TEST_F(WithReference, MissingFieldsAreNeutral) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile a = person({"Ada", {}, "ada@example.org"});
+  const Profile b = person({{}, "Lovelace", "ada@example.org"});
+  const Levels l = compare(m, a, b);
+  EXPECT_EQ(l[0], -1);
+  EXPECT_EQ(l[1], -1);
+  EXPECT_EQ(l[2], 0);
+}
+
+TEST_F(WithReference, CompaniesByNameAndDomainNeverByFreeMail) {
+  const Model m = default_model(RecordKind::Company);
+  const Profile a = company({"The Acme Corporation, Inc.", "acme.com"});
+  const Profile b = company({"ACME Corp", "https://www.acme.com/about"});
+  EXPECT_EQ(a[kCompanyName], "acme");
+  EXPECT_EQ(b[kDomain], "acme.com");
+  EXPECT_GE(score(m, a, b), 0.99);
+  const Profile c = company({"Blue Bakery", "gmail.com"});
+  const Profile d = company({"Red Garage", "gmail.com"});
+  EXPECT_EQ(c[kDomain], "");
+  EXPECT_LT(score(m, c, d), 0.01);
+}
+
+TEST_F(WithReference, RestaurantsOnTheSameStreet) {
+  const Model m = default_model(RecordKind::Company);
+  const Profile a =
+      company({"arnie morton's of chicago", {}, {}, "435 s. la cienega blvd.", "los angeles"});
+  const Profile b =
+      company({"arnie morton's of chicago", {}, {}, "435 s. la cienega blv.", "los angeles"});
+  EXPECT_GE(score(m, a, b), 0.99);
+  const Profile c = company({"art's deli", {}, {}, "12224 ventura blvd.", "studio city"});
+  const Profile d = company({"art's delicatessen", {}, {}, "12224 ventura blvd.", "studio city"});
+  EXPECT_GE(score(m, c, d), 0.9);
+}
+
+TEST_F(WithReference, KeysAreScopedToWorkspaceAndKind) {
+  const Profile a =
+      person({"Ada", "Lovelace", "ada@example.org", {}, {}, {}, {}, {}, "1815-12-10"});
+  const auto k1 = blocking_keys(RecordKind::Person, a, 1, first_letters);
+  const auto k2 = blocking_keys(RecordKind::Person, a, 2, first_letters);
+  ASSERT_FALSE(k1.empty());
+  for (std::int64_t k : k1) {
+    EXPECT_NE(k, 0);
+    EXPECT_FALSE(std::binary_search(k2.begin(), k2.end(), k));
+  }
+  EXPECT_TRUE(std::is_sorted(k1.begin(), k1.end()));
+}
+
+TEST_F(WithReference, NicknamesShareAKey) {
+  const Profile a = person({"Robert", "Smith"});
+  const Profile b = person({"Bob", "Smith"});
+  const auto ka = blocking_keys(RecordKind::Person, a, 1, first_letters);
+  const auto kb = blocking_keys(RecordKind::Person, b, 1, first_letters);
+  std::vector<std::int64_t> shared;
+  std::set_intersection(ka.begin(), ka.end(), kb.begin(), kb.end(), std::back_inserter(shared));
+  EXPECT_FALSE(shared.empty());
+}
+
+TEST_F(WithReference, LoneValuesMakeNoKey) {
+  // A postal code alone, a given name alone: blocks of thousands.
+  const Profile a = person({"Ada", {}, {}, {}, {}, {}, "4223"});
+  EXPECT_TRUE(blocking_keys(RecordKind::Person, a, 1, first_letters).empty());
+}
+
+TEST(Blocking, PairsNeedAFreshMemberAndASharedKey) {
+  const std::vector<std::vector<std::int64_t>> keys = {{1, 2}, {2}, {3}, {1, 3}};
+  const BlockedPairs all = blocked_pairs(keys, {true, true, true, true}, nullptr);
+  using P = std::pair<std::uint32_t, std::uint32_t>;
+  EXPECT_EQ(all.pairs, (std::vector<P>{{0, 1}, {0, 3}, {2, 3}}));
+  const BlockedPairs some = blocked_pairs(keys, {false, false, true, false}, nullptr);
+  EXPECT_EQ(some.pairs, (std::vector<P>{{2, 3}}));
+}
+
+TEST(Blocking, OversizedKeysAreSkipped) {
+  std::vector<std::vector<std::int64_t>> keys(6, std::vector<std::int64_t>{9});
+  keys[0].push_back(5);
+  keys[1].push_back(5);
+  const BlockedPairs b = blocked_pairs(keys, std::vector<bool>(6, true), nullptr, 4);
+  EXPECT_EQ(b.oversized_keys, 1u);
+  ASSERT_EQ(b.pairs.size(), 1u);
+  EXPECT_EQ(b.pairs[0], (std::pair<std::uint32_t, std::uint32_t>{0, 1}));
+}
+
+TEST(Blocking, Cancels) {
+  std::vector<std::vector<std::int64_t>> keys(3000, std::vector<std::int64_t>{1});
+  auto always = []() { return true; };
+  EXPECT_THROW(blocked_pairs(keys, std::vector<bool>(3000, true), always), crm::Canceled);
+}
+
+TEST(Model, JsonRoundTripAndValidation) {
+  Model m = default_model(RecordKind::Person);
+  add_attribute_fields(m, {"soc_sec_id"});
+  const Model back = model_from_json(RecordKind::Person, to_json(m));
+  ASSERT_EQ(back.fields.size(), m.fields.size());
+  EXPECT_EQ(back.fields.back().name, "attributes.soc_sec_id");
+  EXPECT_DOUBLE_EQ(back.prior, m.prior);
+  EXPECT_EQ(model_from_json(RecordKind::Company, "{}").fields.size(),
+            default_model(RecordKind::Company).fields.size());
+  EXPECT_THROW(model_from_json(RecordKind::Person, R"({"fields": {"shoe_size": {}}})"), crm::Error);
+  EXPECT_THROW(model_from_json(RecordKind::Person, R"({"fields": {"phone": {"m": [1, 0]}}})"),
+               crm::Error);
+  EXPECT_THROW(model_from_json(RecordKind::Person, R"({"threshold": 1.5})"), crm::Error);
+  EXPECT_THROW(model_from_json(RecordKind::Person, "[1,2]"), crm::Error);
+  EXPECT_THROW(model_from_json(RecordKind::Person, "{not json"), crm::Error);
+}
+
+TEST(Model, WeightsAddUp) {
+  const Model m = default_model(RecordKind::Person);
+  Levels none(m.fields.size(), -1);
+  EXPECT_DOUBLE_EQ(match_weight(m, none), prior_weight(m));
+  Levels one = none;
+  one[3] = 0;  // phone exact
+  EXPECT_NEAR(match_weight(m, one) - prior_weight(m), std::log2(0.70 / 1e-6), 1e-9);
+  EXPECT_NEAR(probability(0.0), 0.5, 1e-12);
+}
+
+TEST(Training, RecoversSeparatedPopulations) {
+  // Three fields; duplicates agree on each 90% of the time, other blocked pairs 10%, random pairs
+  // 1%. EM starts from a rough guess, as it starts from the defaults in use.
+  Model start;
+  start.kind = RecordKind::Company;
+  for (int f = 0; f < 3; ++f)
+    start.fields.push_back(
+        {"f" + std::to_string(f), Comparator::SameValue, f, {0.7, 0.3}, {0.3, 0.7}});
+  TrainingInput in;
+  // 3,000 duplicates and 7,000 others among the blocked pairs, counted per agreement pattern.
+  const int per_agreements_match[4] = {3, 27, 243, 2187};  // by number of agreeing fields
+  const int per_agreements_other[4] = {5103, 567, 63, 7};
+  for (int pattern = 0; pattern < 8; ++pattern) {
+    Levels l(3);
+    int agree = 0;
+    for (int f = 0; f < 3; ++f) {
+      l[f] = (pattern >> f & 1) ? 0 : 1;
+      agree += l[f] == 0;
+    }
+    for (int i = 0; i < per_agreements_match[agree] + per_agreements_other[agree]; ++i)
+      in.blocked.push_back(l);
+  }
+  for (int i = 0; i < 100; ++i) in.random.push_back({0, 0, 0});
+  for (int i = 0; i < 9900; ++i) in.random.push_back({1, 1, 1});
+  in.blocked_pair_count = 10000;
+  in.total_pair_count = 1e7;
+  const TrainingResult r = train(start, in, nullptr);
+  EXPECT_TRUE(r.converged);
+  EXPECT_NEAR(r.blocked_match_share, 0.3, 0.01);
+  EXPECT_NEAR(r.model.fields[0].m[0], 0.9, 0.01);
+  EXPECT_NEAR(r.model.fields[0].u[0], 0.01, 0.001);  // from the random pairs
+  EXPECT_NEAR(r.model.prior, 0.3 * 10000 / 1e7, 1e-5);
+}
+
+TEST(Sets, ConnectedSetsUseTheSmallestId) {
+  const auto sets = connected_sets({{5, 9}, {9, 12}, {3, 4}, {20, 21}, {21, 5}});
+  std::vector<std::pair<std::int64_t, std::int64_t>> got;
+  for (const SetMember &m : sets) got.emplace_back(m.set_id, m.record_id);
+  EXPECT_EQ(got, (std::vector<std::pair<std::int64_t, std::int64_t>>{
+                     {3, 3}, {3, 4}, {5, 5}, {5, 9}, {5, 12}, {5, 20}, {5, 21}}));
+  EXPECT_TRUE(connected_sets({}).empty());
+}
+
+}  // namespace
