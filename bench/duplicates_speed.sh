@@ -59,6 +59,25 @@ raw="$BENCH_OUT/duplicates_speed.log"
 
 # Nearest-rank percentile of the numbers on stdin.
 pct() { sort -g | awk -v p="$1" '{a[NR]=$1} END {if (NR==0) {print "n/a"; exit} i=int((NR*p+99)/100); if (i<1) i=1; if (i>NR) i=NR; printf "%.3f\n", a[i]}'; }
+# One statement, timed (psql \timing) under statement_timeout, with extra PGOPTIONS; prints
+# "<ms> <ok|timeout|error> <first output line>"; NOTICEs (progress) go to the log, not the value.
+run_sql() {  # timeout-seconds options sql
+  local out rc ms
+  set +e
+  out=$(PGOPTIONS="${PGOPTIONS:-} $2 -c statement_timeout=${1}s" \
+        psql -X -q -At -v ON_ERROR_STOP=1 -c '\timing on' -c "$3" 2>"$BENCH_OUT/.dup_speed_stderr")
+  rc=$?
+  set -e
+  cat "$BENCH_OUT/.dup_speed_stderr" >>"$raw"
+  ms=$(printf '%s\n' "$out" | sum_timing)
+  if [ $rc -eq 0 ]; then
+    echo "$ms ok $(printf '%s\n' "$out" | grep -v '^Time: ' | head -1)"
+  elif grep -q 'statement timeout' "$BENCH_OUT/.dup_speed_stderr"; then
+    echo "$(($1 * 1000)) timeout >${1}s"
+  else
+    echo "0 error $(grep -m1 ERROR "$BENCH_OUT/.dup_speed_stderr")"
+  fi
+}
 ms_of() { printf '%.0f' "$(echo "$1" | cut -d' ' -f1)"; }
 status_of() { echo "$1" | cut -d' ' -f2; }
 value_of() { echo "$1" | cut -d' ' -f3-; }
@@ -145,7 +164,7 @@ load_people() {  # round mode
   esac
   reset_people
   log "people load, round $round, triggers: ${mode_label[$mode]}"
-  r=$(timed_sql "$LOAD_TIMEOUT" "COPY crm.person (id, workspace_id, company_id, first_name, last_name, email, emails, phone, street, city, postal_code, country, birth_date) FROM '$BENCH_DATA/people.csv' WITH (FORMAT csv)")
+  r=$(run_sql "$LOAD_TIMEOUT" "" "COPY crm.person (id, workspace_id, company_id, first_name, last_name, email, emails, phone, street, city, postal_code, country, birth_date) FROM '$BENCH_DATA/people.csv' WITH (FORMAT csv)")
   echo "load round $round $mode: $r" >>"$raw"
   q -c "ALTER TABLE crm.person ENABLE TRIGGER USER"
   on_loaded=0
@@ -262,7 +281,8 @@ scan_rows=""; scan_counts=""
 for n in 1 2; do
   log "scan_duplicates('person') #$n"
   if [ "$n" = 2 ]; then q -c "SELECT bench.snapshot('scan1', 1)" 2>>"$raw" || true; fi
-  r=$(timed_sql "$SCAN_TIMEOUT" "SELECT crm.scan_duplicates('person')" "-c crm.workspace=1")
+  r=$(run_sql "$SCAN_TIMEOUT" "-c crm.workspace=1" "SELECT crm.scan_duplicates('person')")
+  notice=$(grep -m1 NOTICE "$BENCH_OUT/.dup_speed_stderr" | sed 's/^NOTICE: *//' || true)
   echo "scan $n: $r" >>"$raw"
   cmp=""
   if [ "$(status_of "$r")" = ok ]; then
@@ -272,15 +292,16 @@ for n in 1 2; do
     elif [ "$n" = 2 ]; then
       cmp="against the first scan: $(q -c "SELECT bench.compare_snapshot('scan1', 1)")"
     fi
-    scan_rows+="| $n | $(ms_of "$r") | $(value_of "$r") | $cmp |"$'\n'
+    scan_rows+="| $n | $(ms_of "$r") | $(value_of "$r") | $cmp; ${notice:-no notice} |"$'\n'
   else
     scan_rows+="| $n | $(status_of "$r") | $(value_of "$r") | |"$'\n'
   fi
   log "  $r; $cmp"
 done
 scan_scores=$(q -c "SELECT bench.synthetic_scores(1)" 2>>"$raw" || echo "")
-sets_r=$(timed_sql 600 "SELECT count(*) || ' records in ' || count(DISTINCT set_id) || ' sets' FROM crm.duplicate_sets WHERE workspace_id = 1 AND kind = 'person'")
-verify_r=$(timed_sql 600 "SELECT count(*) FROM crm.verify_signals()")
+q -c "SELECT bench.synthetic_examples(1, 30)" >"$BENCH_OUT/duplicates_speed_errors.txt" 2>>"$raw" || true
+sets_r=$(run_sql 600 "" "SELECT count(*) || ' records in ' || count(DISTINCT set_id) || ' sets' FROM crm.duplicate_sets WHERE workspace_id = 1 AND kind = 'person'")
+verify_r=$(run_sql 600 "" "SELECT count(*) FROM crm.verify_signals()")
 
 scores_md() {  # label "truth cand cand_tp set_pairs set_tp sets largest"
   [ -n "$2" ] || { echo "| $1 | n/a | | | | | |"; return; }
@@ -319,7 +340,7 @@ if [ "$FOUNDATION" = 1 ]; then
     done
   done
   dup_triggers on "person company"
-  fv=$(timed_sql 600 "SELECT count(*) FROM crm.verify_signals()")
+  fv=$(run_sql 600 "" "SELECT count(*) FROM crm.verify_signals()")
   fmed_on=$(printf "%s" "${copy_ms[on]}" | grep . | median 2>/dev/null || true); fmed_on=${fmed_on:-n/a}
   fmed_off=$(printf "%s" "${copy_ms[off]}" | grep . | median 2>/dev/null || true); fmed_off=${fmed_off:-n/a}
   found_md="Median ON $fmed_on ms, OFF $fmed_off ms: **ratio ON/OFF $(ins_ratio "$fmed_on" "$fmed_off")**. Seeding (20 members, $BENCH_COMPANIES companies, $((BENCH_COMPANIES * BENCH_PEOPLE_PER_COMPANY)) people, duplicate triggers on): $BENCH_SEED_S s. \`count(*) FROM crm.verify_signals()\` after the last ON COPY: $(value_of "$fv") ($(ms_of "$fv") ms; status $(status_of "$fv"))."
@@ -365,7 +386,7 @@ p99_on=$(printf '%s\n' "${ins_lat[on]}" | grep . | pct 99); p99_off=$(printf '%s
   echo
   echo "**crm.scan_duplicates('person')** over the $PEOPLE people (target ≤ 90 s):"
   echo
-  echo "| scan | ms | returned | open candidates compared |"
+  echo "| scan | ms | returned | open candidates compared; the scan's notice |"
   echo "|---|---|---|---|"
   printf '%s' "$scan_rows"
   echo
@@ -377,6 +398,7 @@ p99_on=$(printf '%s\n' "${ins_lat[on]}" | grep . | pct 99); p99_off=$(printf '%s
   scores_md "after the scans" "$scan_scores"
   echo
   echo "- \`crm.duplicate_sets\` of the workspace: $(value_of "$sets_r") ($(ms_of "$sets_r") ms)"
+  echo "- disagreements with the synthetic labels after the scans (first 30 each, both records, evidence): bench/out/duplicates_speed_errors.txt"
   echo "- \`count(*) FROM crm.verify_signals()\` in this database: $(value_of "$verify_r") ($(ms_of "$verify_r") ms; status $(status_of "$verify_r"))"
   if [ "$FOUNDATION" = 1 ]; then
     echo

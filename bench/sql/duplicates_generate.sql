@@ -281,6 +281,11 @@ ANALYZE bench.pool_first; ANALYZE bench.pool_last; ANALYZE bench.pool_street; AN
 CREATE TABLE bench.orig AS
 SELECT o.* FROM bench.param p, bench.gen_originals(1, p.n_orig + p.probes + p.inserts) o;
 ALTER TABLE bench.orig ADD PRIMARY KEY (g);
+-- An address belongs to one person: a later person whose address is taken gets a number, as mail
+-- administrators do (ecampbell2@...).
+UPDATE bench.orig o SET email = regexp_replace(o.email, '@', x.rn || '@')
+FROM (SELECT g, row_number() OVER (PARTITION BY lower(email) ORDER BY g) AS rn FROM bench.orig WHERE email IS NOT NULL) x
+WHERE x.g = o.g AND x.rn > 1;
 ANALYZE bench.orig;
 
 -- Duplicates d in [lo, hi] of random originals in [1, n_orig]: the same person entered again,
@@ -476,6 +481,44 @@ BEGIN
     t1 := clock_timestamp();
     INSERT INTO bench.probe_time VALUES (pr.i, pr.kind, extract(epoch FROM t1 - t0) * 1000, coalesce(cardinality(ids), 0), best,
       EXISTS (SELECT FROM bench.gen_person g WHERE g.entity = pr.entity AND g.id = ANY (ids)));
+  END LOOP;
+END
+$$;
+
+-- Examples of disagreements with the synthetic labels: candidate pairs of two generated people
+-- (highest scores first; some are people alike by chance) and injected duplicates not paired.
+CREATE FUNCTION bench.person_line(id bigint) RETURNS text LANGUAGE sql STABLE
+AS $$
+  SELECT format('%s first=%s | last=%s | email=%s | emails=%s | phone=%s | street=%s | city=%s | postcode=%s | country=%s | dob=%s | company=%s',
+                lpad(p.id::text, 8), p.first_name, p.last_name, p.email, p.emails, p.phone, p.street, p.city, p.postal_code,
+                p.country, p.birth_date, p.company_id)
+  FROM crm.person p WHERE p.id = person_line.id
+$$;
+CREATE FUNCTION bench.synthetic_examples(ws bigint, n int) RETURNS SETOF text LANGUAGE plpgsql
+AS $$
+DECLARE x record; i int := 0;
+BEGIN
+  RETURN NEXT format('== open candidates joining two different generated people (first %s, highest score first)', n);
+  FOR x IN SELECT c.record_id, c.other_id, c.score, c.evidence FROM crm.duplicate_candidate c
+           JOIN bench.gen_person a ON a.id = c.record_id JOIN bench.gen_person b ON b.id = c.other_id
+           WHERE c.workspace_id = ws AND c.kind = 'person' AND c.status = 'open' AND a.entity <> b.entity
+           ORDER BY c.score DESC, c.record_id, c.other_id LIMIT n LOOP
+    i := i + 1;
+    RETURN NEXT format('FP %s: score %s', i, round(x.score::numeric, 4));
+    RETURN NEXT '  a ' || bench.person_line(x.record_id);
+    RETURN NEXT '  b ' || bench.person_line(x.other_id);
+    RETURN NEXT '  evidence: ' || x.evidence::text;
+  END LOOP;
+  i := 0;
+  RETURN NEXT format('== injected duplicates not in an open candidate pair with their original (first %s)', n);
+  FOR x IN SELECT o.id AS a, d.id AS b FROM bench.gen_person d JOIN bench.gen_person o ON o.entity = d.entity AND NOT o.dup
+           WHERE d.dup AND NOT EXISTS (SELECT FROM crm.duplicate_candidate c WHERE c.kind = 'person' AND c.status = 'open'
+                                         AND c.record_id = least(o.id, d.id) AND c.other_id = greatest(o.id, d.id))
+           ORDER BY md5(d.id::text) LIMIT n LOOP
+    i := i + 1;
+    RETURN NEXT format('FN %s:', i);
+    RETURN NEXT '  original  ' || bench.person_line(x.a);
+    RETURN NEXT '  duplicate ' || bench.person_line(x.b);
   END LOOP;
 END
 $$;
