@@ -63,7 +63,8 @@ class Reference {
   // Terms written in another script (script: an ICU UScriptCode such as USCRIPT_CYRILLIC), which
   // apply to names holding letters of that script; nullptr when the lists have none. They are
   // transliterated on first use, so names without such letters never pay for ICU's
-  // transliterators of that script (Han-Latin alone takes about 250 ms to build).
+  // transliterators of that script (Han-Latin alone takes about 250 ms to build). That cache
+  // makes this const method unsafe to call from two threads at once; backends have one.
   const LegalTerms *legal_terms_of_script(int script) const;
   // Whether tokens is a Latin-script legal term.
   bool is_legal_suffix(std::string_view tokens) const {
