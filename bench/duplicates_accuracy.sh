@@ -116,10 +116,11 @@ for ds in $(q -c "SELECT ds FROM bench.dataset ORDER BY pos"); do
     continue
   fi
   ms=$(ms_of "$r")
-  progress=$(q -c "SELECT string_agg(format('%s: %s ms', n, round(((ms - coalesce(lag, 0)) / 1000.0)::numeric, 2)), ', ' ORDER BY n)
-                   FROM (SELECT n, ms, lag(ms) OVER (ORDER BY n) AS lag FROM bench.load_progress WHERE ds = '$ds') x")
+  progress=$(q -c "SELECT string_agg(format('%s: %s ms', n, round(((ms - coalesce(lag_ms, 0)) / (n - coalesce(lag_n, 0)))::numeric, 2)), ', ' ORDER BY n)
+                   FROM (SELECT n, ms, lag(ms) OVER (ORDER BY n) AS lag_ms, lag(n) OVER (ORDER BY n) AS lag_n
+                         FROM bench.load_progress WHERE ds = '$ds') x")
   log "$ds: loaded in $ms ms (ms per record, by 1,000: $progress)"
-  notes+="- $ds: load $ms ms; ms per record in each 1,000 records (the row count reached: ms per record): $progress"$'\n'
+  notes+="- $ds: load $ms ms; ms per record in each 1,000 records (rows reached: ms per record): $progress"$'\n'
   q -c "VACUUM ANALYZE crm.person, crm.company, crm.match_profile, crm.duplicate_candidate" 2>>"$raw" || true
   measure "$ds" write "$ms" "load of $n records, $(awk -v m="$ms" -v n="$n" 'BEGIN {printf "%.2f", m / n}') ms per record"
   log "$ds: writing the errors at write"

@@ -139,6 +139,9 @@ BEGIN
       INSERT INTO bench.load_progress VALUES (p_ds, n, extract(epoch FROM clock_timestamp() - t0) * 1000);
     END IF;
   END LOOP;
+  IF n % 1000 <> 0 THEN
+    INSERT INTO bench.load_progress VALUES (p_ds, n, extract(epoch FROM clock_timestamp() - t0) * 1000);
+  END IF;
   RETURN n;
 END
 $$;
