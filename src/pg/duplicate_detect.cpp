@@ -11,10 +11,6 @@
 
 namespace crm::pg {
 
-const std::vector<std::string> &attributes_of(const DuplicateSettings &settings) {
-  return settings.model.attributes;
-}
-
 std::vector<StoredProfile> build_profiles(RecordKind kind, const DuplicateSettings &settings,
                                           std::vector<TextRow> &rows) {
   use_installed_reference_data();
@@ -24,7 +20,7 @@ std::vector<StoredProfile> build_profiles(RecordKind kind, const DuplicateSettin
     StoredProfile p;
     p.id = row.id;
     p.workspace = row.workspace;
-    const match::RawRecord raw = raw_record(kind, row);
+    const match::RawRecord raw = raw_record(kind, row, settings.model.attributes);
     p.profile = match::build_profile(kind, raw, settings.model.default_region);
     p.keys = match::blocking_keys(kind, p.profile, row.workspace, double_metaphone);
     p.fingerprint = match::fingerprint(p.profile);

@@ -14,9 +14,6 @@ namespace crm::pg {
 std::vector<StoredProfile> build_profiles(RecordKind kind, const DuplicateSettings &settings,
                                           std::vector<TextRow> &rows);
 
-// The columns record_query needs for a model: its attributes.
-const std::vector<std::string> &attributes_of(const DuplicateSettings &settings);
-
 // Candidate pairs with at least one fresh member, among fresh and others (records loaded through
 // the fresh records' keys, or everything). Keys in oversized are ignored, as are keys the fresh
 // records do not hold (others' blocks may have been loaded only in part).

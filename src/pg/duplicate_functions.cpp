@@ -38,7 +38,7 @@ std::string_view text_arg(FunctionCallInfo fcinfo, int i) {
 
 // The record's fields read from jsonb by SQL, so the casts (a date, an id) and their errors are
 // Postgres' own; columns in record_query's order.
-std::string probe_query(RecordKind kind, const std::vector<std::string> &attributes) {
+std::string probe_query(RecordKind kind) {
   std::string sql = "SELECT coalesce((r->>'id')::bigint, 0), crm.current_workspace(), ";
   sql += kind == RecordKind::Person
              ? "r->>'first_name', r->>'last_name', r->>'email', r->>'phone', r->>'street', "
@@ -49,16 +49,7 @@ std::string probe_query(RecordKind kind, const std::vector<std::string> &attribu
                "CASE WHEN jsonb_typeof(r->'emails') = 'array' THEN r->'emails' END) e)"
              : "r->>'name', r->>'domain', r->>'phone', r->>'street', r->>'city', "
                "r->>'postal_code', r->>'country', NULL::text";
-  for (const std::string &a : attributes) {
-    std::string quoted = "'";
-    for (char c : a) {
-      if (c == '\'') quoted.push_back('\'');
-      quoted.push_back(c);
-    }
-    sql += ", r->'attributes'->>" + quoted + "'";
-  }
-  sql += " FROM (SELECT $1::jsonb AS r) s";
-  return sql;
+  return sql + ", (r->'attributes')::text FROM (SELECT $1::jsonb AS r) s";
 }
 
 struct Found {
@@ -73,8 +64,10 @@ std::vector<Found> find(RecordKind kind, Datum record, int max_results) {
   const DuplicateSettings settings = load_settings(kind, {workspace}).at(0);
   prepare_phonetic();
   static const Oid types[1] = {JSONBOID};
-  const std::string sql = probe_query(kind, attributes_of(settings));
-  std::vector<TextRow> rows = text_rows(sql.c_str(), 1, types, &record, true);
+  static SPIPlanPtr plans[2] = {nullptr, nullptr};
+  const std::string sql = probe_query(kind);
+  std::vector<TextRow> rows = text_rows_kept(&plans[kind == RecordKind::Person ? 0 : 1],
+                                             sql.c_str(), 1, types, &record, true);
   std::vector<StoredProfile> probe = build_profiles(kind, settings, rows);
   const std::int64_t own_id = probe.at(0).id;
   probe[0].id = 0;  // never an identity value: the probe pairs with every other record

@@ -59,8 +59,8 @@ std::int64_t current_workspace() {
 // Every record of the workspace and kind, profiled.
 std::vector<StoredProfile> profile_records(RecordKind kind, const DuplicateSettings &settings,
                                            const char *verb) {
-  const std::string sql = record_query(kind, attributes_of(settings),
-                                       std::string(table_of(kind)) + " WHERE workspace_id = $1");
+  const std::string sql =
+      record_query(kind, std::string(table_of(kind)) + " WHERE workspace_id = $1");
   static const Oid types[1] = {INT8OID};
   const Datum ws = Int64GetDatum(settings.workspace);
   std::vector<StoredProfile> all;

@@ -12,7 +12,6 @@
 #include "pg/duplicate_claims.hpp"
 #include "pg/duplicate_detect.hpp"
 #include "pg/guard.hpp"
-#include "pg/id_query.hpp"
 #include "pg/phonetic.hpp"
 #include "pg/spi.hpp"
 
@@ -141,17 +140,21 @@ void apply_rule(RecordKind kind, const DuplicateSettings &settings,
 }
 
 void records_written(RecordKind kind, bool is_update) {
-  const std::vector<std::int64_t> workspaces =
-      query_ids("SELECT DISTINCT workspace_id FROM new_rows", 0, nullptr, nullptr, false);
-  if (workspaces.empty()) return;
+  // One read of the transition table (the only statement planned per write); rows grouped by
+  // workspace, each compared under its own workspace's model and rule.
+  const std::string sql = record_query(kind, "new_rows ORDER BY workspace_id");
+  std::vector<TextRow> all_rows = text_rows(sql.c_str(), 0, nullptr, nullptr, false);
+  if (all_rows.empty()) return;
+  std::vector<std::int64_t> workspaces;
+  for (const TextRow &r : all_rows)
+    if (workspaces.empty() || workspaces.back() != r.workspace) workspaces.push_back(r.workspace);
   const std::vector<DuplicateSettings> all_settings = load_settings(kind, workspaces);
   prepare_phonetic();
+  std::size_t next = 0;
   for (const DuplicateSettings &settings : all_settings) {
-    static const Oid types[1] = {INT8OID};
-    const Datum ws = Int64GetDatum(settings.workspace);
-    const std::string sql =
-        record_query(kind, attributes_of(settings), "new_rows WHERE workspace_id = $1");
-    std::vector<TextRow> rows = text_rows(sql.c_str(), 1, types, &ws, false);
+    std::vector<TextRow> rows;
+    while (next < all_rows.size() && all_rows[next].workspace == settings.workspace)
+      rows.push_back(std::move(all_rows[next++]));
     std::vector<StoredProfile> profiles = build_profiles(kind, settings, rows);
 
     if (is_update) {

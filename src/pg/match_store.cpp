@@ -92,7 +92,8 @@ std::vector<DuplicateSettings> load_settings(RecordKind kind,
   const Datum args[2] = {
       kind_datum(kind),
       pg_call([&] { return int8_array(workspaces.data(), static_cast<int>(workspaces.size())); })};
-  std::vector<TextRow> rows = text_rows(sql, 2, types, args, false);
+  static SPIPlanPtr plan = nullptr;
+  std::vector<TextRow> rows = text_rows_kept(&plan, sql, 2, types, args, false);
   std::vector<DuplicateSettings> out;
   out.reserve(rows.size());
   for (TextRow &row : rows) {
@@ -109,21 +110,19 @@ std::vector<DuplicateSettings> load_settings(RecordKind kind,
   return out;
 }
 
-std::string record_query(RecordKind kind, const std::vector<std::string> &attributes,
-                         const std::string &from) {
+std::string record_query(RecordKind kind, const std::string &from) {
   std::string sql =
       kind == RecordKind::Person
           ? "SELECT id, workspace_id, first_name, last_name, email, phone, street, city, "
             "postal_code, country, to_char(birth_date, 'YYYY-MM-DD'), company_id::text, "
-            "array_to_string(emails, E'\\x1f')"
+            "array_to_string(emails, E'\\x1f'), attributes::text"
           : "SELECT id, workspace_id, name, domain, phone, street, city, postal_code, country, "
-            "NULL::text";
-  for (const std::string &a : attributes) sql += ", attributes->>" + quote_literal(a);
-  sql += " FROM " + from;
-  return sql;
+            "NULL::text, attributes::text";
+  return sql + " FROM " + from;
 }
 
-match::RawRecord raw_record(RecordKind kind, TextRow &row) {
+match::RawRecord raw_record(RecordKind kind, TextRow &row,
+                            const std::vector<std::string> &attribute_keys) {
   match::RawRecord raw;
   const std::size_t sources = match::source_columns(kind).size();
   for (std::size_t c = 0; c < sources && c < row.columns.size(); ++c)
@@ -138,8 +137,12 @@ match::RawRecord raw_record(RecordKind kind, TextRow &row) {
       i = j + 1;
     }
   }
-  for (std::size_t c = sources + 1; c < row.columns.size(); ++c)
-    raw.attributes.push_back(std::move(row.columns[c]));
+  if (!attribute_keys.empty()) {
+    const std::size_t at = sources + 1;
+    raw.attributes = match::attribute_values(
+        at < row.columns.size() && row.columns[at] ? *row.columns[at] : std::string(),
+        attribute_keys);
+  }
   return raw;
 }
 
@@ -234,7 +237,8 @@ std::unordered_map<std::int64_t, std::int64_t> stored_fingerprints(
                            return int8_array(ids.data(), static_cast<int>(ids.size()));
                          })};
   std::unordered_map<std::int64_t, std::int64_t> out;
-  for (TextRow &row : text_rows(sql, 2, types, args, false))
+  static SPIPlanPtr plan = nullptr;
+  for (TextRow &row : text_rows_kept(&plan, sql, 2, types, args, false))
     out[row.id] = std::strtoll(row.columns[0].value_or("0").c_str(), nullptr, 10);
   return out;
 }
@@ -250,6 +254,7 @@ void write_profiles(RecordKind kind, const std::vector<const StoredProfile *> &p
       "fields = excluded.fields, keys = excluded.keys, fingerprint = excluded.fingerprint";
   static const Oid types[6] = {TEXTOID,      INT8ARRAYOID, INT8ARRAYOID,
                                TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
+  static SPIPlanPtr plan = nullptr;
   for (std::size_t begin = 0; begin < profiles.size(); begin += kWriteBatch) {
     const std::size_t end = std::min(profiles.size(), begin + kWriteBatch);
     std::vector<std::int64_t> ids, workspaces, fingerprints;
@@ -271,7 +276,7 @@ void write_profiles(RecordKind kind, const std::vector<const StoredProfile *> &p
                              text_array(field_views),
                              text_array(key_views),
                              int8_array(fingerprints.data(), n)};
-      execute_once(sql, 6, types, args, nullptr, false, SPI_OK_INSERT);
+      execute_plan(kept_plan(&plan, sql, 6, types), args, nullptr, false, SPI_OK_INSERT);
     });
   }
 }
@@ -297,6 +302,7 @@ void upsert_candidates(RecordKind kind, const std::vector<CandidateRow> &rows) {
       "   OR c.evidence <> excluded.evidence";
   static const Oid types[7] = {TEXTOID,        INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
                                FLOAT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
+  static SPIPlanPtr plan = nullptr;
   for (std::size_t begin = 0; begin < rows.size(); begin += kWriteBatch) {
     const std::size_t end = std::min(rows.size(), begin + kWriteBatch);
     std::vector<std::int64_t> workspaces, records, others, fingerprints;
@@ -319,7 +325,7 @@ void upsert_candidates(RecordKind kind, const std::vector<CandidateRow> &rows) {
                              float8_array(scores),
                              text_array(evidence),
                              int8_array(fingerprints.data(), n)};
-      execute_once(sql, 7, types, args, nullptr, false, SPI_OK_INSERT);
+      execute_plan(kept_plan(&plan, sql, 7, types), args, nullptr, false, SPI_OK_INSERT);
     });
   }
 }

@@ -87,6 +87,16 @@ std::vector<TextRow> text_rows(const char *sql, int nargs, const Oid *types, con
   return rows;
 }
 
+std::vector<TextRow> text_rows_kept(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types,
+                                    const Datum *args, bool read_only) {
+  pg_call([&] {
+    execute_plan(kept_plan(slot, sql, nargs, types), args, nullptr, read_only, SPI_OK_SELECT);
+  });
+  std::vector<TextRow> rows;
+  take_batch(rows);
+  return rows;
+}
+
 std::vector<TextRow> take_spi_rows() {
   std::vector<TextRow> rows;
   take_batch(rows);

@@ -28,6 +28,11 @@ void stream_text_rows(const char *sql, int nargs, const Oid *types, const Datum 
 std::vector<TextRow> text_rows(const char *sql, int nargs, const Oid *types, const Datum *args,
                                bool read_only);
 
+// The same through a plan prepared once per backend (kept_plan): for fixed statements run per
+// write.
+std::vector<TextRow> text_rows_kept(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types,
+                                    const Datum *args, bool read_only);
+
 // The rows of the query just run (SPI_tuptable), which it frees.
 std::vector<TextRow> take_spi_rows();
 

@@ -13,7 +13,9 @@ CREATE TABLE crm.match_profile (
   fingerprint bigint NOT NULL,
   PRIMARY KEY (kind, record_id)
 );
-CREATE INDEX match_profile_keys_idx ON crm.match_profile USING gin (keys);
+-- Without the pending list: every write searches the index right after inserting into it, and a
+-- pending list is searched by a linear scan.
+CREATE INDEX match_profile_keys_idx ON crm.match_profile USING gin (keys) WITH (fastupdate = off);
 CREATE INDEX match_profile_workspace_idx ON crm.match_profile (workspace_id, kind);
 COMMENT ON TABLE crm.match_profile IS
   'maintained by the extension: each record''s normalised fields and blocking keys';

@@ -4,6 +4,8 @@
 #include <array>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "core/match/normalize.hpp"
 #include "core/match/reference.hpp"
 #include "core/match/text.hpp"
@@ -135,6 +137,19 @@ Profile build_profile(RecordKind kind, const RawRecord &raw, std::string_view de
   for (const std::optional<std::string> &a : raw.attributes)
     p.fields.push_back(a ? fold_text(*a) : std::string());
   return p;
+}
+
+std::vector<std::optional<std::string>> attribute_values(const std::string &json,
+                                                         const std::vector<std::string> &keys) {
+  std::vector<std::optional<std::string>> out(keys.size());
+  const nlohmann::json doc = nlohmann::json::parse(json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return out;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto it = doc.find(keys[i]);
+    if (it == doc.end() || it->is_null()) continue;
+    out[i] = it->is_string() ? it->get<std::string>() : it->dump();
+  }
+  return out;
 }
 
 std::int64_t fingerprint(const Profile &profile) {

@@ -60,6 +60,11 @@ struct Profile {
   bool operator==(const Profile &) const = default;
 };
 
+// The values of custom attributes in a record's attributes jsonb (as text): strings as they are,
+// numbers and booleans as JSON text, null or absent as nullopt. Malformed JSON gives all nullopt.
+std::vector<std::optional<std::string>> attribute_values(const std::string &json,
+                                                         const std::vector<std::string> &keys);
+
 // default_region: ISO 3166 region for phone numbers written without a country code, used when
 // the record's own country is not a two-letter code.
 Profile build_profile(RecordKind kind, const RawRecord &raw, std::string_view default_region);
