@@ -209,6 +209,13 @@ TEST_F(WithReference, RestaurantsOnTheSameStreet) {
   const Profile c = company({"art's deli", {}, {}, "12224 ventura blvd.", "studio city"});
   const Profile d = company({"art's delicatessen", {}, {}, "12224 ventura blvd.", "studio city"});
   EXPECT_GE(score(m, c, d), 0.9);
+  // Cross streets and ordinals written out; the city written longer.
+  const Profile e =
+      company({"mesa grill", {}, {}, "102 5th ave.  between 15th and 16th sts.", "new york"});
+  const Profile f = company({"mesa grill", {}, {}, "102 fifth ave.", "new york city"});
+  EXPECT_EQ(f[kCompanyStreet], "102 5th ave");
+  EXPECT_EQ(compare(m, e, f)[3], 1) << e[kCompanyStreet] << " | " << f[kCompanyStreet];
+  EXPECT_GE(score(m, e, f), 0.9);
 }
 
 TEST_F(WithReference, KeysAreScopedToWorkspaceAndKind) {

@@ -88,7 +88,10 @@ int street_level(std::string_view a, std::string_view b) {
   // The number must agree when both have one: 12 Main St is not 21 Main St.
   const std::string_view na = street_number(a), nb = street_number(b);
   if (!na.empty() && !nb.empty() && na != nb) return 2;
-  if (token_set_similarity(a, b) >= 0.85 || jaro_winkler(a, b) >= 0.92) return 1;
+  // The same building written longer ("at 10th st", "suite 4") or with typos.
+  if (token_set_similarity(a, b) >= 0.85 || jaro_winkler(a, b) >= 0.92 ||
+      (!na.empty() && na == nb && tokens_contained(a, b)))
+    return 1;
   return 2;
 }
 
@@ -114,7 +117,8 @@ int company_name_level(std::string_view a, std::string_view b) {
   const double tokens = token_set_similarity(a, b);
   const double jw = jaro_winkler(a, b);
   if (jw >= 0.94 || tokens >= 0.90) return 1;
-  if (jw >= 0.85 || tokens >= 0.75) return 2;
+  // A short name inside a longer one: "four seasons" and "four seasons grill room".
+  if (jw >= 0.85 || tokens >= 0.75 || tokens_contained(a, b)) return 2;
   return 3;
 }
 

@@ -21,6 +21,10 @@ enum class Rule : std::uint8_t {
   CompanyName,
   CompanyNameSoundCity,
   StreetNumberPlace,
+  GivenGroupCity,
+  SurnameSoundBirthYear,
+  StreetNumberName,
+  CompanyNameSoundStreetNumber,
 };
 
 class KeyBuilder {
@@ -98,6 +102,17 @@ void person_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
     for (std::uint32_t g : groups)
       keys.add(Rule::GivenGroupSurnameSound, std::to_string(g), surname_sound);
   }
+  // Typos in the surname: the given name (or its group) where the person lives.
+  if (!first.empty() && !p[kCity].empty()) {
+    const std::string_view given = first_token(first);
+    const auto groups = reference().given_name_groups(given);
+    if (groups.empty()) keys.add(Rule::GivenGroupCity, given, p[kCity]);
+    for (std::uint32_t g : groups) keys.add(Rule::GivenGroupCity, std::to_string(g), p[kCity]);
+  }
+  // A typo in the day or month of birth: the surname's sound and the year.
+  if (!surname_sound.empty() && p[kBirthDate].size() == 8)
+    keys.add(Rule::SurnameSoundBirthYear, surname_sound,
+             std::string_view(p[kBirthDate]).substr(0, 4));
   keys.add(Rule::BirthDate, p[kBirthDate]);
   const std::string_view number = street_number(p[kStreet]);
   if (!p[kPostalCode].empty() && !surname_sound.empty())
@@ -122,6 +137,13 @@ void company_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
     const std::string_view place =
         p[kCompanyPostalCode].empty() ? std::string_view(p[kCompanyCity]) : p[kCompanyPostalCode];
     if (!place.empty()) keys.add(Rule::StreetNumberPlace, number, place);
+    // The same building when the city is written differently ("new york", "new york city").
+    const std::string_view word = street_name_word(p[kCompanyStreet]);
+    if (!word.empty()) keys.add(Rule::StreetNumberName, number, word);
+    if (!name.empty()) {
+      const std::string sound = phonetic(first_token(name));
+      if (!sound.empty()) keys.add(Rule::CompanyNameSoundStreetNumber, sound, number);
+    }
   }
 }
 

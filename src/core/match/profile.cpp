@@ -173,7 +173,10 @@ std::string normalize_street(std::string_view street) {
       {"lane", "ln"},        {"place", "pl"},     {"court", "ct"},      {"crescent", "cres"},
       {"circuit", "cct"},    {"parkway", "pkwy"}, {"highway", "hwy"},   {"square", "sq"},
       {"terrace", "tce"},    {"north", "n"},      {"south", "s"},       {"east", "e"},
-      {"west", "w"},         {"suite", "ste"},    {"apartment", "apt"}, {"floor", "fl"}};
+      {"west", "w"},         {"suite", "ste"},    {"apartment", "apt"}, {"floor", "fl"},
+      {"first", "1st"},      {"second", "2nd"},   {"third", "3rd"},     {"fourth", "4th"},
+      {"fifth", "5th"},      {"sixth", "6th"},    {"seventh", "7th"},   {"eighth", "8th"},
+      {"ninth", "9th"},      {"tenth", "10th"}};
   const std::string folded = fold_text(street);
   std::string out;
   std::size_t i = 0;
@@ -187,6 +190,20 @@ std::string normalize_street(std::string_view street) {
     i = j + 1;
   }
   return out;
+}
+
+std::string_view street_name_word(std::string_view normalized_street) {
+  const std::string_view number = street_number(normalized_street);
+  std::size_t i = 0;
+  while (i < normalized_street.size()) {
+    std::size_t j = normalized_street.find(' ', i);
+    if (j == std::string_view::npos) j = normalized_street.size();
+    std::string_view token = normalized_street.substr(i, j - i);
+    // Skip the number and a one-letter direction ("w", "n") before the name.
+    if (!token.empty() && token != number && token.size() > 1) return token;
+    i = j + 1;
+  }
+  return {};
 }
 
 std::string_view street_number(std::string_view normalized_street) {

@@ -78,4 +78,7 @@ std::string normalize_street(std::string_view street);
 // The first token made of digits only ("12224 ventura blvd" → "12224"), or "".
 std::string_view street_number(std::string_view normalized_street);
 
+// The first word of the street's name: "435 s la cienega blvd" → "la", "102 5th ave" → "5th".
+std::string_view street_name_word(std::string_view normalized_street);
+
 }  // namespace crm::match

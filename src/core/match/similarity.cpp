@@ -99,4 +99,20 @@ double token_set_similarity(std::string_view a, std::string_view b) {
   return total / tb.size();
 }
 
+bool tokens_contained(std::string_view a, std::string_view b) {
+  std::vector<std::string_view> ta = tokens_of(a), tb = tokens_of(b);
+  if (ta.empty() || tb.empty()) return false;
+  if (ta.size() > tb.size()) std::swap(ta, tb);
+  for (std::string_view t : ta) {
+    bool found = false;
+    for (std::string_view u : tb)
+      if (jaro_winkler(t, u) >= 0.92) {
+        found = true;
+        break;
+      }
+    if (!found) return false;
+  }
+  return true;
+}
+
 }  // namespace crm::match

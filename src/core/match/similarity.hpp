@@ -20,4 +20,9 @@ std::size_t levenshtein(std::string_view a, std::string_view b, std::size_t limi
 // Word order does not matter ("smith john" = "john smith"); 0 when either side has no token.
 double token_set_similarity(std::string_view a, std::string_view b);
 
+// Whether every token of the side with fewer tokens has a token of the other side at Jaro-Winkler
+// 0.92 or more: "mifune" is contained in "mifune japan center", "102 5th ave" in "102 5th ave
+// between 15th and 16th sts". False when either side has no token.
+bool tokens_contained(std::string_view a, std::string_view b);
+
 }  // namespace crm::match
