@@ -299,18 +299,20 @@ TEST(Model, WeightsAddUp) {
   EXPECT_NEAR(probability(0.0), 0.5, 1e-12);
 }
 
-TEST(Training, RecoversSeparatedPopulations) {
-  // Three fields; duplicates agree on each 90% of the time, other blocked pairs 10%, random pairs
-  // 1%. EM starts from a rough guess, as it starts from the defaults in use.
-  Model start;
-  start.kind = RecordKind::Company;
+namespace {
+
+// Three yes/no fields. Duplicates agree on each 90% of the time, other records 10%: the blocked
+// pairs below hold 3,000 duplicates and 7,000 others, counted per agreement pattern.
+Model three_fields() {
+  Model m;
+  m.kind = RecordKind::Company;
   for (int f = 0; f < 3; ++f)
-    start.fields.push_back(
-        {"f" + std::to_string(f), Comparator::SameValue, f, {0.7, 0.3}, {0.3, 0.7}});
-  TrainingInput in;
-  // 3,000 duplicates and 7,000 others among the blocked pairs, counted per agreement pattern.
-  const int per_agreements_match[4] = {3, 27, 243, 2187};  // by number of agreeing fields
-  const int per_agreements_other[4] = {5103, 567, 63, 7};
+    m.fields.push_back({"f" + std::to_string(f), Comparator::SameValue, f, {0.7, 0.3}, {0.3, 0.7}});
+  return m;
+}
+
+std::vector<Levels> patterns(const int (&per_agreements)[4], double scale) {
+  std::vector<Levels> out;
   for (int pattern = 0; pattern < 8; ++pattern) {
     Levels l(3);
     int agree = 0;
@@ -318,19 +320,39 @@ TEST(Training, RecoversSeparatedPopulations) {
       l[f] = (pattern >> f & 1) ? 0 : 1;
       agree += l[f] == 0;
     }
-    for (int i = 0; i < per_agreements_match[agree] + per_agreements_other[agree]; ++i)
-      in.blocked.push_back(l);
+    for (int i = 0; i < per_agreements[agree] * scale; ++i) out.push_back(l);
   }
-  for (int i = 0; i < 100; ++i) in.random.push_back({0, 0, 0});
-  for (int i = 0; i < 9900; ++i) in.random.push_back({1, 1, 1});
-  in.blocked_pair_count = 10000;
+  return out;
+}
+
+}  // namespace
+
+TEST(Training, SessionsEstimateWhatTheirRuleDidNotPairOn) {
+  const int duplicates[4] = {3, 27, 243, 2187};  // by number of agreeing fields
+  const int others[4] = {5103, 567, 63, 7};
+  TrainingInput in;
+  TrainingSession session{"f0 rule", {"f0"}, patterns(duplicates, 1), 10000};
+  for (const Levels &l : patterns(others, 1)) session.pairs.push_back(l);
+  in.sessions.push_back(session);
+  in.random = patterns(others, 1);  // random pairs: 10% agreement on each field
   in.total_pair_count = 1e7;
-  const TrainingResult r = train(start, in, nullptr);
-  EXPECT_TRUE(r.converged);
-  EXPECT_NEAR(r.blocked_match_share, 0.3, 0.01);
-  EXPECT_NEAR(r.model.fields[0].m[0], 0.9, 0.01);
-  EXPECT_NEAR(r.model.fields[0].u[0], 0.01, 0.001);  // from the random pairs
-  EXPECT_NEAR(r.model.prior, 0.3 * 10000 / 1e7, 1e-5);
+  const TrainingResult r = train(three_fields(), in, nullptr);
+  ASSERT_EQ(r.sessions.size(), 1u);
+  EXPECT_TRUE(r.sessions[0].converged);
+  EXPECT_NEAR(r.sessions[0].match_share, 0.3, 0.02);
+  EXPECT_DOUBLE_EQ(r.model.fields[0].m[0], 0.7);    // paired on: left as it was
+  EXPECT_NEAR(r.model.fields[1].m[0], 0.9, 0.02);   // estimated
+  EXPECT_NEAR(r.model.fields[1].u[0], 0.1, 0.005);  // from the random pairs
+  EXPECT_NEAR(r.model.prior, 0.3 * 10000 / 1e7, 2e-5);
+}
+
+TEST(Training, FewPairsMoveTheModelLittle) {
+  TrainingInput in;
+  in.sessions.push_back({"f0 rule", {"f0"}, {{0, 0, 0}, {0, 0, 0}}, 2});
+  in.random = {{1, 1, 1}};
+  in.total_pair_count = 10;
+  const TrainingResult r = train(three_fields(), in, nullptr);
+  EXPECT_GT(r.model.fields[1].m[1], 0.2);  // two agreeing pairs do not make m certain
 }
 
 TEST(Sets, ConnectedSetsUseTheSmallestId) {

@@ -45,6 +45,13 @@ class KeyBuilder {
     mix(0x1f);
     for (unsigned char c : second) mix(c);
     keys_.push_back(h == 0 ? 1 : static_cast<std::int64_t>(h));
+    rules_.push_back(static_cast<std::uint8_t>(rule));
+  }
+
+  std::vector<RuleKey> take_by_rule() {
+    std::vector<RuleKey> out;
+    for (std::size_t i = 0; i < keys_.size(); ++i) out.push_back({rules_[i], keys_[i]});
+    return out;
   }
 
   std::vector<std::int64_t> take() {
@@ -57,6 +64,7 @@ class KeyBuilder {
   std::int64_t workspace_;
   RecordKind kind_;
   std::vector<std::int64_t> keys_;
+  std::vector<std::uint8_t> rules_;
 };
 
 std::vector<std::string_view> split(std::string_view s) {
@@ -157,6 +165,38 @@ std::vector<std::int64_t> blocking_keys(RecordKind kind, const Profile &profile,
   else
     company_keys(keys, profile, phonetic);
   return keys.take();
+}
+
+std::vector<RuleKey> blocking_keys_by_rule(RecordKind kind, const Profile &profile,
+                                           std::int64_t workspace, Phonetic phonetic) {
+  KeyBuilder keys(workspace, kind);
+  if (kind == RecordKind::Person)
+    person_keys(keys, profile, phonetic);
+  else
+    company_keys(keys, profile, phonetic);
+  return keys.take_by_rule();
+}
+
+std::vector<BlockingRule> blocking_rules(RecordKind kind) {
+  using R = Rule;
+  auto id = [](R r) { return static_cast<std::uint8_t>(r); };
+  if (kind == RecordKind::Person)
+    return {{id(R::Email), {"email", "email_domain"}},
+            {id(R::Phone), {"phone"}},
+            {id(R::NameTokens), {"first_name", "last_name"}},
+            {id(R::GivenGroupSurnameSound), {"first_name", "last_name"}},
+            {id(R::BirthDate), {"birth_date"}},
+            {id(R::PostalSurnameSound), {"postal_code", "last_name"}},
+            {id(R::PostalStreetNumber), {"postal_code", "street"}},
+            {id(R::GivenGroupCity), {"first_name", "city"}},
+            {id(R::SurnameSoundBirthYear), {"last_name", "birth_date"}}};
+  return {{id(R::Domain), {"domain"}},
+          {id(R::Phone), {"phone"}},
+          {id(R::CompanyName), {"name"}},
+          {id(R::CompanyNameSoundCity), {"name", "city", "postal_code"}},
+          {id(R::StreetNumberPlace), {"street", "postal_code", "city"}},
+          {id(R::StreetNumberName), {"street"}},
+          {id(R::CompanyNameSoundStreetNumber), {"name", "street"}}};
 }
 
 }  // namespace crm::match

@@ -19,4 +19,21 @@ using Phonetic = std::string (*)(std::string_view word);
 std::vector<std::int64_t> blocking_keys(RecordKind kind, const Profile &profile,
                                         std::int64_t workspace, Phonetic phonetic);
 
+// The same keys with the rule that made each (for training, which must know what a pair was
+// paired on).
+struct RuleKey {
+  std::uint8_t rule;
+  std::int64_t key;
+};
+std::vector<RuleKey> blocking_keys_by_rule(RecordKind kind, const Profile &profile,
+                                           std::int64_t workspace, Phonetic phonetic);
+
+// A blocking rule and the model fields its agreement implies: pairs found through it say nothing
+// about how often duplicates agree on those fields.
+struct BlockingRule {
+  std::uint8_t rule;
+  std::vector<std::string> fields;
+};
+std::vector<BlockingRule> blocking_rules(RecordKind kind);
+
 }  // namespace crm::match
