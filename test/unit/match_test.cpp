@@ -18,6 +18,8 @@
 #include "core/match/training.hpp"
 #include "core/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace {
 
 using namespace crm::match;
@@ -174,6 +176,9 @@ TEST_F(WithReference, SwappedNamesCompareInTheBetterOrder) {
   const Levels l = compare(m, a, b);
   EXPECT_EQ(l[0], 0);
   EXPECT_EQ(l[1], 0);
+  // Either order gives the same levels, also when the swapped names differ a little.
+  const Profile c = person({"jacbo", "lanyon"}), d = person({"lanyn", "jacob"});
+  EXPECT_EQ(compare(m, c, d), compare(m, d, c));
 }
 
 TEST_F(WithReference, MissingFieldsAreNeutral) {
@@ -362,6 +367,24 @@ TEST(Sets, ConnectedSetsUseTheSmallestId) {
   EXPECT_EQ(got, (std::vector<std::pair<std::int64_t, std::int64_t>>{
                      {3, 3}, {3, 4}, {5, 5}, {5, 9}, {5, 12}, {5, 20}, {5, 21}}));
   EXPECT_TRUE(connected_sets({}).empty());
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Evidence, IsValidJsonWithEscapedAttributeNames) {
+  crm::match::Model m = crm::match::default_model(crm::match::RecordKind::Person);
+  crm::match::add_attribute_fields(m, {"say \"hi\"\\"});
+  crm::match::Levels levels(m.fields.size(), -1);
+  levels[2] = 0;
+  levels.back() = 1;
+  const std::string e = crm::match::evidence_json(m, levels);
+  const auto doc = nlohmann::json::parse(e);
+  EXPECT_EQ(doc["fields"]["email"]["level"], "exact");
+  EXPECT_EQ(doc["fields"]["attributes.say \"hi\"\\"]["level"], "one_edit");
+  EXPECT_NEAR(doc["score"].get<double>(),
+              crm::match::probability(crm::match::match_weight(m, levels)), 1e-12);
 }
 
 }  // namespace

@@ -166,7 +166,12 @@ bool is_generic_local_part(std::string_view local) {
   return std::find(kGeneric.begin(), kGeneric.end(), local) != kGeneric.end();
 }
 
-Levels compare(const Model &model, const Profile &a, const Profile &b) {
+Levels compare(const Model &model, const Profile &first, const Profile &second) {
+  // In a fixed order, so that a pair scores the same whichever record was written last (the
+  // trigger) or comes first in a scan: swapped names compare across fields.
+  const bool in_order = !(second.fields < first.fields);
+  const Profile &a = in_order ? first : second;
+  const Profile &b = in_order ? second : first;
   Levels levels(model.fields.size(), -1);
   // People sometimes arrive with given name and surname swapped: compare in the better order.
   bool swap_names = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -55,19 +56,28 @@ Model model_from_json(RecordKind kind, std::string_view text) {
 }
 
 std::string evidence_json(const Model &model, const Levels &levels) {
-  json fields = json::object();
+  // Written by hand rather than through a JSON library: a bulk import writes one per candidate
+  // pair. Level names are ours; field names may hold a custom attribute's key, so they are escaped.
+  auto number = [](double v, const char *format) {
+    char buffer[32];
+    snprintf(buffer, sizeof buffer, format, v);
+    return std::string(buffer);
+  };
+  auto rounded = [](double v) { return std::round(v * 100) / 100; };
+  const double w = match_weight(model, levels);
+  std::string out = "{\"score\": " + number(probability(w), "%.17g") + ", \"fields\": {";
+  bool first = true;
   for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f) {
     if (levels[f] < 0) continue;
     const FieldModel &field = model.fields[f];
-    const double w = level_weight(field, levels[f]);
-    fields[field.name] = {
-        {"level", level_names(field.comparator)[static_cast<std::size_t>(levels[f])]},
-        {"weight", std::round(w * 100) / 100}};
+    if (!first) out += ", ";
+    first = false;
+    out += json::string_t(json(field.name).dump()) + ": {\"level\": \"";
+    out += level_names(field.comparator)[static_cast<std::size_t>(levels[f])];
+    out += "\", \"weight\": " + number(rounded(level_weight(field, levels[f])), "%.15g") + "}";
   }
-  const double w = match_weight(model, levels);
-  json doc = {
-      {"score", probability(w)}, {"match_weight", std::round(w * 100) / 100}, {"fields", fields}};
-  return doc.dump();
+  out += "}, \"match_weight\": " + number(rounded(w), "%.15g") + "}";
+  return out;
 }
 
 }  // namespace crm::match
