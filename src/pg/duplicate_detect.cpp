@@ -37,6 +37,7 @@ CandidateRow candidate_of(const DuplicateSettings &settings, const StoredProfile
   row.other_id = std::max(a.id, b.id);
   row.score = scored.score;
   row.evidence = match::evidence_json(settings.model, scored.levels);
+  row.summary = match::evidence_summary(settings.model, scored.levels);
   row.fingerprint = a.fingerprint ^ b.fingerprint;
   return row;
 }

@@ -63,28 +63,6 @@ std::unordered_map<PairKey, std::int64_t, PairHash> settled_pairs(
   return out;
 }
 
-std::string evidence_summary(const std::string &evidence_json) {
-  // The evidence is ours and small; pick the "field": {"level": "x"} pairs for a one-line DETAIL.
-  std::string out;
-  std::size_t pos = evidence_json.find("\"fields\"");
-  while (pos != std::string::npos) {
-    const std::size_t level = evidence_json.find("\"level\":\"", pos);
-    if (level == std::string::npos) break;
-    const std::size_t name_end = evidence_json.rfind("\":{", level);
-    const std::size_t name_begin = evidence_json.rfind('"', name_end - 1);
-    const std::size_t value_begin = level + 9;
-    const std::size_t value_end = evidence_json.find('"', value_begin);
-    if (name_end == std::string::npos || name_begin == std::string::npos ||
-        value_end == std::string::npos)
-      break;
-    if (!out.empty()) out += ", ";
-    out += evidence_json.substr(name_begin + 1, name_end - name_begin - 1) + " " +
-           evidence_json.substr(value_begin, value_end - value_begin);
-    pos = value_end;
-  }
-  return out;
-}
-
 void apply_rule(RecordKind kind, const DuplicateSettings &settings,
                 const std::vector<CandidateRow> &candidates,
                 const std::unordered_set<std::int64_t> &written, bool is_update) {
@@ -118,8 +96,8 @@ void apply_rule(RecordKind kind, const DuplicateSettings &settings,
                                 name + " " + std::to_string(theirs);
     const std::string detail = std::string("Score ") + score + " reaches the " + settings.action +
                                " threshold " + threshold + " of workspace " +
-                               std::to_string(settings.workspace) +
-                               "; evidence: " + evidence_summary(c.evidence) + ".";
+                               std::to_string(settings.workspace) + "; evidence: " + c.summary +
+                               ".";
     if (settings.action == "block")
       throw Error("23505", message, detail,
                   "Update " + name + " " + std::to_string(theirs) +

@@ -67,6 +67,7 @@ struct CandidateRow {
   std::int64_t workspace = 0, record_id = 0, other_id = 0;  // record_id < other_id
   double score = 0;
   std::string evidence;
+  std::string summary;  // the evidence in one line, for WARNING and ERROR details
   std::int64_t fingerprint = 0;
 };
 

@@ -383,6 +383,8 @@ TEST(Evidence, IsValidJsonWithEscapedAttributeNames) {
   const auto doc = nlohmann::json::parse(e);
   EXPECT_EQ(doc["fields"]["email"]["level"], "exact");
   EXPECT_EQ(doc["fields"]["attributes.say \"hi\"\\"]["level"], "one_edit");
+  EXPECT_EQ(crm::match::evidence_summary(m, levels),
+            "email exact, attributes.say \"hi\"\\ one_edit");
   EXPECT_NEAR(doc["score"].get<double>(),
               crm::match::probability(crm::match::match_weight(m, levels)), 1e-12);
 }

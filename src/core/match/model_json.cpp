@@ -80,4 +80,19 @@ std::string evidence_json(const Model &model, const Levels &levels) {
   return out;
 }
 
+std::string evidence_summary(const Model &model, const Levels &levels) {
+  std::vector<std::pair<double, std::string>> parts;
+  for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f)
+    if (levels[f] >= 0)
+      parts.emplace_back(level_weight(model.fields[f], levels[f]),
+                         model.fields[f].name + " " +
+                             std::string(level_names(
+                                 model.fields[f].comparator)[static_cast<std::size_t>(levels[f])]));
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const auto &a, const auto &b) { return a.first > b.first; });
+  std::string out;
+  for (const auto &[weight, text] : parts) out += (out.empty() ? "" : ", ") + text;
+  return out;
+}
+
 }  // namespace crm::match

@@ -21,4 +21,8 @@ Model model_from_json(RecordKind kind, std::string_view json);
 // with only the fields both records have.
 std::string evidence_json(const Model &model, const Levels &levels);
 
+// One line for messages: the known fields' levels, strongest evidence first
+// ("email exact, last_name exact, first_name nickname").
+std::string evidence_summary(const Model &model, const Levels &levels);
+
 }  // namespace crm::match
