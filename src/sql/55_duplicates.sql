@@ -171,6 +171,6 @@ COMMENT ON FUNCTION crm.dismiss_duplicate(text, bigint, bigint) IS
 CREATE FUNCTION crm._duplicate_sets() RETURNS TABLE (workspace_id bigint, kind text, set_id bigint, record_id bigint)
   AS 'MODULE_PATHNAME', 'crm_duplicate_sets' LANGUAGE C STABLE;
 
-CREATE VIEW crm.duplicate_sets AS SELECT * FROM crm._duplicate_sets();
+CREATE VIEW crm.duplicate_sets WITH (security_invoker = true) AS SELECT * FROM crm._duplicate_sets();
 COMMENT ON VIEW crm.duplicate_sets IS
   'records linked by open candidates, transitively; set_id is the smallest record id of the set';

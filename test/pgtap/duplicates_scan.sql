@@ -2,7 +2,7 @@
 -- idempotent, keeps dismissals, stays in its workspace, and a scan cancelled by statement_timeout
 -- leaves nothing half-written. Then crm.train_duplicate_model and the model's CHECK.
 BEGIN;
-SELECT plan(43);
+SELECT plan(45);
 SET LOCAL timezone = 'UTC';
 SET LOCAL client_min_messages = warning;  -- the scan's progress notices
 
@@ -158,6 +158,11 @@ SELECT throws_ok($$INSERT INTO crm.duplicate_model (workspace_id, kind, model) V
                  '22023', NULL, 'a model with a probability above 1 is refused');
 SELECT throws_ok($$INSERT INTO crm.duplicate_model (workspace_id, kind, model) VALUES (2, 'company', '{"threshold": 0}')$$,
                  '22023', NULL, 'a model with threshold 0 is refused');
+
+SELECT ok(NOT has_function_privilege('public', 'crm.scan_duplicates(text)', 'EXECUTE'),
+          'scan_duplicates is for the roles a DBA grants it to');
+SELECT ok(NOT has_function_privilege('public', 'crm.train_duplicate_model(text)', 'EXECUTE'),
+          'train_duplicate_model is for the roles a DBA grants it to');
 
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'signals are intact');
 SELECT * FROM finish();
