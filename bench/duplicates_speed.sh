@@ -282,7 +282,7 @@ for n in 1 2; do
   log "scan_duplicates('person') #$n"
   if [ "$n" = 2 ]; then q -c "SELECT bench.snapshot('scan1', 1)" 2>>"$raw" || true; fi
   r=$(run_sql "$SCAN_TIMEOUT" "-c crm.workspace=1" "SELECT crm.scan_duplicates('person')")
-  notice=$(grep -m1 NOTICE "$BENCH_OUT/.dup_speed_stderr" | sed 's/^NOTICE: *//' || true)
+  notice=$(grep NOTICE "$BENCH_OUT/.dup_speed_stderr" | tail -1 | sed 's/^NOTICE: *//' || true)
   echo "scan $n: $r" >>"$raw"
   cmp=""
   if [ "$(status_of "$r")" = ok ]; then
@@ -308,7 +308,7 @@ scores_md() {  # label "truth cand cand_tp set_pairs set_tp sets largest"
   echo "$2" | awk -v l="$1" '{
     cp = ($2 ? $3 / $2 : 0); cr = ($1 ? $3 / $1 : 0); cf = (cp + cr ? 2 * cp * cr / (cp + cr) : 0);
     sp = ($4 ? $5 / $4 : 0); sr = ($1 ? $5 / $1 : 0); sf = (sp + sr ? 2 * sp * sr / (sp + sr) : 0);
-    printf "| %s | %d | %d | %.3f / %.3f / %.3f | %d | %.3f / %.3f / %.3f | %d (largest %d) |\n", l, $1, $2, cp, cr, cf, $4, sp, sr, sf, $6, $7 }'
+    printf "| %s | %.0f | %.0f | %.3f / %.3f / %.3f | %.0f | %.3f / %.3f / %.3f | %.0f (largest %.0f) |\n", l, $1, $2, cp, cr, cf, $4, sp, sr, sf, $6, $7 }'
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -282,9 +282,13 @@ CREATE TABLE bench.orig AS
 SELECT o.* FROM bench.param p, bench.gen_originals(1, p.n_orig + p.probes + p.inserts) o;
 ALTER TABLE bench.orig ADD PRIMARY KEY (g);
 -- An address belongs to one person: a later person whose address is taken gets a number, as mail
--- administrators do (ecampbell2@...).
+-- administrators do (ecampbell2@...). Gmail ignores dots and is also googlemail.com.
 UPDATE bench.orig o SET email = regexp_replace(o.email, '@', x.rn || '@')
-FROM (SELECT g, row_number() OVER (PARTITION BY lower(email) ORDER BY g) AS rn FROM bench.orig WHERE email IS NOT NULL) x
+FROM (SELECT g, row_number() OVER (PARTITION BY
+        CASE WHEN lower(split_part(email, '@', 2)) IN ('gmail.com', 'googlemail.com')
+             THEN replace(lower(split_part(email, '@', 1)), '.', '') || '@gmail.com' ELSE lower(email) END
+        ORDER BY g) AS rn
+      FROM bench.orig WHERE email IS NOT NULL) x
 WHERE x.g = o.g AND x.rn > 1;
 ANALYZE bench.orig;
 
@@ -503,6 +507,19 @@ BEGIN
            JOIN bench.gen_person a ON a.id = c.record_id JOIN bench.gen_person b ON b.id = c.other_id
            WHERE c.workspace_id = ws AND c.kind = 'person' AND c.status = 'open' AND a.entity <> b.entity
            ORDER BY c.score DESC, c.record_id, c.other_id LIMIT n LOOP
+    i := i + 1;
+    RETURN NEXT format('FP %s: score %s', i, round(x.score::numeric, 4));
+    RETURN NEXT '  a ' || bench.person_line(x.record_id);
+    RETURN NEXT '  b ' || bench.person_line(x.other_id);
+    RETURN NEXT '  evidence: ' || x.evidence::text;
+  END LOOP;
+  i := 0;
+  i := 0;
+  RETURN NEXT format('== open candidates joining two different generated people (%s at random: the bulk of them)', n);
+  FOR x IN SELECT c.record_id, c.other_id, c.score, c.evidence FROM crm.duplicate_candidate c
+           JOIN bench.gen_person a ON a.id = c.record_id JOIN bench.gen_person b ON b.id = c.other_id
+           WHERE c.workspace_id = ws AND c.kind = 'person' AND c.status = 'open' AND a.entity <> b.entity
+           ORDER BY md5(c.record_id::text || '-' || c.other_id::text) LIMIT n LOOP
     i := i + 1;
     RETURN NEXT format('FP %s: score %s', i, round(x.score::numeric, 4));
     RETURN NEXT '  a ' || bench.person_line(x.record_id);
