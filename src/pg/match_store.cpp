@@ -57,16 +57,6 @@ std::string keys_literal(const std::vector<std::int64_t> &keys) {
   return out;
 }
 
-std::string quote_literal(const std::string &s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
 StoredProfile stored_of(TextRow &row) {
   StoredProfile p;
   p.id = row.id;

@@ -13,7 +13,7 @@ namespace crm::match {
 
 // Records sharing a key beyond this many are not paired through it: such a key (a switchboard
 // number, a postal code full of one family) says little and would cost a quadratic block.
-inline constexpr std::size_t kMaxBlock = 500;
+inline constexpr std::size_t kMaxBlock = 200;
 
 struct BlockedPairs {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;  // indexes, first < second

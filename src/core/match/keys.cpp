@@ -21,7 +21,6 @@ enum class Rule : std::uint8_t {
   CompanyName,
   CompanyNameSoundCity,
   StreetNumberPlace,
-  GivenGroupCity,
   SurnameSoundBirthYear,
   StreetNumberName,
   CompanyNameSoundStreetNumber,
@@ -110,13 +109,6 @@ void person_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
     for (std::uint32_t g : groups)
       keys.add(Rule::GivenGroupSurnameSound, std::to_string(g), surname_sound);
   }
-  // Typos in the surname: the given name (or its group) where the person lives.
-  if (!first.empty() && !p[kCity].empty()) {
-    const std::string_view given = first_token(first);
-    const auto groups = reference().given_name_groups(given);
-    if (groups.empty()) keys.add(Rule::GivenGroupCity, given, p[kCity]);
-    for (std::uint32_t g : groups) keys.add(Rule::GivenGroupCity, std::to_string(g), p[kCity]);
-  }
   // A typo in the day or month of birth: the surname's sound and the year.
   if (!surname_sound.empty() && p[kBirthDate].size() == 8)
     keys.add(Rule::SurnameSoundBirthYear, surname_sound,
@@ -188,7 +180,6 @@ std::vector<BlockingRule> blocking_rules(RecordKind kind) {
             {id(R::BirthDate), {"birth_date"}},
             {id(R::PostalSurnameSound), {"postal_code", "last_name"}},
             {id(R::PostalStreetNumber), {"postal_code", "street"}},
-            {id(R::GivenGroupCity), {"first_name", "city"}},
             {id(R::SurnameSoundBirthYear), {"last_name", "birth_date"}}};
   return {{id(R::Domain), {"domain"}},
           {id(R::Phone), {"phone"}},
