@@ -527,10 +527,17 @@ SELECT 'The ' || c.name || ', Inc.', 'https://www.' || c.domain || '/', c.city, 
 FROM crm.company c WHERE c.id % 50 = 0 ORDER BY c.id;
 COMMIT;
 
-SELECT format('trade-show import: %s people and %s companies added; %s probable duplicate pairs found as they were written, at %ss',
-              (SELECT count(*) FROM crm.person WHERE lifecycle_stage = 'lead'
-                 AND created_at = :'clock'::timestamptz - interval '2 days'),
+SELECT format('trade-show import: %s people and %s companies added, %s of them flagged as probable duplicates as they were written; %s open pairs in all, most between namesakes in the generated data, at %ss',
+              (SELECT count(*) FROM crm.person WHERE created_at = :'clock'::timestamptz - interval '2 days'),
               (SELECT count(*) FROM crm.company WHERE created_at = :'clock'::timestamptz - interval '2 days'),
+              (SELECT count(DISTINCT r.id) FROM (
+                 SELECT p.id FROM crm.person p JOIN crm.duplicate_candidate d ON d.kind = 'person'
+                   AND d.other_id = p.id AND d.status = 'open'
+                 WHERE p.created_at = :'clock'::timestamptz - interval '2 days'
+                 UNION ALL
+                 SELECT c.id FROM crm.company c JOIN crm.duplicate_candidate d ON d.kind = 'company'
+                   AND d.other_id = c.id AND d.status = 'open'
+                 WHERE c.created_at = :'clock'::timestamptz - interval '2 days') r),
               (SELECT count(*) FROM crm.duplicate_candidate WHERE status = 'open'),
               round(extract(epoch FROM clock_timestamp() - t)::numeric, 1))
 FROM s_started;
