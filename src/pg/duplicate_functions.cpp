@@ -23,14 +23,6 @@ PG_FUNCTION_INFO_V1(crm_valid_duplicate_model);
 namespace crm::pg {
 namespace {
 
-RecordKind kind_of(std::string_view text) {
-  auto kind = signals::parse_record_kind(text);
-  if (!kind)
-    throw Error("22023", "unknown record kind \"" + std::string(text.substr(0, 64)) + "\"", "",
-                "use 'person' or 'company'");
-  return *kind;
-}
-
 std::string_view text_arg(FunctionCallInfo fcinfo, int i) {
   text *t = PG_GETARG_TEXT_PP(i);
   return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};

@@ -35,19 +35,8 @@ constexpr long kReadBatch = 20000;
 constexpr std::size_t kTrainingPairs = 1000000;  // random pairs
 constexpr std::size_t kSessionPairs = 200000;    // pairs per blocking rule
 
-const char *kind_name(RecordKind kind) {
-  return kind == RecordKind::Person ? "person" : "company";
-}
 const char *table_of(RecordKind kind) {
   return kind == RecordKind::Person ? "crm.person" : "crm.company";
-}
-
-RecordKind kind_of(std::string_view text) {
-  auto kind = signals::parse_record_kind(text);
-  if (!kind)
-    throw Error("22023", "unknown record kind \"" + std::string(text.substr(0, 64)) + "\"", "",
-                "use 'person' or 'company'");
-  return *kind;
 }
 
 void progress(const std::string &message) {

@@ -26,10 +26,6 @@ namespace {
 // profiles are read once instead of probing the key index record by record.
 constexpr std::size_t kProbeLimit = 5000;
 
-const char *kind_name(RecordKind kind) {
-  return kind == RecordKind::Person ? "person" : "company";
-}
-
 struct PairKey {
   std::int64_t a, b;
   bool operator==(const PairKey &) const = default;

@@ -18,10 +18,6 @@ constexpr long kBatch = 20000;
 // Rows per INSERT when writing profiles or candidates: bounds the arrays built in memory.
 constexpr std::size_t kWriteBatch = 50000;
 
-const char *kind_name(RecordKind kind) {
-  return kind == RecordKind::Person ? "person" : "company";
-}
-
 Datum kind_datum(RecordKind kind) {
   return pg_call([kind] { return PointerGetDatum(cstring_to_text(kind_name(kind))); });
 }
@@ -70,6 +66,18 @@ StoredProfile stored_of(TextRow &row) {
 }
 
 }  // namespace
+
+const char *kind_name(RecordKind kind) {
+  return kind == RecordKind::Person ? "person" : "company";
+}
+
+RecordKind kind_of(std::string_view text) {
+  auto kind = signals::parse_record_kind(text);
+  if (!kind)
+    throw Error("22023", "unknown record kind \"" + std::string(text.substr(0, 64)) + "\"", "",
+                "use 'person' or 'company'");
+  return *kind;
+}
 
 std::vector<DuplicateSettings> load_settings(RecordKind kind,
                                              const std::vector<std::int64_t> &workspaces) {

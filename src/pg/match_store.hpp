@@ -15,6 +15,12 @@ namespace crm::pg {
 
 using match::RecordKind;
 
+// 'person' or 'company', as crm.duplicate_candidate.kind spells it.
+const char *kind_name(RecordKind kind);
+
+// The kind a SQL caller named; crm::Error 22023 for anything else.
+RecordKind kind_of(std::string_view text);
+
 struct DuplicateSettings {
   std::int64_t workspace = 0;
   match::Model model;
