@@ -1,0 +1,402 @@
+// GMime does the RFC 5322 / MIME / RFC 2047 work; this file decides identity, threading, dates,
+// participants and which parts are invitations. Every GObject is owned by a unique_ptr, so an
+// early return or std::bad_alloc leaks nothing.
+#include "core/capture/email.hpp"
+
+#include <gmime/gmime.h>
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "core/capture/glib_runtime.hpp"
+#include "core/capture/mail_rules.hpp"
+
+namespace crm::capture {
+
+namespace {
+
+struct GObjectUnref {
+  void operator()(gpointer object) const { g_object_unref(object); }
+};
+struct GFree {
+  void operator()(gpointer memory) const { g_free(memory); }
+};
+struct DateTimeUnref {
+  void operator()(GDateTime *date) const { g_date_time_unref(date); }
+};
+struct OptionsFree {
+  void operator()(GMimeParserOptions *options) const { g_mime_parser_options_free(options); }
+};
+struct ReferencesFree {
+  void operator()(GMimeReferences *references) const { g_mime_references_free(references); }
+};
+
+template <typename T>
+using GObjectPtr = std::unique_ptr<T, GObjectUnref>;
+using GString_ = std::unique_ptr<char, GFree>;
+using DateTimePtr = std::unique_ptr<GDateTime, DateTimeUnref>;
+using OptionsPtr = std::unique_ptr<GMimeParserOptions, OptionsFree>;
+using ReferencesPtr = std::unique_ptr<GMimeReferences, ReferencesFree>;
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string trimmed(const char *text) {
+  std::string_view view = text ? text : "";
+  while (!view.empty() && is_space(view.front())) view.remove_prefix(1);
+  while (!view.empty() && is_space(view.back())) view.remove_suffix(1);
+  return std::string(view);
+}
+
+std::string without_whitespace(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    if (!is_space(c)) out += c;
+  return out;
+}
+
+std::string ascii_lower(std::string text) {
+  for (char &c : text)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return text;
+}
+
+bool valid_address(const std::string &address) {
+  std::size_t at = address.rfind('@');
+  return at != std::string::npos && at > 0 && at + 1 < address.size();
+}
+
+// Parser options: lenient everywhere, and 8-bit header bytes read as UTF-8 when they are valid
+// UTF-8, else as windows-1252 (which maps every byte, so nothing is lost).
+OptionsPtr parser_options() {
+  OptionsPtr options(g_mime_parser_options_new());
+  static const char *fallback[] = {"UTF-8", "windows-1252", nullptr};
+  g_mime_parser_options_set_fallback_charsets(options.get(), fallback);
+  g_mime_parser_options_set_rfc2047_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_address_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_parameter_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  return options;
+}
+
+std::optional<std::string> header(GMimeObject *object, const char *name) {
+  const char *value = g_mime_object_get_header(object, name);
+  if (!value) return std::nullopt;
+  return trimmed(value);
+}
+
+Micros to_micros(GDateTime *date) {
+  return static_cast<Micros>(g_date_time_to_unix(date)) * 1000000 +
+         g_date_time_get_microsecond(date);
+}
+
+std::optional<Micros> decode_date(const std::string &text) {
+  if (text.empty()) return std::nullopt;
+  DateTimePtr date(g_mime_utils_header_decode_date(text.c_str()));
+  if (!date) return std::nullopt;
+  return to_micros(date.get());
+}
+
+// Headers are kept newest first, so the first Received whose date part (after the last ';')
+// parses is the newest one that can be read.
+std::optional<Micros> received_date(GMimeObject *object) {
+  GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+  int count = g_mime_header_list_get_count(headers);
+  for (int i = 0; i < count; ++i) {
+    GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+    if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") != 0) continue;
+    std::string value = trimmed(g_mime_header_get_value(h));
+    std::size_t semicolon = value.rfind(';');
+    if (semicolon == std::string::npos) continue;
+    if (auto date = decode_date(trimmed(value.c_str() + semicolon + 1))) return date;
+  }
+  return std::nullopt;
+}
+
+void read_date(GMimeMessage *message, ParsedEmail &email) {
+  // GMime returns no date for a missing or unreadable header; some decoders map garbage to the
+  // epoch, which no real message carries.
+  if (GDateTime *date = g_mime_message_get_date(message)) {
+    Micros micros = to_micros(date);
+    if (micros != 0) {
+      email.date = micros;
+      email.date_source = DateSource::header;
+      return;
+    }
+  }
+  if (auto date = received_date(GMIME_OBJECT(message))) {
+    email.date = date;
+    email.date_source = DateSource::received;
+  }
+}
+
+// Mailboxes of one list in order, groups flattened (a group may contain groups).
+void collect(InternetAddressList *list, Role role, std::vector<Participant> &out) {
+  if (!list) return;
+  int count = internet_address_list_length(list);
+  for (int i = 0; i < count; ++i) {
+    InternetAddress *entry = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_GROUP(entry)) {
+      collect(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(entry)), role, out);
+      continue;
+    }
+    if (!INTERNET_ADDRESS_IS_MAILBOX(entry)) continue;
+    std::string address =
+        ascii_lower(trimmed(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(entry))));
+    if (!valid_address(address)) continue;
+    bool seen = false;
+    for (const Participant &p : out) seen = seen || (p.role == role && p.address == address);
+    if (seen) continue;
+    out.push_back(Participant{address, trimmed(internet_address_get_name(entry)), role});
+  }
+}
+
+// The first mailbox of From as written, valid or not: "MAILER-DAEMON" without a domain still
+// tells the rules who sent it. An empty address is the null sender only when written as "<>"
+// (bounces: "From: MAILER-DAEMON <>"), not when the header merely lacks an address.
+std::string first_from(InternetAddressList *list, bool written_null) {
+  if (!list) return {};
+  int count = internet_address_list_length(list);
+  for (int i = 0; i < count; ++i) {
+    InternetAddress *entry = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_MAILBOX(entry)) {
+      std::string address =
+          ascii_lower(trimmed(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(entry))));
+      return address.empty() && written_null ? "<>" : address;
+    }
+    if (INTERNET_ADDRESS_IS_GROUP(entry)) {
+      std::string found = first_from(
+          internet_address_group_get_members(INTERNET_ADDRESS_GROUP(entry)), written_null);
+      if (!found.empty()) return found;
+    }
+  }
+  return written_null ? "<>" : "";
+}
+
+bool valid_message_id(const std::string &id) {
+  std::size_t at = id.rfind('@');
+  return !id.empty() && at != std::string::npos && at > 0 && at + 1 < id.size();
+}
+
+std::optional<std::string> first_reference(GMimeParserOptions *options, GMimeObject *object,
+                                           const char *name) {
+  const char *value = g_mime_object_get_header(object, name);
+  if (!value) return std::nullopt;
+  ReferencesPtr references(g_mime_references_parse(options, value));
+  if (!references) return std::nullopt;
+  int count = g_mime_references_length(references.get());
+  for (int i = 0; i < count; ++i) {
+    std::string id =
+        without_whitespace(trimmed(g_mime_references_get_message_id(references.get(), i)));
+    if (valid_message_id(id)) return "<" + id + ">";
+  }
+  return std::nullopt;
+}
+
+std::string sha256_hex(const std::string &text) {
+  GString_ hex(g_compute_checksum_for_data(
+      G_CHECKSUM_SHA256, reinterpret_cast<const guchar *>(text.data()), text.size()));
+  return hex.get();
+}
+
+// Stable across mailboxes: decoded values, whitespace collapsed, so re-folding or re-encoding of
+// the headers by another server does not change the identity.
+std::string synthesized_id(const ParsedEmail &email,
+                           const std::optional<std::string> &date_header) {
+  std::string from;
+  for (const Participant &p : email.participants)
+    if (p.role == Role::from) from += p.address + ",";
+  std::string date = email.date_source == DateSource::header
+                         ? std::to_string(*email.date)
+                         : without_whitespace(date_header.value_or(""));
+  std::string key = from + "\n" + date + "\n" + without_whitespace(email.subject);
+  return "<" + sha256_hex(key) + "@hash.crm-hygiene>";
+}
+
+void read_identity(GMimeParserOptions *options, GMimeMessage *message, ParsedEmail &email) {
+  GMimeObject *object = GMIME_OBJECT(message);
+  std::string id = without_whitespace(trimmed(g_mime_message_get_message_id(message)));
+  if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+  if (!id.empty()) {
+    email.message_id = "<" + id + ">";
+  } else {
+    email.message_id = synthesized_id(email, header(object, "Date"));
+    email.message_id_synthesized = true;
+  }
+  if (auto root = first_reference(options, object, "References"))
+    email.thread_key = *root;
+  else if (auto parent = first_reference(options, object, "In-Reply-To"))
+    email.thread_key = *parent;
+  else
+    email.thread_key = email.message_id;
+}
+
+MailHeaders rule_headers(GMimeMessage *message, const ParsedEmail &email) {
+  GMimeObject *object = GMIME_OBJECT(message);
+  MailHeaders h;
+  h.auto_submitted = header(object, "Auto-Submitted");
+  h.return_path = header(object, "Return-Path");
+  if (GMimeObject *body = g_mime_message_get_mime_part(message)) {
+    GMimeContentType *type = g_mime_object_get_content_type(body);
+    if (type) {
+      GString_ mime_type(g_mime_content_type_get_mime_type(type));
+      if (mime_type) h.content_type = ascii_lower(mime_type.get());
+      // ARF: multipart/report; report-type=feedback-report (the Feedback-Type field itself is in
+      // the inner message/feedback-report part).
+      const char *report = g_mime_content_type_get_parameter(type, "report-type");
+      if (report && g_ascii_strcasecmp(report, "feedback-report") == 0) h.feedback_type = report;
+    }
+  }
+  if (!h.feedback_type) h.feedback_type = header(object, "Feedback-Type");
+  h.list_id = header(object, "List-Id");
+  h.list_unsubscribe = header(object, "List-Unsubscribe");
+  for (const char *name : {"List-Post", "List-Help", "List-Subscribe", "List-Owner", "List-Archive",
+                           "Mailing-List", "X-MLServer"}) {
+    if (header(object, name)) {
+      h.other_list_header = name;
+      break;
+    }
+  }
+  h.precedence = header(object, "Precedence");
+  h.x_autoreply = header(object, "X-Autoreply");
+  h.x_autorespond = header(object, "X-Autorespond");
+  h.x_apple_action = header(object, "X-Apple-Action");
+  h.x_auto_response_suppress = header(object, "X-Auto-Response-Suppress");
+  h.x_ms_exchange_inbox_rules_loop = header(object, "X-MS-Exchange-Inbox-Rules-Loop");
+  h.x_ms_exchange_generated_message_source =
+      header(object, "X-MS-Exchange-Generated-Message-Source");
+  h.subject = email.subject;
+  const bool written_null =
+      without_whitespace(header(object, "From").value_or("")).find("<>") != std::string::npos;
+  h.from_address =
+      first_from(g_mime_message_get_addresses(message, GMIME_ADDRESS_TYPE_FROM), written_null);
+  return h;
+}
+
+// The decoded text of a part: transfer encoding undone, then the declared charset converted to
+// UTF-8; undeclared or unknown charsets are read as UTF-8 if valid, else windows-1252.
+std::string part_text(GMimePart *part) {
+  GMimeDataWrapper *content = g_mime_part_get_content(part);
+  if (!content) return {};
+  GObjectPtr<GMimeStream> memory(g_mime_stream_mem_new());
+  g_mime_data_wrapper_write_to_stream(content, memory.get());
+  GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(memory.get()));
+  std::string raw(reinterpret_cast<const char *>(bytes->data), bytes->len);
+
+  const char *charset = g_mime_content_type_get_parameter(
+      g_mime_object_get_content_type(GMIME_OBJECT(part)), "charset");
+  if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+      g_ascii_strcasecmp(charset, "us-ascii") != 0) {
+    gsize written = 0;
+    GString_ converted(g_convert(raw.data(), raw.size(), "UTF-8",
+                                 g_mime_charset_iconv_name(charset), nullptr, &written, nullptr));
+    if (converted) return std::string(converted.get(), written);
+  }
+  if (g_utf8_validate(raw.data(), raw.size(), nullptr)) return raw;
+  gsize written = 0;
+  GString_ converted(
+      g_convert(raw.data(), raw.size(), "UTF-8", "windows-1252", nullptr, &written, nullptr));
+  if (converted) return std::string(converted.get(), written);
+  GString_ repaired(g_utf8_make_valid(raw.data(), raw.size()));
+  return repaired.get();
+}
+
+// The calendar's METHOD property, upper-case (a line of its own, not a word in a description);
+// empty when absent.
+std::string method_line(const std::string &text) {
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    if (line.size() > 7 && g_ascii_strncasecmp(line.data(), "METHOD:", 7) == 0) {
+      std::string method = trimmed(std::string(line.substr(7)).c_str());
+      for (char &c : method) c = g_ascii_toupper(c);
+      return method;
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
+// iMIP (RFC 6047) puts the method in the Content-Type; clients that forget it still write METHOD
+// in the calendar. An attached .ics that merely publishes an event (METHOD:PUBLISH, Content-
+// Disposition: attachment) is a file someone shared, not an invitation.
+bool is_invitation(GMimeObject *part, GMimeContentType *type, const std::string &text) {
+  const char *parameter = g_mime_content_type_get_parameter(type, "method");
+  if (parameter && !trimmed(parameter).empty()) return true;
+  const std::string method = method_line(text);
+  if (method.empty()) return false;
+  if (method != "PUBLISH") return true;
+  GMimeContentDisposition *disposition = g_mime_object_get_content_disposition(part);
+  return !(disposition && g_mime_content_disposition_is_attachment(disposition));
+}
+
+// Walks the MIME tree without recursion (deeply nested messages exist) and without entering
+// attached messages: a calendar inside a bounced or forwarded message is not this message's.
+void read_invitations(GMimeMessage *message, ParsedEmail &email) {
+  std::vector<GMimeObject *> pending;
+  if (GMimeObject *body = g_mime_message_get_mime_part(message)) pending.push_back(body);
+  while (!pending.empty()) {
+    GMimeObject *object = pending.back();
+    pending.pop_back();
+    if (GMIME_IS_MULTIPART(object)) {
+      GMimeMultipart *multipart = GMIME_MULTIPART(object);
+      // Pushed in reverse so that parts are visited in document order.
+      for (int i = g_mime_multipart_get_count(multipart) - 1; i >= 0; --i)
+        pending.push_back(g_mime_multipart_get_part(multipart, i));
+      continue;
+    }
+    if (!GMIME_IS_PART(object)) continue;
+    GMimeContentType *type = g_mime_object_get_content_type(object);
+    if (!type || !g_mime_content_type_is_type(type, "text", "calendar")) continue;
+    std::string text = part_text(GMIME_PART(object));
+    if (!is_invitation(object, type, text)) continue;
+    // Some clients send the same calendar twice (inline and as invite.ics).
+    if (std::find(email.invitations.begin(), email.invitations.end(), text) ==
+        email.invitations.end())
+      email.invitations.push_back(std::move(text));
+  }
+}
+
+}  // namespace
+
+ParsedEmail parse_email(std::string_view raw) {
+  ensure_glib_runtime();
+  ParsedEmail email;
+  if (raw.empty()) {
+    email.skip = Skip{"malformed", "empty message"};
+    email.message_id = "<" + sha256_hex("") + "@hash.crm-hygiene>";
+    email.message_id_synthesized = true;
+    email.thread_key = email.message_id;
+    return email;
+  }
+
+  OptionsPtr options = parser_options();
+  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+  GObjectPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options.get()));
+  if (!message || g_mime_header_list_get_count(
+                      g_mime_object_get_header_list(GMIME_OBJECT(message.get()))) == 0) {
+    email.skip = Skip{"malformed", message ? "no header fields" : "not an RFC 5322 message"};
+    email.message_id = "<" + sha256_hex(std::string(raw)) + "@hash.crm-hygiene>";
+    email.message_id_synthesized = true;
+    email.thread_key = email.message_id;
+    return email;
+  }
+
+  GMimeMessage *m = message.get();
+  email.subject = trimmed(g_mime_message_get_subject(m));
+  read_date(m, email);
+  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_FROM), Role::from, email.participants);
+  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_TO), Role::to, email.participants);
+  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_CC), Role::cc, email.participants);
+  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_BCC), Role::bcc, email.participants);
+  read_identity(options.get(), m, email);
+  email.skip = classify_mail(rule_headers(m, email));
+  read_invitations(m, email);
+  return email;
+}
+
+}  // namespace crm::capture
