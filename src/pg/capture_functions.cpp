@@ -60,9 +60,12 @@ struct ParticipantColumns {
 
 const char *date_source_name(capture::DateSource source) {
   switch (source) {
-    case capture::DateSource::header: return "header";
-    case capture::DateSource::received: return "received";
-    case capture::DateSource::none: return "none";
+    case capture::DateSource::header:
+      return "header";
+    case capture::DateSource::received:
+      return "received";
+    case capture::DateSource::none:
+      return "none";
   }
   return "none";
 }

@@ -11,7 +11,9 @@ TimestampTz to_timestamptz(capture::Micros unix_micros) {
   return unix_micros - kUnixToPostgresEpoch;
 }
 
-capture::Micros to_unix_micros(TimestampTz timestamp) { return timestamp + kUnixToPostgresEpoch; }
+capture::Micros to_unix_micros(TimestampTz timestamp) {
+  return timestamp + kUnixToPostgresEpoch;
+}
 
 Datum text_datum(const std::string &value) {
   return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
@@ -29,8 +31,8 @@ Datum text_array_datum(const std::vector<const char *> &values) {
   }
   int dims[1] = {n};
   int lbs[1] = {1};
-  return PointerGetDatum(
-      construct_md_array(elements, nulls, n > 0 ? 1 : 0, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+  return PointerGetDatum(construct_md_array(elements, nulls, n > 0 ? 1 : 0, dims, lbs, TEXTOID, -1,
+                                            false, TYPALIGN_INT));
 }
 
 }  // namespace crm::pg

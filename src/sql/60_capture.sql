@@ -68,8 +68,8 @@ RETURNS TABLE (row_kind text, method text, uid text, recurrence_id timestamptz, 
                responses text[], skip text)
   AS 'MODULE_PATHNAME', 'crm_parse_calendar' LANGUAGE C STRICT;
 
--- The workspace's policy; a workspace without a row gets one with the defaults on first use (a
--- workspace that does not exist fails here, on the foreign key).
+-- The workspace's policy, its block lists canonical; a workspace without a row gets one with the
+-- defaults on first use (a workspace that does not exist fails here, on the foreign key).
 CREATE FUNCTION crm._capture_policy(ws bigint) RETURNS crm.capture_policy
 LANGUAGE plpgsql
 AS $$
@@ -81,6 +81,8 @@ BEGIN
     INSERT INTO crm.capture_policy AS p (workspace_id) VALUES (ws) ON CONFLICT DO NOTHING;
     SELECT * INTO STRICT pol FROM crm.capture_policy p WHERE p.workspace_id = ws;
   END IF;
+  pol.blocked_addresses := crm.normalize_addresses(pol.blocked_addresses);
+  pol.blocked_domains := crm.normalize_addresses(pol.blocked_domains);
   RETURN pol;
 END
 $$;
@@ -108,40 +110,55 @@ $$;
 
 -- Which of these canonical addresses belong to members, and which to people.
 CREATE FUNCTION crm._address_owners(ws bigint, addrs text[], OUT members text[], OUT people text[])
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
   SELECT coalesce(pg_catalog.array_agg(DISTINCT a.address) FILTER (WHERE a.member_id IS NOT NULL), '{}'),
          coalesce(pg_catalog.array_agg(DISTINCT a.address) FILTER (WHERE a.person_id IS NOT NULL), '{}')
+    INTO members, people
   FROM crm.record_address a
-  WHERE a.workspace_id = ws AND a.address = ANY (addrs)
+  WHERE a.workspace_id = ws AND a.address = ANY (addrs);
+END
 $$;
 
 -- The policy rules every item passes, after its own (automated, bulk, malformed): the first that
--- applies gives the skip reason; NULL files the item.
+-- applies gives the skip reason; NULL files the item. The block lists come canonical
+-- (crm._capture_policy). PL/pgSQL, so its statements' plans are kept across calls.
 CREATE FUNCTION crm._capture_skip(pol crm.capture_policy, addrs text[], members text[], owner text)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-  SELECT CASE
-    WHEN blocked.reason IS NOT NULL THEN blocked.reason
-    WHEN c.n = 0 THEN 'policy: no participants'
-    WHEN c.n > pol.max_participants
-      THEN pg_catalog.format('policy: %s participants, more than the %s allowed', c.n, pol.max_participants)
-    WHEN owner IS NOT NULL AND NOT owner = ANY (addrs)
-      THEN pg_catalog.format('policy: the mailbox owner %s is not a participant', owner)
-    WHEN addrs <@ members THEN 'internal: every participant is a member'
-  END
-  FROM (SELECT count(DISTINCT a) AS n FROM unnest(addrs) a) c
-  LEFT JOIN LATERAL (
-    SELECT CASE WHEN a = ANY (crm.normalize_addresses(pol.blocked_addresses))
-                THEN pg_catalog.format('blocked: address %s', a)
-                ELSE pg_catalog.format('blocked: domain %s', d) END AS reason
-    FROM unnest(addrs) a
-    LEFT JOIN LATERAL (
-      SELECT b AS d FROM unnest(crm.normalize_addresses(pol.blocked_domains)) b
-      WHERE crm.address_domain(a) = b OR crm.address_domain(a) LIKE '%.' || b) bd ON true
-    WHERE a = ANY (crm.normalize_addresses(pol.blocked_addresses)) OR bd.d IS NOT NULL
-    LIMIT 1) blocked ON true
+DECLARE
+  a text;
+  d text;
+  b text;
+  n integer;
+BEGIN
+  IF pol.blocked_addresses <> '{}' OR pol.blocked_domains <> '{}' THEN
+    FOREACH a IN ARRAY addrs LOOP
+      IF a = ANY (pol.blocked_addresses) THEN
+        RETURN 'blocked: address ' || a;
+      END IF;
+      d := pg_catalog.split_part(a, '@', 2);
+      FOREACH b IN ARRAY pol.blocked_domains LOOP
+        IF d = b OR pg_catalog.right(d, pg_catalog.length(b) + 1) = '.' || b THEN
+          RETURN 'blocked: domain ' || b;
+        END IF;
+      END LOOP;
+    END LOOP;
+  END IF;
+  n := (SELECT count(DISTINCT x) FROM unnest(addrs) x);
+  IF n = 0 THEN
+    RETURN 'policy: no participants';
+  ELSIF n > pol.max_participants THEN
+    RETURN pg_catalog.format('policy: %s participants, more than the %s allowed', n, pol.max_participants);
+  ELSIF owner IS NOT NULL AND NOT owner = ANY (addrs) THEN
+    RETURN pg_catalog.format('policy: the mailbox owner %s is not a participant', owner);
+  ELSIF addrs <@ members THEN
+    RETURN 'internal: every participant is a member';
+  END IF;
+  RETURN NULL;
+END
 $$;
 
 -- First and last name from a display name: "Ada Lovelace", "Lovelace, Ada", "\"Ada\" (work)".
@@ -278,7 +295,7 @@ BEGIN
           FROM (SELECT m0.item, m0.external_id, m0.thread_key, m0.occurred_at, m0.subject, m0.addresses,
                        m0.display_names, m0.roles,
                        coalesce(m0.skip, crm._capture_skip(pol, m0.addresses, members, owner)) AS skip
-                FROM unnest(mail) m0) d) m
+                FROM unnest(mail) m0 OFFSET 0) d) m
     LEFT JOIN crm.interaction e
       ON m.skip IS NULL AND e.workspace_id = ws AND e.external_id = m.external_id
     ORDER BY m.item);
@@ -635,23 +652,30 @@ BEGIN
   -- forgets them. Instances outside the window are left as they were.
   RETURN QUERY
     WITH series AS (
-      SELECT e.uid, max(e.sequence) AS sequence, bool_or(e.recurrence_id IS NOT NULL) AS recurring
+      SELECT e.uid, max(e.sequence) AS sequence, max(e.dtstamp) AS dtstamp,
+             bool_or(e.recurrence_id IS NOT NULL) AS recurring
       FROM unnest(events) e
       WHERE e.action = 'update' OR e.action = 'create'
       GROUP BY e.uid
       HAVING bool_or(NOT e.from_override)),
     gone AS (
-      SELECT c.interaction_id, 'series canceled' AS why
+      SELECT c.interaction_id, 'series canceled' AS why, NULL::integer AS sequence, NULL::timestamptz AS dtstamp
       FROM crm.captured_event c
       WHERE c.workspace_id = ws AND c.uid = ANY (canceled_uids)
       UNION ALL
-      SELECT c.interaction_id, 'no longer in the series'
+      SELECT c.interaction_id, 'no longer in the series', s.sequence, s.dtstamp
       FROM series s JOIN crm.captured_event c ON c.workspace_id = ws AND c.uid = s.uid
       WHERE NOT EXISTS (SELECT FROM unnest(events) e WHERE e.interaction_id = c.interaction_id)
         AND (NOT c.from_override OR c.sequence < s.sequence)
+        AND (c.sequence, coalesce(c.dtstamp, '-infinity')) <= (s.sequence, coalesce(s.dtstamp, '-infinity'))
         AND CASE WHEN c.recurrence_id IS NULL THEN s.recurring
                  ELSE NOT s.recurring
                       OR (c.recurrence_id >= at - pol.recurrence_past AND c.recurrence_id < at + pol.recurrence_ahead) END),
+    -- The dropped instance takes the version that dropped it, so an older copy cannot bring it back.
+    versioned AS (
+      UPDATE crm.captured_event c SET sequence = g.sequence, dtstamp = g.dtstamp, from_override = false
+      FROM gone g
+      WHERE c.interaction_id = g.interaction_id AND g.sequence IS NOT NULL),
     canceled AS (
       UPDATE crm.interaction i SET status = 'canceled'
       FROM gone g

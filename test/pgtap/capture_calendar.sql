@@ -2,7 +2,7 @@
 -- the recurrence window; UID + RECURRENCE-ID is the identity, SEQUENCE and DTSTAMP decide which
 -- copy wins, cancellations cancel, replies change responses, and ingesting again changes nothing.
 BEGIN;
-SELECT plan(52);
+SELECT plan(51);
 SET LOCAL timezone = 'UTC';
 INSERT INTO crm.workspace (id, name) VALUES (502, 'capture calendar');
 SET LOCAL crm.workspace = '502';
@@ -93,18 +93,18 @@ SELECT is(pg_temp.snapshot(), :'before', 'and nothing changed');
 
 -- SEQUENCE 1 drops the second week (EXDATE) and carries Eve's decline.
 SELECT is(pg_temp.outcomes(replace(replace(replace((SELECT ics FROM weekly), 'SEQUENCE:0', 'SEQUENCE:1'),
-    'RRULE:FREQ=WEEKLY;COUNT=3', E'RRULE:FREQ=WEEKLY;COUNT=3\r\nEXDATE;TZID=Europe/Berlin:20261112T100000'),
+    'RRULE:FREQ=WEEKLY;COUNT=3', E'RRULE:FREQ=WEEKLY;COUNT=3\r\nEXDATE;TZID=Europe/Berlin:20261105T100000'),
     'PARTSTAT=NEEDS-ACTION', 'PARTSTAT=DECLINED'), 'ann@ourco.com'),
   'updated (SEQUENCE 1); updated (SEQUENCE 1); updated (no longer in the series)', 'a new version: two instances updated, one dropped');
 SELECT results_eq($$SELECT external_id, status FROM pg_temp.series('weekly-1@ourco.com')$$,
-  $$VALUES ('weekly-1@ourco.com/20261105T090000Z', 'confirmed'), ('weekly-1@ourco.com/20261112T090000Z', 'canceled'),
+  $$VALUES ('weekly-1@ourco.com/20261105T090000Z', 'canceled'), ('weekly-1@ourco.com/20261112T090000Z', 'confirmed'),
            ('weekly-1@ourco.com/20261119T090000Z', 'confirmed')$$,
   'the excluded week is cancelled');
 SELECT is((SELECT string_agg(p.response::text, ',' ORDER BY i.occurred_at) FROM crm.participant p JOIN crm.interaction i ON i.id = p.interaction_id
            WHERE i.thread_key = 'weekly-1@ourco.com' AND p.address = 'eve@newco.io' AND i.status <> 'canceled'),
   'declined,declined', 'Eve''s response follows the new version');
-SELECT is((SELECT meeting_count FROM crm.person_overview WHERE email = 'bob@acme-widgets.com'), 2::bigint,
-  'derived state forgets the cancelled instance');
+SELECT is((SELECT next_meeting_at FROM crm.person_overview WHERE email = 'bob@acme-widgets.com'), '2026-11-12 09:00+00'::timestamptz,
+  'derived state forgets the cancelled instance: Bob''s next meeting is the second week');
 
 -- An older copy arriving late loses.
 SELECT pg_temp.snapshot() AS before \gset
@@ -131,7 +131,7 @@ SELECT is((SELECT string_agg(p.address, ',' ORDER BY p.address) FROM crm.partici
            WHERE i.external_id = 'weekly-1@ourco.com/20261119T090000Z'), 'ann@ourco.com,bob@acme-widgets.com',
   'with the override''s participants');
 SELECT is(pg_temp.outcomes(replace(replace(replace((SELECT ics FROM weekly), 'SEQUENCE:0', 'SEQUENCE:1'),
-    'RRULE:FREQ=WEEKLY;COUNT=3', E'RRULE:FREQ=WEEKLY;COUNT=3\r\nEXDATE;TZID=Europe/Berlin:20261112T100000'),
+    'RRULE:FREQ=WEEKLY;COUNT=3', E'RRULE:FREQ=WEEKLY;COUNT=3\r\nEXDATE;TZID=Europe/Berlin:20261105T100000'),
     'PARTSTAT=NEEDS-ACTION', 'PARTSTAT=DECLINED'), 'ann@ourco.com'),
   'duplicate (a newer version is filed (SEQUENCE 1)); duplicate (already captured)',
   'the series at the same SEQUENCE leaves the override alone');
@@ -169,7 +169,8 @@ ATTENDEE:mailto:bob@acme-widgets.com
 END:VEVENT$ics$), 'ann@ourco.com') LIKE '%updated%', true, 'a cancellation updates the instances');
 SELECT is((SELECT string_agg(DISTINCT status, ',') FROM pg_temp.series('weekly-1@ourco.com')), 'canceled', 'every instance is cancelled');
 SELECT is((SELECT next_meeting_at FROM crm.person_overview WHERE email = 'bob@acme-widgets.com'), NULL, 'and Bob has no next meeting');
-SELECT is((SELECT meeting_count FROM crm.person_overview WHERE email = 'bob@acme-widgets.com'), 0::bigint, 'nor any meeting');
+SELECT is((SELECT count(*)::int FROM crm.interaction WHERE workspace_id = 502 AND thread_key = 'weekly-1@ourco.com' AND status <> 'canceled'), 0,
+  'nothing of the series is left to count');
 
 -- Time zones: Windows names (Outlook, without VTIMEZONE), a zone defined in the file, UTC, all-day.
 SELECT is(pg_temp.outcomes(pg_temp.ics('REQUEST', $ics$BEGIN:VEVENT
@@ -283,9 +284,9 @@ SELECT is(pg_temp.snapshot(), :'before', 'nothing was written');
 -- An invitation inside an email goes to the calendar path.
 SELECT is((SELECT string_agg(r.outcome, ',') FROM crm.ingest_email(
   E'From: ann@ourco.com\r\nTo: bob@acme-widgets.com\r\nSubject: Invitation: Demo\r\nMessage-ID: <invite@ourco.com>\r\n'
-  E'MIME-Version: 1.0\r\nContent-Type: text/calendar; charset=UTF-8; method=REQUEST\r\n\r\n'
+  'MIME-Version: 1.0\r\nContent-Type: text/calendar; charset=UTF-8; method=REQUEST\r\n\r\n'
   || pg_temp.ics('REQUEST', E'BEGIN:VEVENT\nUID:demo@ourco.com\nDTSTAMP:20261020T100000Z\nDTSTART:20261112T150000Z\nDTEND:20261112T160000Z\nSUMMARY:Demo\nORGANIZER:mailto:ann@ourco.com\nATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@acme-widgets.com\nEND:VEVENT'),
-  'ann@ourco.com')), 'created', 'an invitation email creates the meeting');
+  'ann@ourco.com') r), 'created', 'an invitation email creates the meeting');
 SELECT results_eq($$SELECT kind::text, subject FROM crm.interaction WHERE workspace_id = 502 AND thread_key = 'demo@ourco.com'$$,
   $$VALUES ('meeting', 'Demo')$$, 'a meeting, not an email');
 SELECT is((SELECT count(*)::int FROM crm.interaction WHERE external_id = '<invite@ourco.com>'), 0, 'the invitation itself is not filed as an email');

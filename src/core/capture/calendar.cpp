@@ -97,7 +97,8 @@ bool override_in_window(const Entry &e, Window w) {
   return in_window(e.fields.starts_at, w) || in_window(*e.fields.recurrence_id, w);
 }
 
-void emit_group(const std::string &uid, const Group &g, Window window, ParsedCalendar &out) {
+void emit_group(const std::string &uid, const Group &g, Window window, ical::StepBudget &budget,
+                ParsedCalendar &out) {
   std::vector<EventInstance> instances;
   const Entry *m = g.master;
   if (m != nullptr && !m->fields.recurring) {
@@ -107,7 +108,8 @@ void emit_group(const std::string &uid, const Group &g, Window window, ParsedCal
           ical::end_of(m->fields.starts_at, m->fields.end, m->fields.zone), std::nullopt));
     }
   } else if (m != nullptr) {
-    ical::Expansion x = ical::expand(m->event, m->fields, m->ctx, window, kMaxInstancesPerSeries);
+    ical::Expansion x =
+        ical::expand(m->event, m->fields, m->ctx, window, kMaxInstancesPerSeries, budget);
     if (x.skip) {
       out.skipped.push_back({uid, *x.skip});
       return;
@@ -184,7 +186,8 @@ ParsedCalendar parse_calendar(std::string_view ics, Window window,
       keep_newest(it->second.master, &e, out);
     }
   }
-  for (const std::string &uid : order) emit_group(uid, groups[uid], window, out);
+  ical::StepBudget budget;
+  for (const std::string &uid : order) emit_group(uid, groups[uid], window, budget, out);
   return out;
 }
 

@@ -54,7 +54,8 @@ struct ParsedCalendar {
 // unknown). TZIDs resolve from the file's VTIMEZONE, then IANA names, then Windows zone names.
 // RRULE, RDATE and EXDATE are expanded within `window`, RECURRENCE-ID overrides replace their
 // instances. Never throws for bad input; may throw std::bad_alloc.
-ParsedCalendar parse_calendar(std::string_view ics, Window window, const std::string &floating_zone);
+ParsedCalendar parse_calendar(std::string_view ics, Window window,
+                              const std::string &floating_zone);
 
 // Most instances one series may yield inside the window; a series with more is skipped as policy.
 inline constexpr std::size_t kMaxInstancesPerSeries = 5000;

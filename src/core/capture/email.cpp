@@ -1,43 +1,26 @@
-// GMime does the RFC 5322 / MIME / RFC 2047 work; this file decides identity, threading, dates,
-// participants and which parts are invitations. Every GObject is owned by a unique_ptr, so an
-// early return or std::bad_alloc leaks nothing.
+// GMime does the RFC 5322 / MIME / RFC 2047 work; this file decides identity, threading, dates and
+// participants, and hands the headers to the rules. Every GObject is owned by a unique_ptr.
 #include "core/capture/email.hpp"
 
 #include <gmime/gmime.h>
 
-#include <algorithm>
 #include <memory>
 #include <utility>
 
 #include "core/capture/glib_runtime.hpp"
+#include "core/capture/gmime_handles.hpp"
+#include "core/capture/invitation_parts.hpp"
 #include "core/capture/mail_rules.hpp"
 
 namespace crm::capture {
 
 namespace {
 
-struct GObjectUnref {
-  void operator()(gpointer object) const { g_object_unref(object); }
-};
-struct GFree {
-  void operator()(gpointer memory) const { g_free(memory); }
-};
-struct DateTimeUnref {
-  void operator()(GDateTime *date) const { g_date_time_unref(date); }
-};
-struct OptionsFree {
-  void operator()(GMimeParserOptions *options) const { g_mime_parser_options_free(options); }
-};
-struct ReferencesFree {
-  void operator()(GMimeReferences *references) const { g_mime_references_free(references); }
-};
-
-template <typename T>
-using GObjectPtr = std::unique_ptr<T, GObjectUnref>;
-using GString_ = std::unique_ptr<char, GFree>;
-using DateTimePtr = std::unique_ptr<GDateTime, DateTimeUnref>;
-using OptionsPtr = std::unique_ptr<GMimeParserOptions, OptionsFree>;
-using ReferencesPtr = std::unique_ptr<GMimeReferences, ReferencesFree>;
+using gmime::DateTimePtr;
+using gmime::GCharPtr;
+using gmime::GObjectPtr;
+using gmime::OptionsPtr;
+using gmime::ReferencesPtr;
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -98,20 +81,22 @@ std::optional<Micros> decode_date(const std::string &text) {
   return to_micros(date.get());
 }
 
-// Headers are kept newest first, so the first Received whose date part (after the last ';')
-// parses is the newest one that can be read.
+// The newest of the Received dates (the text after each header's last ';') that parse. Relays add
+// theirs on top, but forwarded and re-injected mail mixes the order, so the latest time wins.
 std::optional<Micros> received_date(GMimeObject *object) {
   GMimeHeaderList *headers = g_mime_object_get_header_list(object);
   int count = g_mime_header_list_get_count(headers);
+  std::optional<Micros> newest;
   for (int i = 0; i < count; ++i) {
     GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
     if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") != 0) continue;
     std::string value = trimmed(g_mime_header_get_value(h));
     std::size_t semicolon = value.rfind(';');
     if (semicolon == std::string::npos) continue;
-    if (auto date = decode_date(trimmed(value.c_str() + semicolon + 1))) return date;
+    if (auto date = decode_date(trimmed(value.c_str() + semicolon + 1)))
+      if (!newest || *date > *newest) newest = date;
   }
-  return std::nullopt;
+  return newest;
 }
 
 void read_date(GMimeMessage *message, ParsedEmail &email) {
@@ -179,6 +164,29 @@ bool valid_message_id(const std::string &id) {
   return !id.empty() && at != std::string::npos && at > 0 && at + 1 < id.size();
 }
 
+std::string sha256_hex(std::string_view text) {
+  GCharPtr hex(g_compute_checksum_for_data(
+      G_CHECKSUM_SHA256, reinterpret_cast<const guchar *>(text.data()), text.size()));
+  return hex.get();
+}
+
+// Built by appending: GCC 12 warns falsely (-Wrestrict) on "<" + std::string + ">" chains.
+std::string bracketed(std::string_view id) {
+  std::string out;
+  out.reserve(id.size() + 2);
+  out += '<';
+  out += id;
+  out += '>';
+  return out;
+}
+
+// The identity of a message without a usable Message-ID.
+std::string hashed_id(std::string_view key) {
+  std::string out = sha256_hex(key);
+  out += "@hash.crm-hygiene";
+  return bracketed(out);
+}
+
 std::optional<std::string> first_reference(GMimeParserOptions *options, GMimeObject *object,
                                            const char *name) {
   const char *value = g_mime_object_get_header(object, name);
@@ -189,15 +197,9 @@ std::optional<std::string> first_reference(GMimeParserOptions *options, GMimeObj
   for (int i = 0; i < count; ++i) {
     std::string id =
         without_whitespace(trimmed(g_mime_references_get_message_id(references.get(), i)));
-    if (valid_message_id(id)) return "<" + id + ">";
+    if (valid_message_id(id)) return bracketed(id);
   }
   return std::nullopt;
-}
-
-std::string sha256_hex(const std::string &text) {
-  GString_ hex(g_compute_checksum_for_data(
-      G_CHECKSUM_SHA256, reinterpret_cast<const guchar *>(text.data()), text.size()));
-  return hex.get();
 }
 
 // Stable across mailboxes: decoded values, whitespace collapsed, so re-folding or re-encoding of
@@ -211,7 +213,7 @@ std::string synthesized_id(const ParsedEmail &email,
                          ? std::to_string(*email.date)
                          : without_whitespace(date_header.value_or(""));
   std::string key = from + "\n" + date + "\n" + without_whitespace(email.subject);
-  return "<" + sha256_hex(key) + "@hash.crm-hygiene>";
+  return hashed_id(key);
 }
 
 void read_identity(GMimeParserOptions *options, GMimeMessage *message, ParsedEmail &email) {
@@ -219,7 +221,7 @@ void read_identity(GMimeParserOptions *options, GMimeMessage *message, ParsedEma
   std::string id = without_whitespace(trimmed(g_mime_message_get_message_id(message)));
   if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
   if (!id.empty()) {
-    email.message_id = "<" + id + ">";
+    email.message_id = bracketed(id);
   } else {
     email.message_id = synthesized_id(email, header(object, "Date"));
     email.message_id_synthesized = true;
@@ -240,7 +242,7 @@ MailHeaders rule_headers(GMimeMessage *message, const ParsedEmail &email) {
   if (GMimeObject *body = g_mime_message_get_mime_part(message)) {
     GMimeContentType *type = g_mime_object_get_content_type(body);
     if (type) {
-      GString_ mime_type(g_mime_content_type_get_mime_type(type));
+      GCharPtr mime_type(g_mime_content_type_get_mime_type(type));
       if (mime_type) h.content_type = ascii_lower(mime_type.get());
       // ARF: multipart/report; report-type=feedback-report (the Feedback-Type field itself is in
       // the inner message/feedback-report part).
@@ -274,89 +276,17 @@ MailHeaders rule_headers(GMimeMessage *message, const ParsedEmail &email) {
   return h;
 }
 
-// The decoded text of a part: transfer encoding undone, then the declared charset converted to
-// UTF-8; undeclared or unknown charsets are read as UTF-8 if valid, else windows-1252.
-std::string part_text(GMimePart *part) {
-  GMimeDataWrapper *content = g_mime_part_get_content(part);
-  if (!content) return {};
-  GObjectPtr<GMimeStream> memory(g_mime_stream_mem_new());
-  g_mime_data_wrapper_write_to_stream(content, memory.get());
-  GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(memory.get()));
-  std::string raw(reinterpret_cast<const char *>(bytes->data), bytes->len);
-
-  const char *charset = g_mime_content_type_get_parameter(
-      g_mime_object_get_content_type(GMIME_OBJECT(part)), "charset");
-  if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
-      g_ascii_strcasecmp(charset, "us-ascii") != 0) {
-    gsize written = 0;
-    GString_ converted(g_convert(raw.data(), raw.size(), "UTF-8",
-                                 g_mime_charset_iconv_name(charset), nullptr, &written, nullptr));
-    if (converted) return std::string(converted.get(), written);
+// Exports and test corpora put a byte-order mark or blank (even space-filled) lines before the
+// first header; GMime would then find no header at all.
+std::string_view skip_leading_blank_lines(std::string_view raw) {
+  if (raw.starts_with("\xEF\xBB\xBF")) raw.remove_prefix(3);
+  while (!raw.empty()) {
+    std::size_t end = raw.find('\n');
+    std::string_view line = raw.substr(0, end);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) break;
+    raw.remove_prefix(end == std::string_view::npos ? raw.size() : end + 1);
   }
-  if (g_utf8_validate(raw.data(), raw.size(), nullptr)) return raw;
-  gsize written = 0;
-  GString_ converted(
-      g_convert(raw.data(), raw.size(), "UTF-8", "windows-1252", nullptr, &written, nullptr));
-  if (converted) return std::string(converted.get(), written);
-  GString_ repaired(g_utf8_make_valid(raw.data(), raw.size()));
-  return repaired.get();
-}
-
-// The calendar's METHOD property, upper-case (a line of its own, not a word in a description);
-// empty when absent.
-std::string method_line(const std::string &text) {
-  for (std::size_t start = 0; start < text.size();) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + start, end - start);
-    if (line.size() > 7 && g_ascii_strncasecmp(line.data(), "METHOD:", 7) == 0) {
-      std::string method = trimmed(std::string(line.substr(7)).c_str());
-      for (char &c : method) c = g_ascii_toupper(c);
-      return method;
-    }
-    start = end + 1;
-  }
-  return {};
-}
-
-// iMIP (RFC 6047) puts the method in the Content-Type; clients that forget it still write METHOD
-// in the calendar. An attached .ics that merely publishes an event (METHOD:PUBLISH, Content-
-// Disposition: attachment) is a file someone shared, not an invitation.
-bool is_invitation(GMimeObject *part, GMimeContentType *type, const std::string &text) {
-  const char *parameter = g_mime_content_type_get_parameter(type, "method");
-  if (parameter && !trimmed(parameter).empty()) return true;
-  const std::string method = method_line(text);
-  if (method.empty()) return false;
-  if (method != "PUBLISH") return true;
-  GMimeContentDisposition *disposition = g_mime_object_get_content_disposition(part);
-  return !(disposition && g_mime_content_disposition_is_attachment(disposition));
-}
-
-// Walks the MIME tree without recursion (deeply nested messages exist) and without entering
-// attached messages: a calendar inside a bounced or forwarded message is not this message's.
-void read_invitations(GMimeMessage *message, ParsedEmail &email) {
-  std::vector<GMimeObject *> pending;
-  if (GMimeObject *body = g_mime_message_get_mime_part(message)) pending.push_back(body);
-  while (!pending.empty()) {
-    GMimeObject *object = pending.back();
-    pending.pop_back();
-    if (GMIME_IS_MULTIPART(object)) {
-      GMimeMultipart *multipart = GMIME_MULTIPART(object);
-      // Pushed in reverse so that parts are visited in document order.
-      for (int i = g_mime_multipart_get_count(multipart) - 1; i >= 0; --i)
-        pending.push_back(g_mime_multipart_get_part(multipart, i));
-      continue;
-    }
-    if (!GMIME_IS_PART(object)) continue;
-    GMimeContentType *type = g_mime_object_get_content_type(object);
-    if (!type || !g_mime_content_type_is_type(type, "text", "calendar")) continue;
-    std::string text = part_text(GMIME_PART(object));
-    if (!is_invitation(object, type, text)) continue;
-    // Some clients send the same calendar twice (inline and as invite.ics).
-    if (std::find(email.invitations.begin(), email.invitations.end(), text) ==
-        email.invitations.end())
-      email.invitations.push_back(std::move(text));
-  }
+  return raw;
 }
 
 }  // namespace
@@ -364,9 +294,10 @@ void read_invitations(GMimeMessage *message, ParsedEmail &email) {
 ParsedEmail parse_email(std::string_view raw) {
   ensure_glib_runtime();
   ParsedEmail email;
+  raw = skip_leading_blank_lines(raw);
   if (raw.empty()) {
     email.skip = Skip{"malformed", "empty message"};
-    email.message_id = "<" + sha256_hex("") + "@hash.crm-hygiene>";
+    email.message_id = hashed_id("");
     email.message_id_synthesized = true;
     email.thread_key = email.message_id;
     return email;
@@ -380,7 +311,7 @@ ParsedEmail parse_email(std::string_view raw) {
   if (!message || g_mime_header_list_get_count(
                       g_mime_object_get_header_list(GMIME_OBJECT(message.get()))) == 0) {
     email.skip = Skip{"malformed", message ? "no header fields" : "not an RFC 5322 message"};
-    email.message_id = "<" + sha256_hex(std::string(raw)) + "@hash.crm-hygiene>";
+    email.message_id = hashed_id(raw);
     email.message_id_synthesized = true;
     email.thread_key = email.message_id;
     return email;
@@ -395,7 +326,7 @@ ParsedEmail parse_email(std::string_view raw) {
   collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_BCC), Role::bcc, email.participants);
   read_identity(options.get(), m, email);
   email.skip = classify_mail(rule_headers(m, email));
-  read_invitations(m, email);
+  email.invitations = gmime::find_invitations(m);
   return email;
 }
 

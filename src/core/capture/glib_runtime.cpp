@@ -119,8 +119,12 @@ std::vector<std::string> take_glib_messages() {
   g_mutex_unlock(&buffer_lock);
 
   messages.resize(count);
-  if (dropped > 0 && !messages.empty())
-    messages.back() = "(" + std::to_string(dropped + 1) + " further GLib messages not kept)";
+  if (dropped > 0 && !messages.empty()) {
+    std::string note = "(";
+    note += std::to_string(dropped + 1);
+    note += " further GLib messages not kept)";
+    messages.back() = std::move(note);
+  }
   return messages;
 }
 

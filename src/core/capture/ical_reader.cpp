@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/capture/ical_text.hpp"
+
 namespace crm::capture::ical {
 
 namespace {
@@ -48,6 +50,11 @@ std::vector<std::string> content_lines(std::string_view text) {
   return out;
 }
 
+// The content-line name, upper-cased: what precedes the first ':' or ';'.
+std::string name_of(const std::string &line) {
+  return upper(std::string_view(line).substr(0, line.find_first_of(":;")));
+}
+
 }  // namespace
 
 void make_errors_nonfatal() {
@@ -64,7 +71,18 @@ std::vector<Component> read_components(std::string_view text) {
   std::vector<Component> components;
   Parser parser(icalparser_new());
   if (!parser) throw std::bad_alloc();
+  // Lines outside any component (mail headers, a stray END) are dropped here: libical only
+  // prints complaints about them to stderr, which is the server log.
+  int depth = 0;
   for (std::string &line : content_lines(text)) {
+    const std::string name = name_of(line);
+    if (name == "BEGIN") {
+      ++depth;
+    } else if (depth == 0) {
+      continue;
+    } else if (name == "END") {
+      --depth;
+    }
     icalcomponent *done = icalparser_add_line(parser.get(), line.data());
     if (done != nullptr) {
       Component owned(done);

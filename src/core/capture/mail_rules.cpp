@@ -124,10 +124,11 @@ std::optional<Skip> automated(const MailHeaders &h) {
     return Skip{"automated", "X-MS-Exchange-Inbox-Rules-Loop header"};
   if (h.x_ms_exchange_generated_message_source)
     return Skip{"automated", "X-MS-Exchange-Generated-Message-Source header"};
-  // Exchange stamps this on what it generates itself (out-of-office replies, reports) so that no
-  // other responder answers; people's own messages do not carry it.
-  if (h.x_auto_response_suppress && !trim(*h.x_auto_response_suppress).empty())
-    return Skip{"automated", "X-Auto-Response-Suppress header"};
+  // Exchange stamps "All" on what it generates itself (out-of-office replies, reports) so that no
+  // other responder answers. Narrower values (OOF, DR, ...) are requests some clients add to
+  // ordinary mail a person wrote, so they do not count.
+  if (h.x_auto_response_suppress && keyword(*h.x_auto_response_suppress) == "all")
+    return Skip{"automated", "X-Auto-Response-Suppress: All"};
   if (h.precedence && keyword(*h.precedence) == "auto_reply")
     return Skip{"automated", "Precedence: auto_reply"};
   if (auto cause = vacation_subject(h.subject))
@@ -171,6 +172,8 @@ bool is_automated_sender(const std::string &address) {
   for (char c : local)
     if (c != '-' && c != '_' && c != '.') bare += c;
   if (bare == "mailerdaemon" || bare == "postmaster") return true;
+  // System senders named after the daemon that writes them: bugzilla-daemon, majordomo-daemon.
+  if (bare.size() > 6 && bare.ends_with("daemon")) return true;
   // "notifications-noreply", "noreply.billing": the word anywhere in the local part.
   return bare.find("noreply") != std::string::npos || bare.find("donotreply") != std::string::npos;
 }

@@ -1,6 +1,7 @@
 #include "core/capture/recurrence.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <tuple>
@@ -43,47 +44,101 @@ std::string rule_text(const icalrecurrencetype &rule) {
   return out;
 }
 
-// libical searches for the next match up to year 2582 inside one icalrecur_iterator_next call,
-// which a rule that never matches (FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30) turns into minutes of
-// CPU. An UNTIL just past the window bounds that search; instances after it are not wanted.
-void bound_until(icalrecurrencetype &rule, const EventFields &f, Window window) {
-  const Micros bound = window.to + 2 * kDay;
-  if (!icaltime_is_null_time(rule.until) && valid_time(rule.until)) {
-    icaltimezone *until_zone = icaltime_is_utc(rule.until) ? nullptr : f.zone;
-    if (to_micros(rule.until, until_zone) <= bound) return;
+// The shortest FREQ period: an upper bound on how many periods fit in a span.
+Micros period_of(const icalrecurrencetype &rule) {
+  constexpr Micros kMinute = 60'000'000;
+  Micros unit = kDay;
+  switch (rule.freq) {
+    case ICAL_MINUTELY_RECURRENCE:
+      unit = kMinute;
+      break;
+    case ICAL_HOURLY_RECURRENCE:
+      unit = 60 * kMinute;
+      break;
+    case ICAL_DAILY_RECURRENCE:  // a day may be 23 hours long (DST), likewise below
+      unit = kDay - 60 * kMinute;
+      break;
+    case ICAL_WEEKLY_RECURRENCE:
+      unit = 7 * kDay - 60 * kMinute;
+      break;
+    case ICAL_MONTHLY_RECURRENCE:
+      unit = 28 * kDay - 60 * kMinute;
+      break;
+    case ICAL_YEARLY_RECURRENCE:
+      unit = 365 * kDay - 60 * kMinute;
+      break;
+    default:
+      break;
   }
-  icaltimetype until = local_time(bound, f.zone, f.all_day);
+  return unit * std::max<Micros>(1, rule.interval);
+}
+
+// libical's UNTIL, in UTC; nullopt when the rule has none.
+std::optional<Micros> until_of(const icalrecurrencetype &rule, const EventFields &f) {
+  if (icaltime_is_null_time(rule.until) || !valid_time(rule.until)) return std::nullopt;
+  return to_micros(rule.until, icaltime_is_utc(rule.until) ? nullptr : f.zone);
+}
+
+// Without a bound, libical searches for the next match up to year 2582 inside one
+// icalrecur_iterator_next call, which a rule that never matches (FREQ=MINUTELY;BYMONTH=2;
+// BYMONTHDAY=30) turns into minutes of CPU. An UNTIL at `stop` bounds that search.
+void bound_until(icalrecurrencetype &rule, const EventFields &f, Micros stop) {
+  if (auto until = until_of(rule, f); until && *until <= stop) return;
+  icaltimetype until = local_time(stop, f.zone, f.all_day);
   until.zone = f.dtstart.zone;
   rule.until = until;
 }
 
-// Walks one RRULE (or EXRULE) from DTSTART into `into`. Only HOURLY and MINUTELY rules jump
+// Walks one RRULE (or EXRULE) from DTSTART. Only HOURLY and MINUTELY rules without COUNT jump
 // ahead with icalrecur_iterator_set_start: walking them is what costs, and libical 3.0.16's
 // set_start yields wrong days for some YEARLY rules (BYWEEKNO=1,2,-1,-2;BYDAY=TU gives a
-// Wednesday); the other frequencies walk at most a few thousand steps a decade.
+// Wednesday); the other frequencies walk a few thousand periods a decade.
 // `remove` is for EXRULE: its instances leave the collected starts.
 std::optional<Skip> expand_rule(icalrecurrencetype rule, const EventFields &f, Collector &out,
-                                bool remove) {
+                                StepBudget &budget, bool remove) {
   if (rule.freq == ICAL_SECONDLY_RECURRENCE) {
     return Skip{"policy", "RRULE with FREQ=SECONDLY is not a meeting"};
   }
   const std::string text = rule_text(rule);
-  bound_until(rule, f, out.window);
+  const bool fast = rule.freq == ICAL_HOURLY_RECURRENCE || rule.freq == ICAL_MINUTELY_RECURRENCE;
+  const bool jump = fast && rule.count == 0 && out.window.from - kDay > f.starts_at;
+  const Micros walk_from = jump ? out.window.from - kDay : f.starts_at;
+  const Micros horizon = out.window.to + 2 * kDay;
+  const Micros unit = period_of(rule);
+  // Where kMaxRecurrencePeriods periods end, saturating instead of overflowing.
+  const Micros reach = unit > (INT64_MAX - std::max<Micros>(walk_from, 0)) / kMaxRecurrencePeriods
+                           ? INT64_MAX
+                           : walk_from + unit * kMaxRecurrencePeriods;
+  const Micros stop = std::min(horizon, reach);
+  const std::optional<Micros> until = until_of(rule, f);
+  const Micros end = until ? std::min(stop, *until) : stop;
+  const std::int64_t periods = end > walk_from ? (end - walk_from) / unit + 1 : 1;
+  if (periods > budget.periods_left) {
+    return Skip{"policy", "calendar needs more than " + std::to_string(kMaxPeriodsPerCalendar) +
+                              " recurrence steps in all"};
+  }
+  budget.periods_left -= periods;
+
+  bound_until(rule, f, stop);
   Iterator it(icalrecur_iterator_new(rule, f.dtstart));
   if (!it) return Skip{"malformed", "RRULE libical cannot expand: " + text};
-  const bool fast = rule.freq == ICAL_HOURLY_RECURRENCE || rule.freq == ICAL_MINUTELY_RECURRENCE;
-  if (fast && rule.count == 0 && out.window.from - kDay > f.starts_at) {
-    icaltimetype start = local_time(out.window.from - kDay, f.zone, f.all_day);
+  if (jump) {
+    icaltimetype start = local_time(walk_from, f.zone, f.all_day);
     start.zone = f.dtstart.zone;
     icalrecur_iterator_set_start(it.get(), start);
   }
-  std::size_t steps = 0;
-  for (icaltimetype t = icalrecur_iterator_next(it.get()); !icaltime_is_null_time(t);
-       t = icalrecur_iterator_next(it.get())) {
-    if (++steps > kMaxRecurrenceSteps) {
-      return Skip{"policy", "RRULE needs more than " + std::to_string(kMaxRecurrenceSteps) +
-                                " steps to reach the end of the window: " + text};
+  const Skip too_long{"policy", "RRULE needs more than " + std::to_string(kMaxRecurrencePeriods) +
+                                    " steps to reach the end of the window: " + text};
+  std::size_t yields = 0;
+  for (icaltimetype t = icalrecur_iterator_next(it.get());; t = icalrecur_iterator_next(it.get())) {
+    if (icaltime_is_null_time(t)) {
+      // The series ended: by its COUNT or UNTIL, or at the bound set here short of the window.
+      const bool counted_out = rule.count > 0 && yields >= static_cast<std::size_t>(rule.count);
+      const bool until_reached = until && *until <= stop;
+      if (stop < horizon && !counted_out && !until_reached) return too_long;
+      break;
     }
+    if (++yields > kMaxRecurrenceYields) return too_long;
     if (!valid_time(t)) break;
     const Micros at = to_micros(t, f.zone);
     if (at >= out.window.to) break;
@@ -99,8 +154,8 @@ std::optional<Skip> expand_rule(icalrecurrencetype rule, const EventFields &f, C
   return std::nullopt;
 }
 
-void add_rdates(icalcomponent *event, const EventFields &f, const ZoneContext &ctx,
-                Collector &out) {
+// RDATE as DATE-TIME, DATE (local midnight in the floating zone) or PERIOD (with its own end).
+void add_rdates(icalcomponent *event, const ZoneContext &ctx, Collector &out) {
   for (icalproperty *p = icalcomponent_get_first_property(event, ICAL_RDATE_PROPERTY); p != nullptr;
        p = icalcomponent_get_next_property(event, ICAL_RDATE_PROPERTY)) {
     const icaldatetimeperiodtype value = icalproperty_get_rdate(p);
@@ -122,7 +177,6 @@ void add_rdates(icalcomponent *event, const EventFields &f, const ZoneContext &c
       out.period_ends[at] = at + icaldurationtype_as_int(period.duration) * 1'000'000LL;
     }
   }
-  (void)f;
 }
 
 // EXDATE as an instant; a DATE EXDATE on a timed series removes every start on that local day.
@@ -156,7 +210,7 @@ void remove_exdates(icalcomponent *event, const EventFields &f, const ZoneContex
 }  // namespace
 
 Expansion expand(icalcomponent *event, const EventFields &f, const ZoneContext &ctx, Window window,
-                 std::size_t limit) {
+                 std::size_t limit, StepBudget &budget) {
   Expansion result;
   Collector out{window, limit, limit + count_exdates(event), {}, {}};
   icalproperty *rrule = icalcomponent_get_first_property(event, ICAL_RRULE_PROPERTY);
@@ -164,17 +218,17 @@ Expansion expand(icalcomponent *event, const EventFields &f, const ZoneContext &
   // icalcomponent_foreach_recurrence does; without one it is the first instance.
   if (rrule == nullptr && out.in_window(f.starts_at)) out.starts.insert(f.starts_at);
   for (; rrule != nullptr; rrule = icalcomponent_get_next_property(event, ICAL_RRULE_PROPERTY)) {
-    if (auto skip = expand_rule(icalproperty_get_rrule(rrule), f, out, false)) {
+    if (auto skip = expand_rule(icalproperty_get_rrule(rrule), f, out, budget, false)) {
       result.skip = std::move(skip);
       return result;
     }
   }
-  add_rdates(event, f, ctx, out);
+  add_rdates(event, ctx, out);
   remove_exdates(event, f, ctx, out);
   // EXRULE is deprecated (RFC 5545 dropped it) but older exports still write it.
   for (icalproperty *p = icalcomponent_get_first_property(event, ICAL_EXRULE_PROPERTY);
        p != nullptr; p = icalcomponent_get_next_property(event, ICAL_EXRULE_PROPERTY)) {
-    if (auto skip = expand_rule(icalproperty_get_exrule(p), f, out, true)) {
+    if (auto skip = expand_rule(icalproperty_get_exrule(p), f, out, budget, true)) {
       result.skip = std::move(skip);
       return result;
     }

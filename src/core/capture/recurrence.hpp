@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <vector>
@@ -15,9 +16,19 @@
 
 namespace crm::capture::ical {
 
-// Most iterator steps one RRULE may take before the window ends; a rule needing more (a
-// minutely rule started decades ago, a huge COUNT) is refused rather than spun through.
-inline constexpr std::size_t kMaxRecurrenceSteps = 1'000'000;
+// libical walks an RRULE one FREQ period at a time (minute, hour, day, ...), also inside a single
+// icalrecur_iterator_next call when periods do not match. Most periods one RRULE may walk to
+// reach the end of the window; a rule needing more (a minutely rule started months before the
+// window and bound by COUNT, a daily one from year 1) is refused rather than spun through.
+inline constexpr std::int64_t kMaxRecurrencePeriods = 100'000;
+// Most instances one RRULE may yield on the way (BYHOUR/BYMINUTE/BYSECOND multiply them).
+inline constexpr std::size_t kMaxRecurrenceYields = 200'000;
+// Periods all RRULEs of one calendar may walk together: a file of many costly series is cut off.
+inline constexpr std::int64_t kMaxPeriodsPerCalendar = 1'000'000;
+
+struct StepBudget {
+  std::int64_t periods_left = kMaxPeriodsPerCalendar;
+};
 
 struct Expansion {
   std::vector<Micros> starts;            // UTC, ascending, unique, inside the window
@@ -28,6 +39,6 @@ struct Expansion {
 // The instances of `event` (whose fields are `f`) starting in `window`; more than `limit`
 // of them makes a policy skip.
 Expansion expand(icalcomponent *event, const EventFields &f, const ZoneContext &ctx, Window window,
-                 std::size_t limit);
+                 std::size_t limit, StepBudget &budget);
 
 }  // namespace crm::capture::ical
