@@ -52,12 +52,12 @@ source "$(dirname "$0")/lib.sh"
 MESSAGES=${BENCH_MESSAGES:-20000}
 EVENTS=${BENCH_EVENTS:-10000}
 ROUNDS=${BENCH_ROUNDS:-1}
-MODES=${BENCH_CAPTURE_MODES:-email_single email_batch100 email_batch1000 calendar email_insert_on email_insert_off calendar_insert_on calendar_insert_off}
+MODES=${BENCH_CAPTURE_MODES:-email_single email_batch100 email_batch1000 calendar calendar_feed email_insert_on email_insert_off calendar_insert_on calendar_insert_off}
 TIMEOUT=${BENCH_CAPTURE_TIMEOUT:-3600}
 VERIFY_TIMEOUT=${BENCH_VERIFY_TIMEOUT:-600}
 for mode in $MODES; do
   case $mode in
-    email_single|email_batch100|email_batch1000|calendar|email_insert_on|email_insert_off|calendar_insert_on|calendar_insert_off) ;;
+    email_single|email_batch100|email_batch1000|calendar|calendar_feed|email_insert_on|email_insert_off|calendar_insert_on|calendar_insert_off) ;;
     *) echo "capture_speed.sh: unknown mode '$mode' in BENCH_CAPTURE_MODES" >&2; exit 2 ;;
   esac
 done
@@ -123,6 +123,9 @@ capture_sql() {  # mode
     email_batch*) echo "SELECT r.outcome, count(*) FROM (SELECT msgs, mailbox FROM bench.capture_batch ORDER BY first) b
       CROSS JOIN LATERAL crm.ingest_emails(b.msgs, b.mailbox) r GROUP BY 1 ORDER BY 1" ;;
     calendar) echo "SELECT r.outcome, count(*) FROM (SELECT n, ics, mailbox FROM bench.capture_ics ORDER BY n) c
+      CROSS JOIN LATERAL crm.ingest_calendar(c.ics, c.mailbox) r GROUP BY 1 ORDER BY 1" ;;
+    # A calendar sync's shape: each mailbox's files joined into feeds of up to 100 VCALENDARs.
+    calendar_feed) echo "SELECT r.outcome, count(*) FROM bench.capture_feed c
       CROSS JOIN LATERAL crm.ingest_calendar(c.ics, c.mailbox) r GROUP BY 1 ORDER BY 1" ;;
   esac
 }
@@ -231,6 +234,13 @@ run_mode() {  # round mode
       calls=$(q -d "$db" -c "SELECT count(*) FROM bench.capture_batch") ;;
     email_single) calls=$n_msgs ;;
     calendar) calls=$n_files ;;
+    calendar_feed)
+      q -d "$db" -c "CREATE TABLE bench.capture_feed AS
+          SELECT mailbox, string_agg(ics, '' ORDER BY n) AS ics, min(n) AS first
+          FROM (SELECT n, mailbox, ics, (row_number() OVER (PARTITION BY mailbox ORDER BY n) - 1) / 100 AS feed
+                FROM bench.capture_ics) x
+          GROUP BY mailbox, feed ORDER BY first" -c "ANALYZE bench.capture_feed"
+      calls=$(q -d "$db" -c "SELECT count(*) FROM bench.capture_feed") ;;
     *_insert_*)
       load_staging "$db" "$kind"
       calls=1
@@ -261,6 +271,7 @@ run_mode() {  # round mode
   case $mode in
     *_insert_*) items=${base_items[$kind]}; input="the rows ${base_from[$kind]} wrote for its $items rows" ;;
     calendar) input="$n_files files, $n_instances instances; $returned rows returned"; items=$returned ;;
+    calendar_feed) input="$n_files files in $calls feeds, $n_instances instances; $returned rows returned"; items=$returned ;;
     *) input="$n_msgs messages; $returned rows returned"; items=$returned ;;
   esac
   r=$(awk -v n="$items" -v ms="$ms" 'BEGIN {if (ms > 0) printf "%.0f", n * 1000 / ms; else print "n/a"}')
@@ -278,7 +289,7 @@ run_mode() {  # round mode
   rows+="| $round | $mode | $calls | $input | $(printf '%.0f' "$ms") | $(awk -v ms="$ms" -v c="$calls" 'BEGIN {printf "%.2f", ms / c}') | **$r** | ${outcomes:-} | $VERIFY |"$'\n'
   outcome_rows+="| $round | $mode | $written |"$'\n'
   case $mode in
-    email_single|email_batch*|calendar)
+    email_single|email_batch*|calendar|calendar_feed)
       if [ -z "${base_ready[$kind]:-}" ]; then extract_baseline "$db" "$kind"; base_items[$kind]=$items; base_from[$kind]=$mode; fi ;;
   esac
   drop_db "$db"
@@ -322,7 +333,7 @@ med() { local v; v=$(printf '%s' "${1:-}" | grep . | median 2>/dev/null || true)
 target_of() {
   case $1 in
     email_single|email_batch*) echo 2000 ;;
-    calendar) echo 1000 ;;
+    calendar|calendar_feed) echo 1000 ;;
     *) echo "" ;;
   esac
 }
@@ -340,7 +351,8 @@ ratios="- time of the capture against the plain INSERTs of the same rows (trigge
 for m in email_single email_batch100 email_batch1000; do
   ratios+=" $m $(ratio "$(ms_med "$m")" "$(ms_med email_insert_on)") / $(ratio "$(ms_med "$m")" "$(ms_med email_insert_off)");"
 done
-ratios+=" calendar $(ratio "$(ms_med calendar)" "$(ms_med calendar_insert_on)") / $(ratio "$(ms_med calendar)" "$(ms_med calendar_insert_off)")"
+ratios+=" calendar $(ratio "$(ms_med calendar)" "$(ms_med calendar_insert_on)") / $(ratio "$(ms_med calendar)" "$(ms_med calendar_insert_off)");"
+ratios+=" calendar_feed $(ratio "$(ms_med calendar_feed)" "$(ms_med calendar_insert_on)") / $(ratio "$(ms_med calendar_feed)" "$(ms_med calendar_insert_off)")"
 ratios+=$'\n'"- plain INSERTs, triggers on / off: emails $(ratio "$(ms_med email_insert_on)" "$(ms_med email_insert_off)"), meetings $(ratio "$(ms_med calendar_insert_on)" "$(ms_med calendar_insert_off)")"
 
 {

@@ -164,19 +164,24 @@ $$;
 -- First and last name from a display name: "Ada Lovelace", "Lovelace, Ada", "\"Ada\" (work)".
 -- Nothing when the display name is empty or is itself an address.
 CREATE FUNCTION crm._name_parts(display_name text, OUT first_name text, OUT last_name text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT CASE WHEN v IS NULL OR v LIKE '%@%' THEN NULL
-              WHEN v LIKE '%,%' THEN nullif(pg_catalog.btrim(pg_catalog.split_part(v, ',', 2)), '')
-              WHEN pg_catalog.strpos(v, ' ') = 0 THEN v
-              ELSE pg_catalog.regexp_replace(v, '\s+\S+$', '') END,
-         CASE WHEN v IS NULL OR v LIKE '%@%' THEN NULL
-              WHEN v LIKE '%,%' THEN nullif(pg_catalog.btrim(pg_catalog.split_part(v, ',', 1)), '')
-              WHEN pg_catalog.strpos(v, ' ') = 0 THEN NULL
-              ELSE pg_catalog.substring(v, '\S+$') END
-  FROM (SELECT nullif(pg_catalog.btrim(pg_catalog.regexp_replace(
-                 pg_catalog.regexp_replace(coalesce(display_name, ''), '\([^)]*\)|"', '', 'g'),
-                 '\s+', ' ', 'g')), '') AS v) n
+DECLARE
+  v text := nullif(pg_catalog.btrim(pg_catalog.regexp_replace(
+              pg_catalog.regexp_replace(coalesce(display_name, ''), '\([^)]*\)|"', '', 'g'), '\s+', ' ', 'g')), '');
+BEGIN
+  IF v IS NULL OR pg_catalog.strpos(v, '@') > 0 THEN
+    RETURN;
+  ELSIF pg_catalog.strpos(v, ',') > 0 THEN
+    first_name := nullif(pg_catalog.btrim(pg_catalog.split_part(v, ',', 2)), '');
+    last_name := nullif(pg_catalog.btrim(pg_catalog.split_part(v, ',', 1)), '');
+  ELSIF pg_catalog.strpos(v, ' ') = 0 THEN
+    first_name := v;
+  ELSE
+    first_name := pg_catalog.regexp_replace(v, '\s+\S+$', '');
+    last_name := pg_catalog.substring(v, '\S+$');
+  END IF;
+END
 $$;
 
 -- Role mailboxes capture never makes a person of.
@@ -191,36 +196,43 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
+  hosts text[];
   domains text[];
+  member_domains text[];
 BEGIN
   IF cardinality(addrs) = 0 THEN
     RETURN;
   END IF;
-  domains := ARRAY(SELECT DISTINCT crm.registrable_domain(a) FROM unnest(addrs) a
-                   WHERE crm.registrable_domain(a) IS NOT NULL);
+  -- Each address's host and registrable domain, once.
+  SELECT pg_catalog.array_agg(crm.address_domain(a) ORDER BY o), pg_catalog.array_agg(crm.registrable_domain(a) ORDER BY o)
+    INTO hosts, domains
+  FROM unnest(addrs) WITH ORDINALITY x(a, o);
   -- Two sessions capturing mail from the same new address create one person.
-  PERFORM crm._claim_addresses(ws, addrs, domains);
-  IF pol.create_companies AND cardinality(domains) > 0 THEN
+  PERFORM crm._claim_addresses(ws, addrs, ARRAY(SELECT DISTINCT d FROM unnest(domains) d WHERE d IS NOT NULL));
+  IF pol.create_companies THEN
+    member_domains := ARRAY(SELECT DISTINCT crm.registrable_domain(ma)
+                            FROM crm.member m, unnest(m.email || m.aliases) ma WHERE m.workspace_id = ws);
     INSERT INTO crm.company (workspace_id, name, domain)
     SELECT ws, pg_catalog.initcap(pg_catalog.split_part(d, '.', 1)), d
-    FROM unnest(domains) d
+    FROM (SELECT DISTINCT d FROM unnest(domains) d WHERE d IS NOT NULL) x
     WHERE NOT coalesce(crm.is_free_email_domain(d), true)
       AND NOT coalesce(crm.is_disposable_email_domain(d), true)
+      AND NOT d = ANY (member_domains)
       AND NOT EXISTS (SELECT FROM crm.company c
                       WHERE c.workspace_id = ws AND c.domain IS NOT NULL AND crm.normalize_address(c.domain) = d)
-      AND NOT EXISTS (SELECT FROM crm.member m, unnest(m.email || m.aliases) ma
-                      WHERE m.workspace_id = ws AND crm.registrable_domain(ma) = d);
+    ORDER BY d;
   END IF;
   INSERT INTO crm.person (workspace_id, first_name, last_name, email, company_id)
   SELECT ws, np.first_name, np.last_name, u.a,
          (SELECT c.id FROM crm.company c
           WHERE c.workspace_id = ws AND c.domain IS NOT NULL
-            AND crm.normalize_address(c.domain) IN (crm.address_domain(u.a), crm.registrable_domain(u.a))
+            AND crm.normalize_address(c.domain) = ANY (ARRAY[u.host, u.d])
           ORDER BY c.id LIMIT 1)
-  FROM (SELECT DISTINCT ON (x.a) x.a, x.n FROM unnest(addrs, names) x(a, n)
+  FROM (SELECT DISTINCT ON (x.a) x.a, x.n, x.host, x.d FROM unnest(addrs, names, hosts, domains) x(a, n, host, d)
         ORDER BY x.a, x.n NULLS LAST) u
   CROSS JOIN LATERAL crm._name_parts(u.n) np
-  WHERE NOT EXISTS (SELECT FROM crm.record_address r WHERE r.workspace_id = ws AND r.address = u.a);
+  WHERE NOT EXISTS (SELECT FROM crm.record_address r WHERE r.workspace_id = ws AND r.address = u.a)
+  ORDER BY u.a;
 END
 $$;
 
@@ -258,7 +270,10 @@ DECLARE
   people text[];
   new_addrs text[];
   new_names text[];
-  touched bigint[];
+  touched bigint[] := '{}';
+  n_filed integer;
+  n_existing integer;
+  n_skip integer;
 BEGIN
   pol := crm._capture_policy(ws);
   owner := crm._mailbox_owner(ws, mailbox);
@@ -276,10 +291,12 @@ BEGIN
     WITH ORDINALITY i(ics, n) ON true;
 
   -- An invitation (a text/calendar part with a METHOD) is filed as the meeting it describes.
-  RETURN QUERY
-    SELECT v.item, c.interaction_id, c.outcome, c.reason
-    FROM unnest(invitations, invitation_items) v(ics, item)
-    CROSS JOIN LATERAL crm._file_calendar(ws, pol, owner, mailbox, v.ics) c;
+  IF invitations <> '{}' THEN
+    RETURN QUERY
+      SELECT v.item, c.interaction_id, c.outcome, c.reason
+      FROM unnest(invitations, invitation_items) v(ics, item)
+      CROSS JOIN LATERAL crm._file_calendar(ws, pol, owner, mailbox, v.ics) c;
+  END IF;
 
   SELECT o.members, o.people INTO members, people
   FROM crm._address_owners(ws, ARRAY(SELECT DISTINCT a FROM unnest(mail) m, unnest(m.addresses) a
@@ -299,9 +316,15 @@ BEGIN
     LEFT JOIN crm.interaction e
       ON m.skip IS NULL AND e.workspace_id = ws AND e.external_id = m.external_id
     ORDER BY m.item);
+  -- Every statement below runs only when it has rows to write: an empty one would still fire its
+  -- table's statement triggers.
+  SELECT count(*) FILTER (WHERE m.skip IS NULL), count(*) FILTER (WHERE m.interaction_id IS NOT NULL),
+         count(*) FILTER (WHERE m.skip IS NOT NULL)
+    INTO n_filed, n_existing, n_skip
+  FROM unnest(mail) m;
 
   -- New people (and companies) for the addresses of filed mail, as the policy says.
-  IF pol.create_people <> 'never' THEN
+  IF pol.create_people <> 'never' AND n_filed > 0 THEN
     SELECT coalesce(pg_catalog.array_agg(c.a), '{}'), coalesce(pg_catalog.array_agg(c.n), '{}')
       INTO new_addrs, new_names
     FROM (SELECT DISTINCT ON (x.a) x.a, x.n
@@ -316,23 +339,25 @@ BEGIN
   END IF;
 
   -- New messages. One another session files at the same moment is found by the lookup after.
-  WITH created AS (
-    INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, subject, external_id, thread_key, source)
-    SELECT ws, 'email', m.occurred_at, m.subject, m.external_id, m.thread_key, 'capture'
-    FROM unnest(mail) m
-    WHERE m.skip IS NULL AND m.item = m.first_item AND m.interaction_id IS NULL
-    ORDER BY m.item
-    ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
-    RETURNING i.id, i.external_id)
-  SELECT ARRAY(
-    SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
-               m.display_names, m.roles, m.skip, m.first_item,
-               CASE WHEN m.skip IS NULL THEN coalesce(m.interaction_id, c.id) END,
-               m.skip IS NULL AND c.id IS NOT NULL)::crm._mail
-    FROM unnest(mail) m
-    LEFT JOIN created c ON c.external_id = m.external_id
-    ORDER BY m.item)
-  INTO mail;
+  IF n_filed > n_existing THEN
+    WITH created AS (
+      INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, subject, external_id, thread_key, source)
+      SELECT ws, 'email', m.occurred_at, m.subject, m.external_id, m.thread_key, 'capture'
+      FROM unnest(mail) m
+      WHERE m.skip IS NULL AND m.item = m.first_item AND m.interaction_id IS NULL
+      ORDER BY m.item
+      ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+      RETURNING i.id, i.external_id)
+    SELECT ARRAY(
+      SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
+                 m.display_names, m.roles, m.skip, m.first_item,
+                 CASE WHEN m.skip IS NULL THEN coalesce(m.interaction_id, c.id) END,
+                 m.skip IS NULL AND c.id IS NOT NULL)::crm._mail
+      FROM unnest(mail) m
+      LEFT JOIN created c ON c.external_id = m.external_id
+      ORDER BY m.item)
+    INTO mail;
+  END IF;
   -- Lost to a concurrent session: its row is committed now, and this statement's snapshot sees it.
   IF EXISTS (SELECT FROM unnest(mail) m WHERE m.skip IS NULL AND m.interaction_id IS NULL) THEN
     mail := ARRAY(
@@ -345,34 +370,39 @@ BEGIN
       ORDER BY m.item);
   END IF;
 
-  -- Messages filed before: locked, so two sessions adding the same participants add them once.
-  PERFORM FROM crm.interaction i
-  WHERE i.id IN (SELECT m.interaction_id FROM unnest(mail) m WHERE m.skip IS NULL AND NOT m.created)
-  ORDER BY i.id
-  FOR NO KEY UPDATE;
+  IF n_filed > 0 THEN
+    -- Messages filed before: locked, so two sessions adding the same participants add them once.
+    PERFORM FROM crm.interaction i
+    WHERE i.id IN (SELECT m.interaction_id FROM unnest(mail) m WHERE m.skip IS NULL AND NOT m.created)
+    ORDER BY i.id
+    FOR NO KEY UPDATE;
 
-  -- Every copy's participants belong to the message; a copy from another mailbox may add some (Bcc).
-  WITH wanted AS (
-    SELECT DISTINCT ON (m.interaction_id, x.a, x.r) m.interaction_id, x.a, x.n, x.r
-    FROM unnest(mail) m, unnest(m.addresses, m.display_names, m.roles) x(a, n, r)
-    WHERE m.skip IS NULL AND m.interaction_id IS NOT NULL
-    ORDER BY m.interaction_id, x.a, x.r, x.n NULLS LAST),
-  added AS (
-    INSERT INTO crm.participant AS p (workspace_id, interaction_id, address, display_name, role)
-    SELECT ws, w.interaction_id, w.a, w.n, w.r::crm.participant_role
-    FROM wanted w
-    WHERE NOT EXISTS (SELECT FROM crm.participant q
-                      WHERE q.interaction_id = w.interaction_id AND q.address = w.a
-                        AND q.role = w.r::crm.participant_role)
-    ORDER BY w.interaction_id, w.r, w.a
-    RETURNING p.interaction_id)
-  SELECT coalesce(pg_catalog.array_agg(DISTINCT a.interaction_id), '{}') INTO touched FROM added a;
+    -- Every copy's participants belong to the message; a copy from another mailbox may add some (Bcc).
+    WITH wanted AS (
+      SELECT DISTINCT ON (m.interaction_id, x.a, x.r) m.interaction_id, m.created, x.a, x.n, x.r
+      FROM unnest(mail) m, unnest(m.addresses, m.display_names, m.roles) x(a, n, r)
+      WHERE m.skip IS NULL AND m.interaction_id IS NOT NULL
+      ORDER BY m.interaction_id, x.a, x.r, x.n NULLS LAST),
+    added AS (
+      INSERT INTO crm.participant AS p (workspace_id, interaction_id, address, display_name, role)
+      SELECT ws, w.interaction_id, w.a, w.n, w.r::crm.participant_role
+      FROM wanted w
+      WHERE w.created
+         OR NOT EXISTS (SELECT FROM crm.participant q
+                        WHERE q.interaction_id = w.interaction_id AND q.address = w.a
+                          AND q.role = w.r::crm.participant_role)
+      ORDER BY w.interaction_id, w.r, w.a
+      RETURNING p.interaction_id)
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT a.interaction_id), '{}') INTO touched FROM added a;
+  END IF;
 
-  INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
-  SELECT ws, 'email', mailbox, m.external_id, pg_catalog.split_part(m.skip, ':', 1), m.skip,
-         pg_catalog.encode(pg_catalog.sha256(coalesce(messages[m.item], '')), 'hex')
-  FROM unnest(mail) m
-  WHERE m.skip IS NOT NULL;
+  IF n_skip > 0 THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'email', mailbox, m.external_id, pg_catalog.split_part(m.skip, ':', 1), m.skip,
+           pg_catalog.encode(pg_catalog.sha256(coalesce(messages[m.item], '')), 'hex')
+    FROM unnest(mail) m
+    WHERE m.skip IS NOT NULL;
+  END IF;
 
   RETURN QUERY
     SELECT m.item, m.interaction_id,
@@ -503,6 +533,9 @@ DECLARE
   people text[];
   new_addrs text[];
   new_names text[];
+  n_create integer;
+  n_update integer;
+  n_skip integer;
 BEGIN
   SELECT max(p.method),
          coalesce(pg_catalog.array_agg(ROW(p.uid, p.recurrence_id, p.external_id, p.sequence, p.dtstamp,
@@ -520,11 +553,14 @@ BEGIN
     INTO method, events, problems, problem_uids, canceled_uids
   FROM crm._parse_calendar(ics, at - pol.recurrence_past, at + pol.recurrence_ahead) p;
 
-  -- What the file leaves out, in the log and in the result.
-  INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
-  SELECT ws, 'calendar', mailbox, u, pg_catalog.split_part(r, ':', 1), r, fingerprint
-  FROM unnest(problems, problem_uids) x(r, u);
-  RETURN QUERY SELECT NULL::bigint, 'skipped', r FROM unnest(problems) r;
+  -- What the file leaves out, in the log and in the result. Every statement below runs only when
+  -- it has rows to write: an empty one would still fire its table's statement triggers.
+  IF problems <> '{}' THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, u, pg_catalog.split_part(r, ':', 1), r, fingerprint
+    FROM unnest(problems, problem_uids) x(r, u);
+    RETURN QUERY SELECT NULL::bigint, 'skipped', r FROM unnest(problems) r;
+  END IF;
 
   IF method = 'REPLY' THEN
     RETURN QUERY SELECT * FROM crm._file_calendar_reply(ws, mailbox, fingerprint, events);
@@ -561,8 +597,12 @@ BEGIN
       WHERE i.workspace_id = ws AND i.external_id = e.external_id
       FOR NO KEY UPDATE OF i) s ON e.skip IS NULL
     ORDER BY e.starts_at, e.external_id);
+  SELECT count(*) FILTER (WHERE e.action = 'create'), count(*) FILTER (WHERE e.action = 'update'),
+         count(*) FILTER (WHERE e.action = 'skip')
+    INTO n_create, n_update, n_skip
+  FROM unnest(events) e;
 
-  IF pol.create_people <> 'never' THEN
+  IF pol.create_people <> 'never' AND n_create + n_update > 0 THEN
     SELECT coalesce(pg_catalog.array_agg(c.a), '{}'), coalesce(pg_catalog.array_agg(c.n), '{}')
       INTO new_addrs, new_names
     FROM (SELECT DISTINCT ON (x.a) x.a, x.n
@@ -577,67 +617,79 @@ BEGIN
   END IF;
 
   -- New instances; one a concurrent session files first is kept as that session filed it.
-  WITH created AS (
-    INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, ends_at, subject, status,
-                                      external_id, thread_key, source)
-    SELECT ws, 'meeting', e.starts_at, e.ends_at, e.subject, e.status, e.external_id, e.uid, 'capture'
+  IF n_create > 0 THEN
+    WITH created AS (
+      INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, ends_at, subject, status,
+                                        external_id, thread_key, source)
+      SELECT ws, 'meeting', e.starts_at, e.ends_at, e.subject, e.status, e.external_id, e.uid, 'capture'
+      FROM unnest(events) e
+      WHERE e.action = 'create'
+      ORDER BY e.starts_at, e.external_id
+      ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+      RETURNING i.id, i.external_id)
+    SELECT ARRAY(
+      SELECT ROW(e.uid, e.recurrence_id, e.external_id, e.sequence, e.dtstamp, e.from_override,
+                 e.starts_at, e.ends_at, e.subject, e.status, e.addresses, e.display_names, e.roles,
+                 e.responses, e.skip, coalesce(e.interaction_id, c.id),
+                 CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'keep' ELSE e.action END,
+                 CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'filed by a concurrent session' ELSE e.note END
+                )::crm._event
+      FROM unnest(events) e
+      LEFT JOIN created c ON c.external_id = e.external_id
+      ORDER BY e.starts_at, e.external_id)
+    INTO events;
+  END IF;
+
+  IF n_create + n_update > 0 THEN
+    INSERT INTO crm.captured_event AS c (interaction_id, workspace_id, uid, recurrence_id, sequence, dtstamp, from_override)
+    SELECT e.interaction_id, ws, e.uid, e.recurrence_id, e.sequence, e.dtstamp, e.from_override
     FROM unnest(events) e
+    WHERE e.action IN ('create', 'update')
+    ON CONFLICT ON CONSTRAINT captured_event_pkey DO UPDATE
+      SET sequence = excluded.sequence, dtstamp = excluded.dtstamp, from_override = excluded.from_override,
+          recurrence_id = excluded.recurrence_id;
+  END IF;
+
+  IF n_update > 0 THEN
+    UPDATE crm.interaction i
+    SET occurred_at = e.starts_at, ends_at = e.ends_at, subject = e.subject, status = e.status
+    FROM unnest(events) e
+    WHERE e.action = 'update' AND i.id = e.interaction_id
+      AND (i.occurred_at, i.ends_at, i.subject, i.status) IS DISTINCT FROM (e.starts_at, e.ends_at, e.subject, e.status);
+
+    -- Participants of updated instances follow the new version: gone, changed response, added.
+    DELETE FROM crm.participant p
+    USING unnest(events) e
+    WHERE e.action = 'update' AND p.interaction_id = e.interaction_id
+      AND NOT EXISTS (SELECT FROM unnest(e.addresses, e.roles) x(a, r)
+                      WHERE x.a = p.address AND x.r::crm.participant_role = p.role);
+    UPDATE crm.participant p
+    SET response = x.s::crm.participant_response, display_name = coalesce(x.n, p.display_name)
+    FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
+    WHERE e.action = 'update' AND p.interaction_id = e.interaction_id AND p.address = x.a
+      AND p.role = x.r::crm.participant_role
+      AND (p.response IS DISTINCT FROM x.s::crm.participant_response
+           OR p.display_name IS DISTINCT FROM coalesce(x.n, p.display_name));
+  END IF;
+
+  IF n_create + n_update > 0 THEN
+    INSERT INTO crm.participant (workspace_id, interaction_id, address, display_name, role, response)
+    SELECT ws, e.interaction_id, x.a, x.n, x.r::crm.participant_role, x.s::crm.participant_response
+    FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
     WHERE e.action = 'create'
-    ORDER BY e.starts_at, e.external_id
-    ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
-    RETURNING i.id, i.external_id)
-  SELECT ARRAY(
-    SELECT ROW(e.uid, e.recurrence_id, e.external_id, e.sequence, e.dtstamp, e.from_override,
-               e.starts_at, e.ends_at, e.subject, e.status, e.addresses, e.display_names, e.roles,
-               e.responses, e.skip, coalesce(e.interaction_id, c.id),
-               CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'keep' ELSE e.action END,
-               CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'filed by a concurrent session' ELSE e.note END
-              )::crm._event
+       OR (e.action = 'update'
+           AND NOT EXISTS (SELECT FROM crm.participant q
+                           WHERE q.interaction_id = e.interaction_id AND q.address = x.a
+                             AND q.role = x.r::crm.participant_role))
+    ORDER BY e.interaction_id, x.r, x.a;
+  END IF;
+
+  IF n_skip > 0 THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, e.external_id, pg_catalog.split_part(e.skip, ':', 1), e.skip, fingerprint
     FROM unnest(events) e
-    LEFT JOIN created c ON c.external_id = e.external_id
-    ORDER BY e.starts_at, e.external_id)
-  INTO events;
-
-  INSERT INTO crm.captured_event AS c (interaction_id, workspace_id, uid, recurrence_id, sequence, dtstamp, from_override)
-  SELECT e.interaction_id, ws, e.uid, e.recurrence_id, e.sequence, e.dtstamp, e.from_override
-  FROM unnest(events) e
-  WHERE e.action IN ('create', 'update')
-  ON CONFLICT ON CONSTRAINT captured_event_pkey DO UPDATE
-    SET sequence = excluded.sequence, dtstamp = excluded.dtstamp, from_override = excluded.from_override,
-        recurrence_id = excluded.recurrence_id;
-
-  UPDATE crm.interaction i
-  SET occurred_at = e.starts_at, ends_at = e.ends_at, subject = e.subject, status = e.status
-  FROM unnest(events) e
-  WHERE e.action = 'update' AND i.id = e.interaction_id
-    AND (i.occurred_at, i.ends_at, i.subject, i.status) IS DISTINCT FROM (e.starts_at, e.ends_at, e.subject, e.status);
-
-  -- Participants of updated instances follow the new version: gone, changed response, added.
-  DELETE FROM crm.participant p
-  USING unnest(events) e
-  WHERE e.action = 'update' AND p.interaction_id = e.interaction_id
-    AND NOT EXISTS (SELECT FROM unnest(e.addresses, e.roles) x(a, r)
-                    WHERE x.a = p.address AND x.r::crm.participant_role = p.role);
-  UPDATE crm.participant p
-  SET response = x.s::crm.participant_response, display_name = coalesce(x.n, p.display_name)
-  FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
-  WHERE e.action = 'update' AND p.interaction_id = e.interaction_id AND p.address = x.a
-    AND p.role = x.r::crm.participant_role
-    AND (p.response IS DISTINCT FROM x.s::crm.participant_response
-         OR p.display_name IS DISTINCT FROM coalesce(x.n, p.display_name));
-  INSERT INTO crm.participant (workspace_id, interaction_id, address, display_name, role, response)
-  SELECT ws, e.interaction_id, x.a, x.n, x.r::crm.participant_role, x.s::crm.participant_response
-  FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
-  WHERE e.action IN ('create', 'update')
-    AND NOT EXISTS (SELECT FROM crm.participant q
-                    WHERE q.interaction_id = e.interaction_id AND q.address = x.a
-                      AND q.role = x.r::crm.participant_role)
-  ORDER BY e.interaction_id, x.r, x.a;
-
-  INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
-  SELECT ws, 'calendar', mailbox, e.external_id, pg_catalog.split_part(e.skip, ':', 1), e.skip, fingerprint
-  FROM unnest(events) e
-  WHERE e.action = 'skip';
+    WHERE e.action = 'skip';
+  END IF;
 
   RETURN QUERY
     SELECT e.interaction_id,
@@ -650,6 +702,14 @@ BEGIN
 
   -- A cancelled series, and instances a newer series no longer has: cancelled, so derived state
   -- forgets them. Instances outside the window are left as they were.
+  IF canceled_uids = '{}' AND n_update = 0
+     AND NOT EXISTS (SELECT FROM crm.captured_event c
+                     WHERE c.workspace_id = ws
+                       AND c.uid IN (SELECT e.uid FROM unnest(events) e WHERE e.action = 'create')
+                       AND c.interaction_id NOT IN (SELECT e.interaction_id FROM unnest(events) e
+                                                    WHERE e.interaction_id IS NOT NULL)) THEN
+    RETURN;
+  END IF;
   RETURN QUERY
     WITH series AS (
       SELECT e.uid, max(e.sequence) AS sequence, max(e.dtstamp) AS dtstamp,

@@ -60,12 +60,21 @@ TEST(Calendar, TzidPrefixesAndWindowsNamesAndUnknown) {
 }
 
 // The file's VTIMEZONE wins over a built-in zone of the same name.
-TEST(Calendar, VtimezoneFirst) {
-  const std::string tz =
-      "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
-      "TZOFFSETFROM:+0500\r\nTZOFFSETTO:+0500\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
-  const auto p = parse_calendar(
-      calendar({"UID:a\r\nDTSTART;TZID=Europe/Berlin:20260701T100000\r\n"}, tz), kWide, "UTC");
+// An IANA TZID is read in libical's zone even when the file's VTIMEZONE of that name says
+// otherwise; a TZID of the file's own is read by its VTIMEZONE.
+TEST(Calendar, IanaNamesBeforeVtimezone) {
+  const auto zone = [](const std::string &tzid) {
+    return "BEGIN:VTIMEZONE\r\nTZID:" + tzid +
+           "\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+           "TZOFFSETFROM:+0500\r\nTZOFFSETTO:+0500\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+  };
+  auto p = parse_calendar(
+      calendar({"UID:a\r\nDTSTART;TZID=Europe/Berlin:20260701T100000\r\n"}, zone("Europe/Berlin")),
+      kWide, "UTC");
+  EXPECT_EQ(starts(p), std::vector<Micros>{utc(2026, 7, 1, 8)});
+  p = parse_calendar(
+      calendar({"UID:a\r\nDTSTART;TZID=Office Time:20260701T100000\r\n"}, zone("Office Time")),
+      kWide, "UTC");
   EXPECT_EQ(starts(p), std::vector<Micros>{utc(2026, 7, 1, 5)});
 }
 
@@ -139,7 +148,9 @@ TEST(Calendar, InstanceCap) {
   EXPECT_EQ(p.skipped[0].uid, "m");
   EXPECT_EQ(p.skipped[0].skip.category, "policy");
   // Exactly the limit is fine.
-  p = parse(minutely, {utc(2026, 1, 1), utc(2026, 1, 1) + 60'000'000LL * kMaxInstancesPerSeries});
+  p = parse(minutely,
+            {utc(2026, 1, 1),
+             utc(2026, 1, 1) + 60'000'000LL * static_cast<Micros>(kMaxInstancesPerSeries)});
   EXPECT_EQ(p.instances.size(), kMaxInstancesPerSeries);
   EXPECT_TRUE(p.skipped.empty());
 }

@@ -51,7 +51,7 @@ struct ParsedCalendar {
 };
 
 // Floating times and all-day dates are read in `floating_zone` (an IANA name; UTC when empty or
-// unknown). TZIDs resolve from the file's VTIMEZONE, then IANA names, then Windows zone names.
+// unknown). TZIDs resolve from IANA names, then the file's VTIMEZONE, then Windows zone names.
 // RRULE, RDATE and EXDATE are expanded within `window`, RECURRENCE-ID overrides replace their
 // instances. Never throws for bad input; may throw std::bad_alloc.
 ParsedCalendar parse_calendar(std::string_view ics, Window window,

@@ -1,6 +1,6 @@
-// Where an iCalendar time is read: TZIDs resolve from the file's VTIMEZONE, then libical's
-// built-in IANA zones, then Windows zone names (Outlook) through ICU; times without a zone are
-// read in the caller's floating zone.
+// Where an iCalendar time is read: TZIDs resolve from libical's built-in IANA zones, then the
+// file's VTIMEZONE, then Windows zone names (Outlook) through ICU; times without a zone are read in
+// the caller's floating zone.
 #pragma once
 
 #include <string>
