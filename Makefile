@@ -2,7 +2,7 @@
 #   make demo   installs dependencies, builds, starts a throwaway Postgres, loads a demo workspace
 #   make test   installs dependencies, builds, runs unit, regression, pgTAP, load and crash tests
 EXTENSION = crm_hygiene
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp src/core/*/*.cpp))
 PG_SRCS = $(sort $(wildcard src/pg/*.cpp))
@@ -11,7 +11,10 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard src/sql/upgrades/*.sql)
+# Released versions' install scripts, frozen as released (CREATE EXTENSION ... VERSION '0.1.0'
+# must keep working: the upgrade test starts from the oldest), and one upgrade script per release
+# step. Neither is ever edited once its version is released.
+DATA = $(wildcard src/sql/releases/*.sql) $(wildcard src/sql/upgrades/*.sql)
 
 REGRESS = install workspace resolution signals errors normalize duplicates
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=fuzzystrmatch
@@ -33,7 +36,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
-	cat $^ > $@
+	sed 's/@EXTVERSION@/$(EXTVERSION)/' $^ > $@
 
 # Reference lists the normalisers read at run time (src/core/match/reference.hpp), installed with
 # their licences into <sharedir>/extension/crm_hygiene/ in the layout of REFERENCE_DIR. They are
