@@ -14,6 +14,7 @@
 #include "pg/guard.hpp"
 #include "pg/phonetic.hpp"
 #include "pg/spi.hpp"
+#include "pg/restore_mode.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(crm_duplicates_written);
@@ -190,6 +191,7 @@ extern "C" PGDLLEXPORT Datum crm_duplicates_written(PG_FUNCTION_ARGS) {
   if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
       td->tg_trigger->tgnargs != 1)
     elog(ERROR, "crm_duplicates_written: must fire AFTER ... FOR EACH STATEMENT with a kind");
+  if (crm::pg::restoring()) return PointerGetDatum(nullptr);  // profiles and pairs as dumped
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
   const crm::pg::RecordKind kind = strcmp(td->tg_trigger->tgargs[0], "company") == 0
                                        ? crm::pg::RecordKind::Company

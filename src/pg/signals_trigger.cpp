@@ -19,6 +19,7 @@
 #include "pg/record_apply.hpp"
 #include "pg/spi.hpp"
 #include "pg/transition_table.hpp"
+#include "pg/restore_mode.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(crm_participant_signals);
@@ -331,6 +332,7 @@ using namespace crm::pg;
 
 extern "C" PGDLLEXPORT Datum crm_participant_signals(PG_FUNCTION_ARGS) {
   TriggerData *td = statement_trigger(fcinfo, "crm_participant_signals");
+  if (restoring()) return PointerGetDatum(nullptr);
   // Resolutions cached during this statement may be outdated by the next one.
   resolution_cache_reset();
   return with_spi(td, [&](TimestampTz now) {
@@ -345,6 +347,7 @@ extern "C" PGDLLEXPORT Datum crm_participant_signals(PG_FUNCTION_ARGS) {
 
 extern "C" PGDLLEXPORT Datum crm_interaction_signals(PG_FUNCTION_ARGS) {
   TriggerData *td = statement_trigger(fcinfo, "crm_interaction_signals");
+  if (restoring()) return PointerGetDatum(nullptr);
   if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
     // Participants cascade, and their own trigger recomputes what they contributed.
     fresh_forget_all();

@@ -1,13 +1,18 @@
 -- Tenancy, the clock, and the CRM's records.
 
+-- True while pg_dump's script or pg_restore loads this database (src/pg/restore_mode.hpp,
+-- docs/BACKUP.md): the triggers then store every row as dumped, derived tables included, and this
+-- script leaves out the rows the dump brings back (workspace 1 and its settings).
+CREATE FUNCTION crm._restoring() RETURNS boolean
+  AS 'MODULE_PATHNAME', 'crm_restoring' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- Both in C, so that using either loads the library whose check hooks vet the settings.
 CREATE FUNCTION crm.current_workspace() RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('crm.workspace', true), ''), '1')::bigint $$;
+  AS 'MODULE_PATHNAME', 'crm_current_workspace' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.current_workspace() IS 'the workspace (tenant) of this session: the setting crm.workspace, default 1';
 
 CREATE FUNCTION crm.now() RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('crm.clock', true), '')::timestamptz, pg_catalog.now()) $$;
+  AS 'MODULE_PATHNAME', 'crm_now' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.now() IS 'the clock every derived value is computed at: the setting crm.clock when set, else now()';
 
 CREATE TABLE crm.workspace (
@@ -15,8 +20,8 @@ CREATE TABLE crm.workspace (
   name text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-INSERT INTO crm.workspace (id, name) VALUES (1, 'default');
-SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('crm.workspace', 'id'), 1);
+INSERT INTO crm.workspace (id, name) SELECT 1, 'default' WHERE NOT crm._restoring();
+SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('crm.workspace', 'id'), 1) WHERE NOT crm._restoring();
 
 -- Addresses are compared trimmed and ASCII-lower-cased, exactly as the participant trigger
 -- stores them (src/core/activity/address.cpp); the domain is what follows the last '@'.

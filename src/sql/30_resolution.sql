@@ -153,6 +153,7 @@ CREATE FUNCTION crm._person_relink() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
   IF TG_OP = 'INSERT' THEN
     INSERT INTO crm.person_signal (person_id, workspace_id) VALUES (NEW.id, NEW.workspace_id);
     PERFORM crm._set_record_addresses(NEW.workspace_id, NEW.id, NULL, NEW.emails || NEW.email);
@@ -178,6 +179,7 @@ CREATE FUNCTION crm._member_relink() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
   IF TG_OP = 'INSERT' THEN
     PERFORM crm._set_record_addresses(NEW.workspace_id, NULL, NEW.id, NEW.aliases || NEW.email);
     PERFORM crm._relink(NEW.workspace_id, NEW.aliases || NEW.email, '{}', NULL, NULL, NULL);
@@ -198,6 +200,7 @@ CREATE FUNCTION crm._company_relink() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
   IF TG_OP = 'INSERT' THEN
     INSERT INTO crm.company_signal (company_id, workspace_id) VALUES (NEW.id, NEW.workspace_id);
     IF NEW.domain IS NOT NULL THEN

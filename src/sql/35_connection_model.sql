@@ -29,12 +29,13 @@ CREATE TABLE crm.connection_model (
                                            AND strong <= very_strong AND very_strong < 1)
 );
 COMMENT ON TABLE crm.connection_model IS 'per-workspace numbers of the connection-strength model; updating weights or half_life recomputes the workspace';
-INSERT INTO crm.connection_model (workspace_id) VALUES (1);
+INSERT INTO crm.connection_model (workspace_id) SELECT 1 WHERE NOT crm._restoring();
 
 CREATE FUNCTION crm._workspace_model() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- the dump brings the workspace's model
   INSERT INTO crm.connection_model (workspace_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
   RETURN NULL;
 END
@@ -59,6 +60,7 @@ CREATE FUNCTION crm._model_changed() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- connections are restored as dumped
   IF TG_OP = 'UPDATE' AND NEW.workspace_id = OLD.workspace_id
      AND (NEW.outbound_email, NEW.inbound_email, NEW.meeting, NEW.call, NEW.role_primary,
           NEW.role_cc, NEW.role_bcc, NEW.max_audience, NEW.half_life)

@@ -16,7 +16,7 @@ SELECT line FROM (
          || ' cost=' || p.procost || ' rows=' || p.prorows
          || ' config=' || coalesce(p.proconfig::text, '') || ' acl=' || coalesce(p.proacl::text, 'default')
          || ' args=' || coalesce(pg_catalog.pg_get_function_arguments(p.oid), '')
-         || ' src=' || pg_catalog.md5(p.prosrc) || ' bin=' || coalesce(p.probin, '')
+         || ' def=' || pg_catalog.md5(pg_catalog.pg_get_functiondef(p.oid)) || ' bin=' || coalesce(p.probin, '')
          || ' comment=' || coalesce(pg_catalog.obj_description(p.oid, 'pg_proc'), '') AS line
   FROM pg_catalog.pg_proc p JOIN members m ON m.classid = 'pg_catalog.pg_proc'::regclass AND m.objid = p.oid
   JOIN pg_catalog.pg_language l ON l.oid = p.prolang
