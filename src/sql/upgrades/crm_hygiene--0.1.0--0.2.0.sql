@@ -139,6 +139,6 @@ $$;
 -- Settings: crm.now() and crm.current_workspace() in C, so that using them loads the library
 -- whose check hooks refuse a bad crm.clock or crm.workspace.
 CREATE OR REPLACE FUNCTION crm.current_workspace() RETURNS bigint
-  AS 'MODULE_PATHNAME', 'crm_current_workspace' LANGUAGE C STABLE PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'crm_current_workspace' LANGUAGE C STABLE PARALLEL SAFE COST 1;
 CREATE OR REPLACE FUNCTION crm.now() RETURNS timestamptz
-  AS 'MODULE_PATHNAME', 'crm_now' LANGUAGE C STABLE PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'crm_now' LANGUAGE C STABLE PARALLEL SAFE COST 1;
