@@ -33,5 +33,18 @@ FROM pg_proc p WHERE p.pronamespace = 'crm'::regnamespace
   AND p.proname IN ('rebuild_signals', 'tick', 'verify_signals', 'stale_records', 'now', 'current_workspace')
 ORDER BY 1;
 
--- Every function is SECURITY INVOKER.
-SELECT count(*) AS security_definer_functions FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef;
+-- SECURITY DEFINER: the triggers and the functions that write derived state for their callers.
+-- Each pins search_path, and none is executable by PUBLIC.
+SELECT p.oid::regprocedure AS security_definer,
+       p.proconfig @> '{"search_path=pg_catalog, pg_temp"}' AS pinned,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+FROM pg_proc p WHERE pronamespace = 'crm'::regnamespace AND prosecdef ORDER BY p.oid::regprocedure::text;
+-- Functions that keep the caller's search_path: SQL-standard bodies (bound at install) and C
+-- functions that run no SQL.
+SELECT p.oid::regprocedure AS caller_path, l.lanname, p.prosqlbody IS NOT NULL AS standard_body
+FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+WHERE pronamespace = 'crm'::regnamespace
+  AND NOT coalesce(p.proconfig @> '{"search_path=pg_catalog, pg_temp"}', false) ORDER BY p.oid::regprocedure::text;
+-- Internal functions executable by PUBLIC: none.
+SELECT p.oid::regprocedure AS public_internal FROM pg_proc p
+WHERE pronamespace = 'crm'::regnamespace AND p.proname LIKE '\_%' AND has_function_privilege('public', p.oid, 'EXECUTE');

@@ -21,7 +21,7 @@ CREATE INDEX record_address_person_idx ON crm.record_address (person_id) WHERE p
 CREATE FUNCTION crm._resolve_address(ws bigint, addr text)
 RETURNS TABLE (member_id bigint, person_id bigint, company_id bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
   SELECT o.member_id, o.person_id,
          CASE WHEN o.member_id IS NOT NULL THEN NULL
               WHEN o.person_id IS NOT NULL THEN (SELECT p.company_id FROM crm.person p WHERE p.id = o.person_id)
@@ -32,8 +32,8 @@ AS $$
   FROM (SELECT 1) one
   LEFT JOIN LATERAL (SELECT a.member_id, a.person_id FROM crm.record_address a
                      WHERE a.workspace_id = ws AND a.address = crm.normalize_address(addr)
-                     ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true
-$$;
+                     ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true;
+END;
 
 -- What a participant row links to. An address that resolves wins; otherwise the ids the row
 -- carries are kept (links are sticky: a person who changes address keeps past activity). Ids the
@@ -113,10 +113,10 @@ $$;
 -- True when resolving the participant again would change what it links to.
 CREATE FUNCTION crm._link_changes(p crm.participant) RETURNS boolean
 LANGUAGE sql
-AS $$
+BEGIN ATOMIC
   SELECT (r.member_id, r.person_id, r.company_id) IS DISTINCT FROM (p.member_id, p.person_id, p.company_id)
-  FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r
-$$;
+  FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r;
+END;
 
 -- Keeps crm.record_address equal to the records' addresses.
 CREATE FUNCTION crm._set_record_addresses(ws bigint, person bigint, member bigint, addrs text[])

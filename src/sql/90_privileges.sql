@@ -7,3 +7,41 @@ REVOKE ALL ON FUNCTION crm._recompute_connections(bigint) FROM PUBLIC;
 -- model every write is scored with. For the DBA to grant, like crm.rebuild_signals().
 REVOKE ALL ON FUNCTION crm.scan_duplicates(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.train_duplicate_model(text) FROM PUBLIC;
+
+-- The three kinds of access a deployment needs, as one tested set of grants (README, "Roles and
+-- grants"). Derived tables are never granted for writing: the extension's SECURITY DEFINER
+-- triggers write them (src/sql/92_hardening.sql).
+--   reader       BI tools: read every view and table, nothing else
+--   application  reader + write records and activity, capture email and calendars, dismiss pairs
+--   maintenance  reader + tick, rebuild, scan, train, verify, and the per-workspace settings
+CREATE FUNCTION crm.grant_access(grantee regrole, access text) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF access IS NULL OR access NOT IN ('reader', 'application', 'maintenance') THEN
+    RAISE EXCEPTION 'unknown access "%"', access
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''reader'', ''application'' or ''maintenance''';
+  END IF;
+  EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA crm TO %s', grantee);
+  EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA crm TO %s', grantee);
+  -- What the views call (security_invoker views run their functions as the reader).
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
+    'crm._connections_now(text, bigint), crm._duplicate_sets(), '
+    'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
+  IF access = 'application' THEN
+    EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
+      'crm.interaction, crm.participant TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.ingest_emails(bytea[], text), '
+      'crm.ingest_email(bytea, text), crm.ingest_email(text, text), crm.ingest_calendar(text, text), '
+      'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
+  ELSIF access = 'maintenance' THEN
+    EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
+      'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
+      'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state() TO %s', grantee);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.grant_access(regrole, text) IS
+  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings)';
+REVOKE ALL ON FUNCTION crm.grant_access(regrole, text) FROM PUBLIC;

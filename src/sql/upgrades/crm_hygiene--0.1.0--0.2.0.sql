@@ -142,3 +142,116 @@ CREATE OR REPLACE FUNCTION crm.current_workspace() RETURNS bigint
   AS 'MODULE_PATHNAME', 'crm_current_workspace' LANGUAGE C STABLE PARALLEL SAFE COST 1;
 CREATE OR REPLACE FUNCTION crm.now() RETURNS timestamptz
   AS 'MODULE_PATHNAME', 'crm_now' LANGUAGE C STABLE PARALLEL SAFE COST 1;
+
+-- search_path-proof bodies: SQL-standard bodies bound at install, still inlined.
+CREATE OR REPLACE FUNCTION crm.normalize_address(address text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN pg_catalog.translate(pg_catalog.btrim(address, E' \t\n\r\013\f'),
+                            'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
+
+CREATE OR REPLACE FUNCTION crm.address_domain(address text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN nullif(pg_catalog.split_part(crm.normalize_address(address), '@', 2), '');
+
+CREATE OR REPLACE FUNCTION crm.normalize_addresses(addresses text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT coalesce(pg_catalog.array_agg(DISTINCT crm.normalize_address(a)) FILTER (WHERE nullif(pg_catalog.btrim(a), '') IS NOT NULL), '{}')
+  FROM pg_catalog.unnest(addresses) AS a;
+END;
+
+CREATE OR REPLACE FUNCTION crm._resolve_address(ws bigint, addr text)
+RETURNS TABLE (member_id bigint, person_id bigint, company_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT o.member_id, o.person_id,
+         CASE WHEN o.member_id IS NOT NULL THEN NULL
+              WHEN o.person_id IS NOT NULL THEN (SELECT p.company_id FROM crm.person p WHERE p.id = o.person_id)
+              ELSE (SELECT c.id FROM crm.company c
+                    WHERE c.workspace_id = ws AND crm.normalize_address(c.domain) = crm.address_domain(addr)
+                      AND c.domain IS NOT NULL
+                    ORDER BY c.id LIMIT 1) END
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (SELECT a.member_id, a.person_id FROM crm.record_address a
+                     WHERE a.workspace_id = ws AND a.address = crm.normalize_address(addr)
+                     ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true;
+END;
+
+CREATE OR REPLACE FUNCTION crm._link_changes(p crm.participant) RETURNS boolean
+LANGUAGE sql
+BEGIN ATOMIC
+  SELECT (r.member_id, r.person_id, r.company_id) IS DISTINCT FROM (p.member_id, p.person_id, p.company_id)
+  FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r;
+END;
+
+-- Roles and grants (README): one tested set of grants per kind of access.
+CREATE FUNCTION crm.grant_access(grantee regrole, access text) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF access IS NULL OR access NOT IN ('reader', 'application', 'maintenance') THEN
+    RAISE EXCEPTION 'unknown access "%"', access
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''reader'', ''application'' or ''maintenance''';
+  END IF;
+  EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA crm TO %s', grantee);
+  EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA crm TO %s', grantee);
+  -- What the views call (security_invoker views run their functions as the reader).
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
+    'crm._connections_now(text, bigint), crm._duplicate_sets(), '
+    'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
+  IF access = 'application' THEN
+    EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
+      'crm.interaction, crm.participant TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.ingest_emails(bytea[], text), '
+      'crm.ingest_email(bytea, text), crm.ingest_email(text, text), crm.ingest_calendar(text, text), '
+      'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
+  ELSIF access = 'maintenance' THEN
+    EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
+      'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
+      'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state() TO %s', grantee);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.grant_access(regrole, text) IS
+  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings)';
+REVOKE ALL ON FUNCTION crm.grant_access(regrole, text) FROM PUBLIC;
+
+-- Hardening: keep this section last; every function above is in its final form here.
+DO $$
+DECLARE
+  fn record;
+  -- C functions that only compute: no SPI, no catalog lookup by name.
+  pure_c constant text[] := ARRAY['_band', '_strength', '_valid_duplicate_model', '_restoring',
+    'default_duplicate_model', 'given_name_forms', 'is_disposable_email_domain', 'is_free_email_domain',
+    'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
+    'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar'];
+  -- Triggers and functions that write derived state for their callers.
+  definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
+    '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
+    '_person_relink', '_member_relink', '_company_relink', '_workspace_model', '_model_changed',
+    'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
+    '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
+BEGIN
+  FOR fn IN
+    SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body
+    FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
+      AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'
+    JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'crm_hygiene'
+    ORDER BY p.oid::regprocedure::text
+  LOOP
+    IF NOT (fn.standard_body OR (fn.lanname = 'c' AND fn.proname = ANY (pure_c))) THEN
+      EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', fn.sig);
+    END IF;
+    IF fn.proname = ANY (definer) THEN
+      EXECUTE pg_catalog.format('ALTER FUNCTION %s SECURITY DEFINER', fn.sig);
+    END IF;
+    -- Neither internal functions nor those that act with the owner's rights are for everyone.
+    IF pg_catalog.left(fn.proname, 1) = '_' OR fn.proname = ANY (definer) THEN
+      EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn.sig);
+    END IF;
+  END LOOP;
+END
+$$;
