@@ -167,7 +167,11 @@ BEGIN
     END IF;
   ELSE
     PERFORM crm._set_record_addresses(OLD.workspace_id, OLD.id, NULL, '{}');
-    PERFORM crm._relink(OLD.workspace_id, OLD.emails || OLD.email, '{}', OLD.id, NULL, NULL);
+    -- Deleting a workspace deletes its activity too: nothing is left to relink, and relinking
+    -- would touch participants whose interactions the same cascade has removed.
+    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN
+      PERFORM crm._relink(OLD.workspace_id, OLD.emails || OLD.email, '{}', OLD.id, NULL, NULL);
+    END IF;
     DELETE FROM crm.connection WHERE person_id = OLD.id;
     DELETE FROM crm.person_signal WHERE person_id = OLD.id;
   END IF;
@@ -190,7 +194,9 @@ BEGIN
     END IF;
   ELSE
     PERFORM crm._set_record_addresses(OLD.workspace_id, NULL, OLD.id, '{}');
-    PERFORM crm._relink(OLD.workspace_id, OLD.aliases || OLD.email, '{}', NULL, OLD.id, NULL);
+    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN  -- see _person_relink
+      PERFORM crm._relink(OLD.workspace_id, OLD.aliases || OLD.email, '{}', NULL, OLD.id, NULL);
+    END IF;
   END IF;
   RETURN NULL;
 END
@@ -211,7 +217,9 @@ BEGIN
       PERFORM crm._relink(NEW.workspace_id, '{}', ARRAY[NEW.domain, OLD.domain], NULL, NULL, NEW.id);
     END IF;
   ELSE
-    PERFORM crm._relink(OLD.workspace_id, '{}', ARRAY[OLD.domain], NULL, NULL, OLD.id);
+    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN  -- see _person_relink
+      PERFORM crm._relink(OLD.workspace_id, '{}', ARRAY[OLD.domain], NULL, NULL, OLD.id);
+    END IF;
     DELETE FROM crm.connection WHERE person_id IS NULL AND company_id = OLD.id;
     DELETE FROM crm.company_connection WHERE company_id = OLD.id;
     DELETE FROM crm.company_signal WHERE company_id = OLD.id;
