@@ -85,7 +85,9 @@ std::vector<DuplicateSettings> load_settings(RecordKind kind,
       "SELECT w.ws, w.ws, m.model::text, r.action, r.threshold::text "
       "FROM unnest($2::bigint[]) AS w(ws) "
       "LEFT JOIN crm.duplicate_model m ON m.workspace_id = w.ws AND m.kind = $1 "
-      "LEFT JOIN crm.duplicate_rule r ON r.workspace_id = w.ws AND r.kind = $1";
+      "LEFT JOIN crm.duplicate_rule r ON r.workspace_id = w.ws AND r.kind = $1 "
+      // The caller walks its rows by workspace in this order; a hash join would return another.
+      "ORDER BY w.ws";
   static const Oid types[2] = {TEXTOID, INT8ARRAYOID};
   const Datum args[2] = {
       kind_datum(kind),
