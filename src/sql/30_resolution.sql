@@ -64,8 +64,10 @@ BEGIN
     END IF;
   END IF;
   IF given_person IS NOT NULL THEN
+    -- FOR SHARE, not KEY SHARE: it waits for a concurrent change of the person's company and
+    -- reads the committed one, which that change's relink could not see here.
     SELECT x.company_id INTO person_company FROM crm.person x
-    WHERE x.id = given_person AND x.workspace_id = ws FOR KEY SHARE;
+    WHERE x.id = given_person AND x.workspace_id = ws FOR SHARE;
     IF FOUND THEN
       person_id := given_person;
       company_id := person_company;
@@ -163,7 +165,9 @@ BEGIN
       PERFORM crm._set_record_addresses(NEW.workspace_id, NEW.id, NULL, NEW.emails || NEW.email);
       PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email || OLD.emails || OLD.email, '{}', NEW.id, NULL, NULL);
     ELSIF NEW.company_id IS DISTINCT FROM OLD.company_id THEN
-      PERFORM crm._relink(NEW.workspace_id, '{}', '{}', NEW.id, NULL, NULL);
+      -- The person's addresses too: relinking claims them, so a participant being written for
+      -- one of them concurrently either waits and sees the new company or is seen and relinked.
+      PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email, '{}', NEW.id, NULL, NULL);
     END IF;
   ELSE
     PERFORM crm._set_record_addresses(OLD.workspace_id, OLD.id, NULL, '{}');

@@ -20,7 +20,9 @@ BEGIN
       PERFORM crm._set_record_addresses(NEW.workspace_id, NEW.id, NULL, NEW.emails || NEW.email);
       PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email || OLD.emails || OLD.email, '{}', NEW.id, NULL, NULL);
     ELSIF NEW.company_id IS DISTINCT FROM OLD.company_id THEN
-      PERFORM crm._relink(NEW.workspace_id, '{}', '{}', NEW.id, NULL, NULL);
+      -- The person's addresses too: relinking claims them, so a participant being written for
+      -- one of them concurrently either waits and sees the new company or is seen and relinked.
+      PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email, '{}', NEW.id, NULL, NULL);
     END IF;
   ELSE
     PERFORM crm._set_record_addresses(OLD.workspace_id, OLD.id, NULL, '{}');
@@ -224,6 +226,47 @@ $$;
 COMMENT ON FUNCTION crm.grant_access(regrole, text) IS
   'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings)';
 REVOKE ALL ON FUNCTION crm.grant_access(regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION crm._resolve_participant(ws bigint, addr text, given_person bigint, given_member bigint,
+                                         strict boolean,
+                                         OUT member_id bigint, OUT person_id bigint, OUT company_id bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  person_company bigint;
+BEGIN
+  SELECT r.member_id, r.person_id, r.company_id INTO member_id, person_id, company_id
+  FROM crm._resolve_address(ws, addr) r;
+  IF member_id IS NOT NULL OR person_id IS NOT NULL THEN
+    RETURN;
+  END IF;
+  IF given_member IS NOT NULL THEN
+    PERFORM FROM crm.member x WHERE x.id = given_member AND x.workspace_id = ws FOR KEY SHARE;
+    IF FOUND THEN
+      member_id := given_member;
+      company_id := NULL;
+      RETURN;
+    ELSIF strict THEN
+      RAISE EXCEPTION 'member % does not exist in workspace %', given_member, ws
+        USING ERRCODE = 'foreign_key_violation', DETAIL = pg_catalog.format('participant address %L', addr);
+    END IF;
+  END IF;
+  IF given_person IS NOT NULL THEN
+    -- FOR SHARE, not KEY SHARE: it waits for a concurrent change of the person's company and
+    -- reads the committed one, which that change's relink could not see here.
+    SELECT x.company_id INTO person_company FROM crm.person x
+    WHERE x.id = given_person AND x.workspace_id = ws FOR SHARE;
+    IF FOUND THEN
+      person_id := given_person;
+      company_id := person_company;
+    ELSIF strict THEN
+      RAISE EXCEPTION 'person % does not exist in workspace %', given_person, ws
+        USING ERRCODE = 'foreign_key_violation', DETAIL = pg_catalog.format('participant address %L', addr);
+    END IF;
+  END IF;
+END
+$$;
+
 
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
