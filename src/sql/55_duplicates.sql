@@ -155,6 +155,7 @@ CREATE FUNCTION crm.dismiss_duplicate(kind text, record_id bigint, other_id bigi
 LANGUAGE plpgsql
 AS $$
 BEGIN
+  PERFORM crm._require_workspace(crm.current_workspace());  -- runs with the owner's rights
   UPDATE crm.duplicate_candidate c SET status = 'dismissed'
   WHERE c.kind = dismiss_duplicate.kind
     AND c.record_id = least(dismiss_duplicate.record_id, dismiss_duplicate.other_id)

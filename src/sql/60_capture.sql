@@ -276,7 +276,7 @@ RETURNS TABLE (message_index integer, interaction_id bigint, outcome text, reaso
 LANGUAGE plpgsql SET jit = off
 AS $$
 DECLARE
-  ws constant bigint := crm.current_workspace();
+  ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
   at constant timestamptz := crm.now();
   pol crm.capture_policy;
   owner text;
@@ -758,7 +758,7 @@ RETURNS TABLE (interaction_id bigint, outcome text, reason text)
 LANGUAGE plpgsql SET jit = off
 AS $$
 DECLARE
-  ws constant bigint := crm.current_workspace();
+  ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
 BEGIN
   IF ics IS NULL THEN
     RAISE EXCEPTION 'ics must not be NULL' USING ERRCODE = 'null_value_not_allowed';

@@ -3,7 +3,7 @@
 -- extension writes derived state, a reader only reads, maintenance runs the whole-workspace jobs,
 -- and internal functions are nobody's to call. Restore mode is a superuser's only.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 SET LOCAL crm.clock = '2026-03-01 12:00+00';
 
 CREATE ROLE crm_test_app NOLOGIN;
@@ -36,12 +36,17 @@ SELECT throws_ok($$UPDATE crm.match_profile SET fingerprint = 0$$, '42501', NULL
 UPDATE crm.participant SET company_id = 999, person_id = NULL WHERE address = 'hank@globex.example';
 SELECT is((SELECT (person_id, company_id)::text FROM crm.participant WHERE address = 'hank@globex.example'), '(1,1)',
           'a participant''s derived links are recomputed whatever the application writes into them');
-SET LOCAL check_function_bodies = off;
+-- Restore mode (docs/BACKUP.md) needs both settings off and a superuser. For the application,
+-- row_security = off is refused outright by the workspace boundary's policies, and
+-- check_function_bodies = off alone changes nothing.
 SET LOCAL row_security = off;
+SELECT throws_ok($$INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (2, 'call', '2026-02-02')$$, '42501', NULL,
+                 'the application cannot turn row security off');
+RESET row_security;
+SET LOCAL check_function_bodies = off;
 INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (2, 'call', '2026-02-02');
 INSERT INTO crm.participant (interaction_id, address, role) VALUES (2, 'ann@us.example', 'from'), (2, 'hank@globex.example', 'to');
 RESET check_function_bodies;
-RESET row_security;
 SELECT is((SELECT interaction_count FROM crm.person_signal WHERE person_id = 1), 2::bigint,
           'restore mode is not for the application: its writes are still derived');
 SELECT throws_ok($$SELECT crm.tick()$$, '42501', NULL, 'the application cannot run tick');

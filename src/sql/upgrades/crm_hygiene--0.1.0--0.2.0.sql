@@ -268,6 +268,240 @@ END
 $$;
 
 
+-- The workspace boundary (README, "Workspaces as a boundary"): crm.workspace.roles and a
+-- row-level security policy on every table.
+ALTER TABLE crm.workspace ADD COLUMN roles regrole[];
+COMMENT ON COLUMN crm.workspace.roles IS
+  'the roles that may use this workspace (members of any of them); NULL: every role with the table grants';
+CREATE FUNCTION crm._require_workspace(workspace bigint) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'crm_require_workspace' LANGUAGE C STABLE STRICT;
+ALTER TABLE crm.workspace ENABLE ROW LEVEL SECURITY;
+CREATE POLICY workspace_boundary ON crm.workspace
+  USING (roles IS NULL OR EXISTS (SELECT FROM pg_catalog.unnest(roles) AS r(role)
+                                  WHERE pg_catalog.pg_has_role(r.role, 'MEMBER')));
+
+DO $$
+DECLARE
+  rel regclass;
+BEGIN
+  FOR rel IN
+    SELECT c.oid::regclass FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'workspace_id' AND NOT a.attisdropped
+    WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r'
+    ORDER BY c.relname
+  LOOP
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel);
+    -- A policy's expression is bound when it is created, like a SQL-standard function body.
+    EXECUTE pg_catalog.format('CREATE POLICY workspace_boundary ON %s '
+                              'USING (workspace_id = ANY (ARRAY(SELECT w.id FROM crm.workspace w)))', rel);
+  END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION crm.dismiss_duplicate(kind text, record_id bigint, other_id bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM crm._require_workspace(crm.current_workspace());  -- runs with the owner's rights
+  UPDATE crm.duplicate_candidate c SET status = 'dismissed'
+  WHERE c.kind = dismiss_duplicate.kind
+    AND c.record_id = least(dismiss_duplicate.record_id, dismiss_duplicate.other_id)
+    AND c.other_id = greatest(dismiss_duplicate.record_id, dismiss_duplicate.other_id)
+    AND c.workspace_id = crm.current_workspace()
+    AND c.status <> 'merged';
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no duplicate candidate % % and % %', kind, record_id, kind, other_id
+      USING ERRCODE = 'P0002', HINT = 'crm.duplicate_candidate lists the pairs of this workspace';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.dismiss_duplicate(text, bigint, bigint) IS
+  'marks a pair as not duplicates: never proposed again unless either record changes materially';
+
+
+CREATE OR REPLACE FUNCTION crm.ingest_emails(messages bytea[], mailbox text DEFAULT NULL)
+RETURNS TABLE (message_index integer, interaction_id bigint, outcome text, reason text)
+LANGUAGE plpgsql SET jit = off
+AS $$
+DECLARE
+  ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
+  at constant timestamptz := crm.now();
+  pol crm.capture_policy;
+  owner text;
+  mail crm._mail[];
+  invitations text[];
+  invitation_items integer[];
+  members text[];
+  people text[];
+  new_addrs text[];
+  new_names text[];
+  touched bigint[] := '{}';
+  n_filed integer;
+  n_existing integer;
+  n_skip integer;
+BEGIN
+  pol := crm._capture_policy(ws);
+  owner := crm._mailbox_owner(ws, mailbox);
+  messages := coalesce(messages, '{}');
+
+  SELECT coalesce(pg_catalog.array_agg(ROW(p.item, p.external_id, p.thread_key, coalesce(p.sent_at, at),
+                                          p.subject, p.addresses, p.display_names, p.roles, p.skip,
+                                          NULL, NULL, false)::crm._mail ORDER BY p.item)
+                    FILTER (WHERE NOT (p.invitations <> '{}' AND coalesce(p.skip, '') NOT LIKE 'malformed:%')), '{}'),
+         coalesce(pg_catalog.array_agg(i.ics ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}'),
+         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}')
+    INTO mail, invitations, invitation_items
+  FROM crm._parse_emails(messages) p
+  LEFT JOIN LATERAL unnest(CASE WHEN coalesce(p.skip, '') NOT LIKE 'malformed:%' THEN p.invitations END)
+    WITH ORDINALITY i(ics, n) ON true;
+
+  -- An invitation (a text/calendar part with a METHOD) is filed as the meeting it describes.
+  IF invitations <> '{}' THEN
+    RETURN QUERY
+      SELECT v.item, c.interaction_id, c.outcome, c.reason
+      FROM unnest(invitations, invitation_items) v(ics, item)
+      CROSS JOIN LATERAL crm._file_calendar(ws, pol, owner, mailbox, v.ics) c;
+  END IF;
+
+  SELECT o.members, o.people INTO members, people
+  FROM crm._address_owners(ws, ARRAY(SELECT DISTINCT a FROM unnest(mail) m, unnest(m.addresses) a
+                                     WHERE m.skip IS NULL)) o;
+
+  -- The policy's verdict, then each filed Message-ID's first copy and the interaction it already has.
+  mail := ARRAY(
+    SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
+               m.display_names, m.roles, m.skip, m.first_item, e.id, false)::crm._mail
+    FROM (SELECT d.item, d.external_id, d.thread_key, d.occurred_at, d.subject, d.addresses,
+                 d.display_names, d.roles, d.skip,
+                 min(d.item) FILTER (WHERE d.skip IS NULL) OVER (PARTITION BY d.external_id) AS first_item
+          FROM (SELECT m0.item, m0.external_id, m0.thread_key, m0.occurred_at, m0.subject, m0.addresses,
+                       m0.display_names, m0.roles,
+                       coalesce(m0.skip, crm._capture_skip(pol, m0.addresses, members, owner)) AS skip
+                FROM unnest(mail) m0 OFFSET 0) d) m
+    LEFT JOIN crm.interaction e
+      ON m.skip IS NULL AND e.workspace_id = ws AND e.external_id = m.external_id
+    ORDER BY m.item);
+  -- Every statement below runs only when it has rows to write: an empty one would still fire its
+  -- table's statement triggers.
+  SELECT count(*) FILTER (WHERE m.skip IS NULL), count(*) FILTER (WHERE m.interaction_id IS NOT NULL),
+         count(*) FILTER (WHERE m.skip IS NOT NULL)
+    INTO n_filed, n_existing, n_skip
+  FROM unnest(mail) m;
+
+  -- New people (and companies) for the addresses of filed mail, as the policy says.
+  IF pol.create_people <> 'never' AND n_filed > 0 THEN
+    SELECT coalesce(pg_catalog.array_agg(c.a), '{}'), coalesce(pg_catalog.array_agg(c.n), '{}')
+      INTO new_addrs, new_names
+    FROM unnest(mail) m,
+         crm._people_to_create(pol, members, people, 'from', m.addresses, m.display_names, m.roles) c(a, n)
+    WHERE m.skip IS NULL;
+    PERFORM crm._capture_records(ws, pol, new_addrs, new_names);
+  END IF;
+
+  -- New messages. One another session files at the same moment is found by the lookup after.
+  IF n_filed > n_existing THEN
+    WITH created AS (
+      INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, subject, external_id, thread_key, source)
+      SELECT ws, 'email', m.occurred_at, m.subject, m.external_id, m.thread_key, 'capture'
+      FROM unnest(mail) m
+      WHERE m.skip IS NULL AND m.item = m.first_item AND m.interaction_id IS NULL
+      ORDER BY m.item
+      ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+      RETURNING i.id, i.external_id)
+    SELECT ARRAY(
+      SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
+                 m.display_names, m.roles, m.skip, m.first_item,
+                 CASE WHEN m.skip IS NULL THEN coalesce(m.interaction_id, c.id) END,
+                 m.skip IS NULL AND c.id IS NOT NULL)::crm._mail
+      FROM unnest(mail) m
+      LEFT JOIN created c ON c.external_id = m.external_id
+      ORDER BY m.item)
+    INTO mail;
+  END IF;
+  -- Lost to a concurrent session: its row is committed now, and this statement's snapshot sees it.
+  IF EXISTS (SELECT FROM unnest(mail) m WHERE m.skip IS NULL AND m.interaction_id IS NULL) THEN
+    mail := ARRAY(
+      SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
+                 m.display_names, m.roles, m.skip, m.first_item, coalesce(m.interaction_id, e.id),
+                 m.created)::crm._mail
+      FROM unnest(mail) m
+      LEFT JOIN crm.interaction e
+        ON m.skip IS NULL AND m.interaction_id IS NULL AND e.workspace_id = ws AND e.external_id = m.external_id
+      ORDER BY m.item);
+  END IF;
+
+  IF n_filed > 0 THEN
+    -- Messages filed before: locked, so two sessions adding the same participants add them once.
+    PERFORM FROM crm.interaction i
+    WHERE i.id IN (SELECT m.interaction_id FROM unnest(mail) m WHERE m.skip IS NULL AND NOT m.created)
+    ORDER BY i.id
+    FOR NO KEY UPDATE;
+
+    -- Every copy's participants belong to the message; a copy from another mailbox may add some (Bcc).
+    WITH wanted AS (
+      SELECT DISTINCT ON (m.interaction_id, x.a, x.r) m.interaction_id, m.created, x.a, x.n, x.r
+      FROM unnest(mail) m, unnest(m.addresses, m.display_names, m.roles) x(a, n, r)
+      WHERE m.skip IS NULL AND m.interaction_id IS NOT NULL
+      ORDER BY m.interaction_id, x.a, x.r, x.n NULLS LAST),
+    added AS (
+      INSERT INTO crm.participant AS p (workspace_id, interaction_id, address, display_name, role)
+      SELECT ws, w.interaction_id, w.a, w.n, w.r::crm.participant_role
+      FROM wanted w
+      WHERE w.created
+         OR NOT EXISTS (SELECT FROM crm.participant q
+                        WHERE q.interaction_id = w.interaction_id AND q.address = w.a
+                          AND q.role = w.r::crm.participant_role)
+      ORDER BY w.interaction_id, w.r, w.a
+      RETURNING p.interaction_id)
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT a.interaction_id), '{}') INTO touched FROM added a;
+  END IF;
+
+  IF n_skip > 0 THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'email', mailbox, m.external_id, pg_catalog.split_part(m.skip, ':', 1), m.skip,
+           pg_catalog.encode(pg_catalog.sha256(coalesce(messages[m.item], '')), 'hex')
+    FROM unnest(mail) m
+    WHERE m.skip IS NOT NULL;
+  END IF;
+
+  RETURN QUERY
+    SELECT m.item, m.interaction_id,
+           CASE WHEN m.skip IS NOT NULL THEN 'skipped'
+                WHEN m.item <> m.first_item THEN 'duplicate'
+                WHEN m.created THEN 'created'
+                WHEN m.interaction_id = ANY (touched) THEN 'updated'
+                ELSE 'duplicate' END,
+           CASE WHEN m.skip IS NOT NULL THEN m.skip
+                WHEN m.item <> m.first_item THEN 'the same message came earlier in this call'
+                WHEN m.created THEN NULL
+                WHEN m.interaction_id = ANY (touched) THEN 'participants added'
+                ELSE 'already captured' END
+    FROM unnest(mail) m
+    ORDER BY m.item;
+END
+$$;
+COMMENT ON FUNCTION crm.ingest_emails(bytea[], text) IS
+  'files raw RFC 5322 messages as email interactions with participants, in one pass; one row per message (per meeting instance for invitations), outcome created, updated, duplicate or skipped';
+
+
+CREATE OR REPLACE FUNCTION crm.ingest_calendar(ics text, mailbox text DEFAULT NULL)
+RETURNS TABLE (interaction_id bigint, outcome text, reason text)
+LANGUAGE plpgsql SET jit = off
+AS $$
+DECLARE
+  ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
+BEGIN
+  IF ics IS NULL THEN
+    RAISE EXCEPTION 'ics must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  RETURN QUERY
+    SELECT * FROM crm._file_calendar(ws, crm._capture_policy(ws), crm._mailbox_owner(ws, mailbox), mailbox, ics);
+END
+$$;
+COMMENT ON FUNCTION crm.ingest_calendar(text, text) IS
+  'files the events of an iCalendar file as meetings, one row per event instance within the policy''s recurrence window; outcome created, updated, duplicate or skipped with the reason';
+
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
