@@ -74,10 +74,14 @@ void put_email(ReturnSetInfo *rsinfo, int item, const capture::ParsedEmail &emai
   const ParticipantColumns columns(email.participants);
   std::vector<const char *> invitations;
   for (const std::string &ics : email.invitations) invitations.push_back(ics.c_str());
+  std::vector<std::string> dropped_reasons;
+  for (const std::string &why : email.dropped) dropped_reasons.push_back("malformed: " + why);
+  std::vector<const char *> dropped;
+  for (const std::string &reason : dropped_reasons) dropped.push_back(reason.c_str());
   const std::string reason = email.skip ? email.skip->reason() : std::string();
   pg_call([&] {
-    Datum values[12];
-    bool nulls[12] = {false};
+    Datum values[13];
+    bool nulls[13] = {false};
     values[0] = Int32GetDatum(item);
     values[1] = text_datum(email.message_id);
     values[2] = BoolGetDatum(email.message_id_synthesized);
@@ -95,6 +99,7 @@ void put_email(ReturnSetInfo *rsinfo, int item, const capture::ParsedEmail &emai
     values[9] = text_array_datum(columns.names);
     values[10] = text_array_datum(columns.roles);
     values[11] = text_array_datum(invitations);
+    values[12] = text_array_datum(dropped);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   });
 }
@@ -226,6 +231,10 @@ extern "C" PGDLLEXPORT Datum crm_parse_calendar(PG_FUNCTION_ARGS) {
     for (const crm::capture::SkippedComponent &s : calendar.skipped) {
       const std::string reason = s.skip.reason();
       crm::pg::put_calendar_row(rsinfo, "skipped", calendar.method, &s.uid, &reason);
+    }
+    for (const crm::capture::SkippedComponent &s : calendar.dropped) {
+      const std::string reason = s.skip.reason();
+      crm::pg::put_calendar_row(rsinfo, "dropped", calendar.method, &s.uid, &reason);
     }
     return Datum(0);
   });

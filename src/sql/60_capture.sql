@@ -38,7 +38,7 @@ CREATE TABLE crm.capture_log (
 );
 CREATE INDEX capture_log_workspace_idx ON crm.capture_log (workspace_id, logged_at);
 COMMENT ON TABLE crm.capture_log IS
-  'every message or event instance capture skipped, with the reason and the item''s SHA-256; never the body';
+  'every message or event instance capture skipped, and every participant address it left out of a filed one, with the reason and the item''s SHA-256; never the body';
 
 -- The version of each captured event instance: SEQUENCE and DTSTAMP decide which copy wins.
 CREATE TABLE crm.captured_event (
@@ -57,7 +57,8 @@ COMMENT ON TABLE crm.captured_event IS
 CREATE FUNCTION crm._parse_emails(messages bytea[])
 RETURNS TABLE (item integer, external_id text, synthesized_id boolean, thread_key text,
                sent_at timestamptz, date_source text, subject text, skip text,
-               addresses text[], display_names text[], roles text[], invitations text[])
+               addresses text[], display_names text[], roles text[], invitations text[],
+               dropped text[])
   AS 'MODULE_PATHNAME', 'crm_parse_emails' LANGUAGE C STRICT;
 
 CREATE FUNCTION crm._parse_calendar(ics text, window_from timestamptz, window_to timestamptz)
@@ -283,6 +284,9 @@ DECLARE
   mail crm._mail[];
   invitations text[];
   invitation_items integer[];
+  dropped text[];
+  dropped_items integer[];
+  dropped_ids text[];
   members text[];
   people text[];
   new_addrs text[];
@@ -299,13 +303,24 @@ BEGIN
   SELECT coalesce(pg_catalog.array_agg(ROW(p.item, p.external_id, p.thread_key, coalesce(p.sent_at, at),
                                           p.subject, p.addresses, p.display_names, p.roles, p.skip,
                                           NULL, NULL, false)::crm._mail ORDER BY p.item)
-                    FILTER (WHERE NOT (p.invitations <> '{}' AND coalesce(p.skip, '') NOT LIKE 'malformed:%')), '{}'),
-         coalesce(pg_catalog.array_agg(i.ics ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}'),
-         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}')
-    INTO mail, invitations, invitation_items
+                    FILTER (WHERE x.k = 'message'
+                              AND NOT (p.invitations <> '{}' AND coalesce(p.skip, '') NOT LIKE 'malformed:%')), '{}'),
+         coalesce(pg_catalog.array_agg(x.v ORDER BY p.item, x.n) FILTER (WHERE x.k = 'ics'), '{}'),
+         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, x.n) FILTER (WHERE x.k = 'ics'), '{}'),
+         coalesce(pg_catalog.array_agg(x.v ORDER BY p.item, x.n) FILTER (WHERE x.k = 'dropped'), '{}'),
+         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, x.n) FILTER (WHERE x.k = 'dropped'), '{}'),
+         coalesce(pg_catalog.array_agg(p.external_id ORDER BY p.item, x.n) FILTER (WHERE x.k = 'dropped'), '{}')
+    INTO mail, invitations, invitation_items, dropped, dropped_items, dropped_ids
   FROM crm._parse_emails(messages) p
-  LEFT JOIN LATERAL unnest(CASE WHEN coalesce(p.skip, '') NOT LIKE 'malformed:%' THEN p.invitations END)
-    WITH ORDINALITY i(ics, n) ON true;
+  -- One row for the message itself, one for each invitation it carries, one for each address
+  -- the participant trigger would refuse (left out of the message, logged below).
+  CROSS JOIN LATERAL (
+    SELECT 'message' AS k, NULL::text AS v, 0::bigint AS n
+    UNION ALL
+    SELECT 'ics', i.v, i.n
+    FROM unnest(CASE WHEN coalesce(p.skip, '') NOT LIKE 'malformed:%' THEN p.invitations END) WITH ORDINALITY i(v, n)
+    UNION ALL
+    SELECT 'dropped', d.v, d.n FROM unnest(p.dropped) WITH ORDINALITY d(v, n)) x;
 
   -- An invitation (a text/calendar part with a METHOD) is filed as the meeting it describes.
   IF invitations <> '{}' THEN
@@ -414,6 +429,12 @@ BEGIN
            pg_catalog.encode(pg_catalog.sha256(coalesce(messages[m.item], '')), 'hex')
     FROM unnest(mail) m
     WHERE m.skip IS NOT NULL;
+  END IF;
+  IF dropped <> '{}' THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'email', mailbox, d.id, 'malformed', d.r,
+           pg_catalog.encode(pg_catalog.sha256(coalesce(messages[d.item], '')), 'hex')
+    FROM unnest(dropped_items, dropped_ids, dropped) d(item, id, r);
   END IF;
 
   RETURN QUERY
@@ -540,6 +561,8 @@ DECLARE
   events crm._event[];
   problems text[];
   problem_uids text[];
+  dropped text[];
+  dropped_uids text[];
   canceled_uids text[];
   members text[];
   people text[];
@@ -561,8 +584,10 @@ BEGIN
                     FILTER (WHERE p.row_kind = 'instance'), '{}'),
          coalesce(pg_catalog.array_agg(p.skip) FILTER (WHERE p.row_kind IN ('skipped', 'malformed')), '{}'),
          coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind IN ('skipped', 'malformed')), '{}'),
+         coalesce(pg_catalog.array_agg(p.skip) FILTER (WHERE p.row_kind = 'dropped'), '{}'),
+         coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind = 'dropped'), '{}'),
          coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind = 'series_canceled'), '{}')
-    INTO method, events, problems, problem_uids, canceled_uids
+    INTO method, events, problems, problem_uids, dropped, dropped_uids, canceled_uids
   FROM crm._parse_calendar(ics, at - pol.recurrence_past, at + pol.recurrence_ahead) p;
 
   -- What the file leaves out, in the log and in the result. Every statement below runs only when
@@ -572,6 +597,12 @@ BEGIN
     SELECT ws, 'calendar', mailbox, u, pg_catalog.split_part(r, ':', 1), r, fingerprint
     FROM unnest(problems, problem_uids) x(r, u);
     RETURN QUERY SELECT NULL::bigint, 'skipped', r FROM unnest(problems) r;
+  END IF;
+  -- Addresses the participant trigger would refuse: left out of their events, which are filed.
+  IF dropped <> '{}' THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, u, 'malformed', r, fingerprint
+    FROM unnest(dropped, dropped_uids) x(r, u);
   END IF;
 
   IF method = 'REPLY' THEN

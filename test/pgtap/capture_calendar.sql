@@ -2,7 +2,7 @@
 -- the recurrence window; UID + RECURRENCE-ID is the identity, SEQUENCE and DTSTAMP decide which
 -- copy wins, cancellations cancel, replies change responses, and ingesting again changes nothing.
 BEGIN;
-SELECT plan(51);
+SELECT plan(55);
 SET LOCAL timezone = 'UTC';
 INSERT INTO crm.workspace (id, name) VALUES (502, 'capture calendar');
 SET LOCAL crm.workspace = '502';
@@ -292,6 +292,29 @@ SELECT results_eq($$SELECT kind::text, subject FROM crm.interaction WHERE worksp
 SELECT is((SELECT count(*)::int FROM crm.interaction WHERE external_id = '<invite@ourco.com>'), 0, 'the invitation itself is not filed as an email');
 SELECT is((SELECT count(*)::int FROM crm.interaction WHERE workspace_id = 502 AND thread_key IN ('nobody@ourco.com', 'internal@ourco.com', 'nostart@ourco.com')), 0,
   'skipped events wrote no interaction');
+
+-- Hostile input (issue 10): a 3 KB UID is too large for the unique index on external_id and an
+-- attendee the participant trigger refuses failed the whole file; now the UID is hashed and the
+-- attendee left out and logged.
+CREATE TEMP TABLE hostile_ics AS SELECT pg_temp.ics('REQUEST', 'BEGIN:VEVENT
+UID:' || repeat('u', 3000) || '
+DTSTAMP:20261020T080000Z
+DTSTART:20261120T100000Z
+DTEND:20261120T110000Z
+SUMMARY:Hostile
+ORGANIZER:mailto:ann@ourco.com
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:jo@foo_bar.com
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:j..broderick@enron.com
+END:VEVENT') AS ics;
+SELECT is(pg_temp.outcomes((SELECT ics FROM hostile_ics)), 'created', 'a 3 KB UID and a refused attendee: the event is filed');
+SELECT results_eq($$SELECT i.external_id, string_agg(p.address, ', ' ORDER BY p.address) FROM crm.interaction i JOIN crm.participant p ON p.interaction_id = i.id
+                    WHERE i.workspace_id = 502 AND i.subject = 'Hostile' GROUP BY i.external_id$$,
+  $$VALUES (encode(sha256(convert_to(repeat('u', 3000), 'UTF8')), 'hex') || '@hash.crm-hygiene', 'ann@ourco.com, j..broderick@enron.com')$$,
+  'the UID is stored as its SHA-256, the refused attendee is left out');
+SELECT results_eq($$SELECT category, reason FROM crm.capture_log WHERE workspace_id = 502 AND reason LIKE '%foo_bar%'$$,
+  $$VALUES ('malformed', 'malformed: dropped attendee address: "jo@foo_bar.com" is neither an email address nor a phone number')$$,
+  'the dropped attendee is in the capture log');
+SELECT is(pg_temp.outcomes((SELECT ics FROM hostile_ics)), 'duplicate (already captured)', 'the same file again: the same meeting');
 
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'signals are intact');
 SELECT * FROM finish();

@@ -2,7 +2,7 @@
 -- bulk, internal, blocked and oversized mail is kept out and logged; one message seen in two
 -- mailboxes is one interaction; the capture policy decides which people and companies appear.
 BEGIN;
-SELECT plan(66);
+SELECT plan(75);
 SET LOCAL timezone = 'UTC';
 INSERT INTO crm.workspace (id, name) VALUES (501, 'capture email');
 SET LOCAL crm.workspace = '501';
@@ -209,6 +209,43 @@ SELECT matches(pg_temp.outcome(E'\\x00\\x01 not a message at all \\xff'), '^skip
 SELECT matches(pg_temp.outcome(''), '^skipped \((malformed|policy): ', 'an empty message is skipped');
 SELECT is(pg_temp.outcome(pg_temp.mail(E'From: ann@ourco.com\r\nTo: not an address, @, x@\r\nSubject: x\r\nMessage-ID: <noaddr@ourco.com>')),
   'skipped (internal: every participant is a member)', 'addresses that are no addresses are dropped');
+
+-- Hostile input in a batch (issue 10): an address GMime's rules refuse but mail servers deliver to
+-- is kept; one the participant trigger refuses (underscore in the domain, 339 bytes) is left out
+-- and logged while its message is filed; a 3 KB Message-ID (too large for the unique index) is
+-- hashed. Before, each of them failed the whole call, and a sync job retried it forever.
+CREATE TEMP TABLE hostile AS
+SELECT * FROM crm.ingest_emails(ARRAY[
+    convert_to(pg_temp.mail(E'From: ann@ourco.com\r\nTo: j..broderick@enron.com, "St. Clair, Carol" <carol.st.@enron.com>\r\n'
+                            'Cc: .lead@enron.com\r\nSubject: h1\r\nMessage-ID: <h1@ourco.com>'), 'UTF8'),
+    convert_to(pg_temp.mail(E'From: ann@ourco.com\r\nTo: jo@foo_bar.com, leslie@enron.com\r\nSubject: h2\r\nMessage-ID: <h2@ourco.com>'), 'UTF8'),
+    convert_to(pg_temp.mail(E'From: ann@ourco.com\r\nTo: kay@enron.com\r\nCc: ' || repeat('k', 329) || E'@enron.com\r\nSubject: h3\r\nMessage-ID: <h3@ourco.com>'), 'UTF8'),
+    convert_to(pg_temp.mail(E'From: ann@ourco.com\r\nTo: tana@enron.com\r\nSubject: h4\r\nMessage-ID: <' || repeat('i', 3000) || '@ourco.com>'), 'UTF8'),
+    convert_to(pg_temp.mail(E'From: ann@ourco.com\r\nTo: sara@enron.com\r\nSubject: h5\r\nMessage-ID: <h5@ourco.com>'), 'UTF8')],
+  'ann@ourco.com');
+SELECT results_eq('SELECT message_index, outcome, reason FROM hostile ORDER BY message_index',
+  $$VALUES (1, 'created', NULL::text), (2, 'created', NULL), (3, 'created', NULL), (4, 'created', NULL), (5, 'created', NULL)$$,
+  'a batch with bad addresses and a 3 KB Message-ID: every message is filed');
+SELECT is(pg_temp.participants('<h1@ourco.com>'),
+  'from ann@ourco.com, to carol.st.@enron.com "St. Clair, Carol", to j..broderick@enron.com, cc .lead@enron.com',
+  'local parts with two dots, a trailing or a leading dot are kept');
+SELECT is(pg_temp.participants('<h2@ourco.com>'), 'from ann@ourco.com, to leslie@enron.com', 'the address the trigger refuses is left out, the rest filed');
+SELECT is(pg_temp.participants('<h3@ourco.com>'), 'from ann@ourco.com, to kay@enron.com', 'so is a 339-byte address');
+SELECT results_eq($$SELECT external_id, category, reason FROM crm.capture_log
+                    WHERE workspace_id = 501 AND external_id IN ('<h2@ourco.com>', '<h3@ourco.com>') ORDER BY external_id$$,
+  $$VALUES ('<h2@ourco.com>', 'malformed', 'malformed: dropped to address: "jo@foo_bar.com" is neither an email address nor a phone number'),
+           ('<h3@ourco.com>', 'malformed', 'malformed: dropped cc address: participant address is too long (it has 339 bytes; at most 320 are accepted)')$$,
+  'each dropped address is in the capture log, as malformed, with its reason');
+SELECT is((SELECT fingerprint FROM crm.capture_log WHERE workspace_id = 501 AND external_id = '<h2@ourco.com>'),
+  encode(sha256(convert_to(pg_temp.mail(E'From: ann@ourco.com\r\nTo: jo@foo_bar.com, leslie@enron.com\r\nSubject: h2\r\nMessage-ID: <h2@ourco.com>'), 'UTF8')), 'hex'),
+  'with the SHA-256 of its message');
+SELECT is((SELECT external_id FROM crm.interaction WHERE workspace_id = 501 AND subject = 'h4'),
+  '<' || encode(sha256(convert_to(repeat('i', 3000) || '@ourco.com', 'UTF8')), 'hex') || '@hash.crm-hygiene>',
+  'a Message-ID over 512 bytes is stored as its SHA-256');
+SELECT is(pg_temp.outcome(pg_temp.mail(E'From: ann@ourco.com\r\nTo: tana@enron.com\r\nSubject: h4\r\nMessage-ID: <' || repeat('i', 3000) || '@ourco.com>'), 'ann@ourco.com'),
+  'duplicate (already captured)', 'the same long Message-ID again is the same message');
+SELECT is((SELECT count(*)::int FROM crm.person WHERE workspace_id = 501 AND email IN ('j..broderick@enron.com', 'carol.st.@enron.com', '.lead@enron.com')), 3,
+  'the member wrote to them: they become people');
 
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'signals are intact');
 SELECT * FROM finish();

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "core/activity/address.hpp"
 #include "core/capture/email.hpp"
+#include "core/capture/identity.hpp"
 #include "core/capture/glib_runtime.hpp"
 
 #include <glib-object.h>
@@ -275,6 +277,76 @@ TEST(CaptureEmail, InvitationPartIsDecoded) {
   EXPECT_EQ(by_parameter.invitations[0], "SUMMARY:Réunion\n");
 }
 
+// Real corporate mail (Enron's Exchange exports) is full of local parts RFC 5322 calls invalid and
+// every mail server delivers to; GMime dropped them, and with them whole messages' participants.
+TEST(CaptureEmail, CorporateLocalPartsAreKept) {
+  ParsedEmail email = parse_email(
+      "Message-ID: <19735421.1075840411101.JavaMail.evans@thyme>\n"
+      "Date: Tue, 4 Dec 2001 08:14:57 -0800 (PST)\n"
+      "From: j..broderick@enron.com\n"
+      "To: carol.st.@enron.com, \"Mann, Kay\" <.kay.mann@enron.com>\n"
+      "Cc: \"'j..broderick@enron.com'\" <J..Broderick@Enron.com>, a\"b@enron.com\n"
+      "Bcc: \"sara..shackleton\"@enron.com\n"
+      "Subject: Re: Turbine contract\n\nSee attached.\n");
+  EXPECT_EQ(participants(email), (std::vector<std::pair<std::string, std::string>>{
+                                     {"from", "j..broderick@enron.com"},
+                                     {"to", "carol.st.@enron.com"},
+                                     {"to", ".kay.mann@enron.com"},
+                                     {"cc", "j..broderick@enron.com"},
+                                     {"cc", "a\"b@enron.com"},
+                                     {"bcc", "sara..shackleton@enron.com"}}));
+  EXPECT_EQ(email.participants[2].display_name, "Mann, Kay");
+  EXPECT_EQ(email.participants[3].display_name, "'j..broderick@enron.com'");
+  EXPECT_TRUE(email.dropped.empty());
+  EXPECT_EQ(email.skip, std::nullopt);
+}
+
+// What the parser reads but the participant trigger refuses is dropped and reported, and the
+// message keeps the rest: before, one such address made the whole ingest call fail.
+TEST(CaptureEmail, AddressesTheTriggerRefusesAreDroppedAndReported) {
+  const std::string long_address = std::string(330, 'x') + "@enron.com";  // 340 bytes
+  ParsedEmail email = parse_email(
+      "From: sally.beck@enron.com\n"
+      "To: jo@foo_bar.com, leslie.reeves@enron.com, \"john smith\"@ex.com\n"
+      "Cc: " +
+      long_address +
+      ", Ann <ann@[10.0.0.1]>\n"
+      "Message-ID: <close@enron.com>\n\nSchedule attached.\n");
+  EXPECT_EQ(participants(email),
+            (std::vector<std::pair<std::string, std::string>>{{"from", "sally.beck@enron.com"},
+                                                              {"to", "leslie.reeves@enron.com"}}));
+  ASSERT_EQ(email.dropped.size(), 4u);
+  EXPECT_EQ(email.dropped[0],
+            "dropped to address: \"jo@foo_bar.com\" is neither an email address nor a phone "
+            "number");
+  EXPECT_NE(email.dropped[1].find("\"john smith\"@ex.com"), std::string::npos);
+  EXPECT_EQ(email.dropped[2],
+            "dropped cc address: participant address is too long (it has 340 bytes; at most 320 "
+            "are accepted)");
+  EXPECT_NE(email.dropped[3].find("ann@[10.0.0.1]"), std::string::npos);
+  EXPECT_EQ(email.skip, std::nullopt);
+}
+
+// The unique index on external_id holds about 2,700 bytes a row: a 3 KB Message-ID failed the
+// whole call. Long ids are hashed, the same way for the message and for replies referring to it.
+TEST(CaptureEmail, LongMessageIdIsHashedConsistently) {
+  const std::string id = std::string(3000, 'm') + "@example.com";
+  ParsedEmail original =
+      parse_email("From: a@example.com\nTo: b@example.com\nMessage-ID: <" + id + ">\n\nx\n");
+  EXPECT_EQ(original.message_id, "<" + crm::capture::sha256_hex(id) + "@hash.crm-hygiene>");
+  EXPECT_TRUE(original.message_id_synthesized);
+  EXPECT_EQ(original.thread_key, original.message_id);
+  ParsedEmail reply = parse_email(
+      "From: b@example.com\nTo: a@example.com\nMessage-ID: <r@x>\n"
+      "In-Reply-To: <" +
+      id + ">\nReferences: <" + id + ">\n\nx\n");
+  EXPECT_EQ(reply.thread_key, original.message_id);
+  // At the limit an id is kept as written.
+  const std::string limit(crm::capture::kMaxIdentityBytes, 'k');
+  EXPECT_EQ(parse_email("From: a@example.com\nMessage-ID: <" + limit + ">\n\nx\n").message_id,
+            "<" + limit + ">");
+}
+
 TEST(CaptureEmail, BadInputDoesNotThrow) {
   using namespace std::string_literals;
   for (const std::string &raw :
@@ -336,6 +408,10 @@ TEST_F(EmailData, EveryFileParsesWithoutThrowing) {
     ParsedEmail email;
     EXPECT_NO_THROW(email = parse_email(read_file(path))) << path;
     EXPECT_FALSE(email.message_id.empty()) << path;
+    EXPECT_LE(email.message_id.size(), crm::capture::kMaxIdentityBytes + 2) << path;
+    // Never an address the participant trigger would refuse.
+    for (const Participant &p : email.participants)
+      EXPECT_EQ(crm::activity::refusal(p.address), std::nullopt) << path << ": " << p.address;
     ++count;
   }
   EXPECT_GT(count, 800u);

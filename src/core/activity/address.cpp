@@ -88,6 +88,19 @@ AddressKind canonical_address(std::string_view text, char *out, std::size_t *out
   return AddressKind::Phone;
 }
 
+std::optional<std::string> refusal(std::string_view text) {
+  char canonical[kMaxAddressLength + 1];
+  std::size_t length = 0;
+  try {
+    canonical_address(text, canonical, &length);
+    return std::nullopt;
+  } catch (const Error &e) {
+    std::string why = e.what();
+    if (!e.detail().empty()) why += " (" + e.detail() + ")";
+    return why;
+  }
+}
+
 std::int64_t address_key(std::string_view canonical) {
   std::uint64_t h = 14695981039346656037ULL;
   for (unsigned char c : canonical) {

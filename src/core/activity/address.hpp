@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace crm::activity {
@@ -16,6 +18,12 @@ inline constexpr std::size_t kMaxAddressLength = 320;
 // Emails are trimmed and ASCII-lower-cased; phone numbers keep a leading '+' and their digits.
 // Throws crm::Error: 22P02 when the text is neither, 54000 when it is too long.
 AddressKind canonical_address(std::string_view text, char *out, std::size_t *out_length);
+
+// Why canonical_address would refuse `text`, in words for a log ("\"jo@foo_bar.com\" is neither
+// an email address nor a phone number"); nothing when it accepts it. It calls canonical_address,
+// so capture, which drops what this refuses, never hands the participant trigger an address the
+// trigger refuses.
+std::optional<std::string> refusal(std::string_view text);
 
 // A stable 64-bit key of a canonical address (FNV-1a): the same on every machine and release, so
 // it can be stored. Never 0, which means "no address".

@@ -158,6 +158,8 @@ ParsedCalendar parse_calendar(std::string_view ics, Window window,
     for (icalcomponent *ev = icalcomponent_get_first_component(c.get(), ICAL_VEVENT_COMPONENT);
          ev != nullptr; ev = icalcomponent_get_next_component(c.get(), ICAL_VEVENT_COMPONENT)) {
       Entry e{ev, ctx, method == "CANCEL", ical::read_event(ev, ctx)};
+      for (const std::string &why : e.fields.dropped)
+        out.dropped.push_back({e.fields.uid_synthesized ? "" : e.fields.uid, {"malformed", why}});
       // A cancellation needs no readable times to cancel its series.
       if (e.cancel_method && !e.fields.recurrence_id && !e.fields.uid_synthesized) {
         add_canceled_series(out, e.fields.uid);

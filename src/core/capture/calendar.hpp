@@ -46,6 +46,10 @@ struct ParsedCalendar {
   // UIDs a METHOD:CANCEL cancels as a whole series (the cancelled VEVENT has no RECURRENCE-ID).
   std::vector<std::string> canceled_series;
   std::vector<SkippedComponent> skipped;
+  // Participant addresses left out of the events they were on because the participant trigger
+  // would refuse them; `skip` is {"malformed", "dropped attendee address: ..."}. The events are
+  // filed without them.
+  std::vector<SkippedComponent> dropped;
   // Set when nothing of the file can be read (not iCalendar, no VCALENDAR).
   std::optional<Skip> malformed;
 };

@@ -7,8 +7,12 @@
 #include <memory>
 #include <utility>
 
+#include "core/activity/address.hpp"
+#include "core/capture/address_list.hpp"
 #include "core/capture/glib_runtime.hpp"
 #include "core/capture/gmime_handles.hpp"
+#include "core/capture/ical_text.hpp"
+#include "core/capture/identity.hpp"
 #include "core/capture/invitation_parts.hpp"
 #include "core/capture/mail_rules.hpp"
 
@@ -44,11 +48,6 @@ std::string ascii_lower(std::string text) {
   for (char &c : text)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return text;
-}
-
-bool valid_address(const std::string &address) {
-  std::size_t at = address.rfind('@');
-  return at != std::string::npos && at > 0 && at + 1 < address.size();
 }
 
 // Parser options: lenient everywhere, and 8-bit header bytes read as UTF-8 when they are valid
@@ -116,24 +115,51 @@ void read_date(GMimeMessage *message, ParsedEmail &email) {
   }
 }
 
-// Mailboxes of one list in order, groups flattened (a group may contain groups).
-void collect(InternetAddressList *list, Role role, std::vector<Participant> &out) {
-  if (!list) return;
-  int count = internet_address_list_length(list);
+// Bytes a log line cannot carry (NUL, line breaks) shown as '?'.
+std::string printable(std::string text) {
+  for (char &c : text)
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  return text;
+}
+
+// A display name: 8-bit bytes read as UTF-8, else windows-1252 (as the parser options read other
+// headers), then its RFC 2047 encoded words decoded.
+std::string display_name(GMimeParserOptions *options, const std::string &raw) {
+  if (raw.empty()) return {};
+  const std::string text = ical::to_utf8(raw);
+  GCharPtr decoded(g_mime_utils_header_decode_phrase(options, text.c_str()));
+  // A stray quote ("John Smith <js@x.com>) is no part of the name.
+  std::string name = trimmed(decoded.get());
+  while (!name.empty() && name.front() == '"') name.erase(0, 1);
+  while (!name.empty() && name.back() == '"') name.pop_back();
+  return trimmed(name.c_str());
+}
+
+// The mailboxes of every `field` header in order (read_address_list: groups flattened, the local
+// parts real mail has), each (address, role) once. An address the participant trigger would
+// refuse is dropped and its reason kept in email.dropped: one bad address never costs the message.
+void collect(GMimeParserOptions *options, GMimeObject *object, const char *field, Role role,
+             ParsedEmail &email) {
+  GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+  const int count = g_mime_header_list_get_count(headers);
   for (int i = 0; i < count; ++i) {
-    InternetAddress *entry = internet_address_list_get_address(list, i);
-    if (INTERNET_ADDRESS_IS_GROUP(entry)) {
-      collect(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(entry)), role, out);
-      continue;
+    GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+    if (g_ascii_strcasecmp(g_mime_header_get_name(h), field) != 0) continue;
+    const char *raw = g_mime_header_get_raw_value(h);
+    if (raw == nullptr) continue;
+    for (const ListedMailbox &m : read_address_list(raw)) {
+      const std::string address = ascii_lower(ical::to_utf8(m.address));
+      if (auto why = activity::refusal(address)) {
+        email.dropped.push_back(
+            printable("dropped " + std::string(role_name(role)) + " address: " + *why));
+        continue;
+      }
+      bool seen = false;
+      for (const Participant &p : email.participants)
+        seen = seen || (p.role == role && p.address == address);
+      if (seen) continue;
+      email.participants.push_back(Participant{address, display_name(options, m.name), role});
     }
-    if (!INTERNET_ADDRESS_IS_MAILBOX(entry)) continue;
-    std::string address =
-        ascii_lower(trimmed(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(entry))));
-    if (!valid_address(address)) continue;
-    bool seen = false;
-    for (const Participant &p : out) seen = seen || (p.role == role && p.address == address);
-    if (seen) continue;
-    out.push_back(Participant{address, trimmed(internet_address_get_name(entry)), role});
   }
 }
 
@@ -164,12 +190,6 @@ bool valid_message_id(const std::string &id) {
   return !id.empty() && at != std::string::npos && at > 0 && at + 1 < id.size();
 }
 
-std::string sha256_hex(std::string_view text) {
-  GCharPtr hex(g_compute_checksum_for_data(
-      G_CHECKSUM_SHA256, reinterpret_cast<const guchar *>(text.data()), text.size()));
-  return hex.get();
-}
-
 // Built by appending: GCC 12 warns falsely (-Wrestrict) on "<" + std::string + ">" chains.
 std::string bracketed(std::string_view id) {
   std::string out;
@@ -197,7 +217,7 @@ std::optional<std::string> first_reference(GMimeParserOptions *options, GMimeObj
   for (int i = 0; i < count; ++i) {
     std::string id =
         without_whitespace(trimmed(g_mime_references_get_message_id(references.get(), i)));
-    if (valid_message_id(id)) return bracketed(id);
+    if (valid_message_id(id)) return bracketed(bounded_identity(id));
   }
   return std::nullopt;
 }
@@ -221,7 +241,8 @@ void read_identity(GMimeParserOptions *options, GMimeMessage *message, ParsedEma
   std::string id = without_whitespace(trimmed(g_mime_message_get_message_id(message)));
   if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
   if (!id.empty()) {
-    email.message_id = bracketed(id);
+    email.message_id = bracketed(bounded_identity(id));
+    email.message_id_synthesized = id.size() > kMaxIdentityBytes;
   } else {
     email.message_id = synthesized_id(email, header(object, "Date"));
     email.message_id_synthesized = true;
@@ -320,10 +341,10 @@ ParsedEmail parse_email(std::string_view raw) {
   GMimeMessage *m = message.get();
   email.subject = trimmed(g_mime_message_get_subject(m));
   read_date(m, email);
-  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_FROM), Role::from, email.participants);
-  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_TO), Role::to, email.participants);
-  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_CC), Role::cc, email.participants);
-  collect(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_BCC), Role::bcc, email.participants);
+  collect(options.get(), GMIME_OBJECT(m), "From", Role::from, email);
+  collect(options.get(), GMIME_OBJECT(m), "To", Role::to, email);
+  collect(options.get(), GMIME_OBJECT(m), "Cc", Role::cc, email);
+  collect(options.get(), GMIME_OBJECT(m), "Bcc", Role::bcc, email);
   read_identity(options.get(), m, email);
   email.skip = classify_mail(rule_headers(m, email));
   email.invitations = gmime::find_invitations(m);

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/capture/ical_text.hpp"
+#include "core/capture/identity.hpp"
 #include "core/capture/participants.hpp"
 
 namespace crm::capture::ical {
@@ -137,6 +138,7 @@ EventFields read_event(icalcomponent *event, const ZoneContext &ctx) {
     f.uid = synthesized_uid(event);
     f.uid_synthesized = true;
   }
+  f.uid = bounded_identity(f.uid);
   if (icalproperty *p = icalcomponent_get_first_property(event, ICAL_SEQUENCE_PROPERTY)) {
     f.sequence = icalproperty_get_sequence(p);
   }
@@ -147,7 +149,7 @@ EventFields read_event(icalcomponent *event, const ZoneContext &ctx) {
     f.summary = text_of(icalproperty_get_summary(p));
   }
   f.status = status_of(event, f.status_cancelled);
-  f.participants = read_participants(event);
+  f.participants = read_participants(event, f.dropped);
   f.recurring = icalcomponent_get_first_property(event, ICAL_RRULE_PROPERTY) != nullptr ||
                 icalcomponent_get_first_property(event, ICAL_RDATE_PROPERTY) != nullptr;
 

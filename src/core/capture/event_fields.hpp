@@ -19,7 +19,7 @@ struct EndRule {
 };
 
 struct EventFields {
-  std::string uid;
+  std::string uid;  // bounded_identity (identity.hpp): a UID over 512 bytes is hashed
   bool uid_synthesized = false;
   int sequence = 0;
   std::optional<Micros> dtstamp;
@@ -27,6 +27,7 @@ struct EventFields {
   EventStatus status = EventStatus::confirmed;
   bool status_cancelled = false;  // STATUS:CANCELLED as written
   std::vector<Participant> participants;
+  std::vector<std::string> dropped;     // addresses left out (read_participants), with why
   std::optional<Micros> recurrence_id;  // RECURRENCE-ID, UTC
 
   icaltimetype dtstart = icaltime_null_time();  // as written; zone attached when it has one

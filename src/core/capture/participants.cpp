@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/activity/address.hpp"
 #include "core/capture/ical_text.hpp"
 
 namespace crm::capture::ical {
@@ -39,10 +40,15 @@ std::string address_of(icalproperty *prop) {
   return address;
 }
 
-void add(std::vector<Participant> &out, icalproperty *prop, Role role) {
+void add(std::vector<Participant> &out, std::vector<std::string> &dropped, icalproperty *prop,
+         Role role) {
   Participant p;
   p.address = address_of(prop);
   if (p.address.empty()) return;
+  if (auto why = activity::refusal(p.address)) {
+    dropped.push_back("dropped " + std::string(role_name(role)) + " address: " + *why);
+    return;
+  }
   p.display_name = parameter(prop, "CN");
   p.role = role;
   p.response = role == Role::attendee ? response_of(prop) : Response::none;
@@ -57,14 +63,15 @@ void add(std::vector<Participant> &out, icalproperty *prop, Role role) {
 
 }  // namespace
 
-std::vector<Participant> read_participants(icalcomponent *event) {
+std::vector<Participant> read_participants(icalcomponent *event,
+                                           std::vector<std::string> &dropped) {
   std::vector<Participant> out;
   if (icalproperty *org = icalcomponent_get_first_property(event, ICAL_ORGANIZER_PROPERTY)) {
-    add(out, org, Role::organizer);
+    add(out, dropped, org, Role::organizer);
   }
   for (icalproperty *p = icalcomponent_get_first_property(event, ICAL_ATTENDEE_PROPERTY);
        p != nullptr; p = icalcomponent_get_next_property(event, ICAL_ATTENDEE_PROPERTY)) {
-    add(out, p, Role::attendee);
+    add(out, dropped, p, Role::attendee);
   }
   return out;
 }

@@ -331,6 +331,9 @@ DECLARE
   mail crm._mail[];
   invitations text[];
   invitation_items integer[];
+  dropped text[];
+  dropped_items integer[];
+  dropped_ids text[];
   members text[];
   people text[];
   new_addrs text[];
@@ -347,13 +350,24 @@ BEGIN
   SELECT coalesce(pg_catalog.array_agg(ROW(p.item, p.external_id, p.thread_key, coalesce(p.sent_at, at),
                                           p.subject, p.addresses, p.display_names, p.roles, p.skip,
                                           NULL, NULL, false)::crm._mail ORDER BY p.item)
-                    FILTER (WHERE NOT (p.invitations <> '{}' AND coalesce(p.skip, '') NOT LIKE 'malformed:%')), '{}'),
-         coalesce(pg_catalog.array_agg(i.ics ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}'),
-         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}')
-    INTO mail, invitations, invitation_items
+                    FILTER (WHERE x.k = 'message'
+                              AND NOT (p.invitations <> '{}' AND coalesce(p.skip, '') NOT LIKE 'malformed:%')), '{}'),
+         coalesce(pg_catalog.array_agg(x.v ORDER BY p.item, x.n) FILTER (WHERE x.k = 'ics'), '{}'),
+         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, x.n) FILTER (WHERE x.k = 'ics'), '{}'),
+         coalesce(pg_catalog.array_agg(x.v ORDER BY p.item, x.n) FILTER (WHERE x.k = 'dropped'), '{}'),
+         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, x.n) FILTER (WHERE x.k = 'dropped'), '{}'),
+         coalesce(pg_catalog.array_agg(p.external_id ORDER BY p.item, x.n) FILTER (WHERE x.k = 'dropped'), '{}')
+    INTO mail, invitations, invitation_items, dropped, dropped_items, dropped_ids
   FROM crm._parse_emails(messages) p
-  LEFT JOIN LATERAL unnest(CASE WHEN coalesce(p.skip, '') NOT LIKE 'malformed:%' THEN p.invitations END)
-    WITH ORDINALITY i(ics, n) ON true;
+  -- One row for the message itself, one for each invitation it carries, one for each address
+  -- the participant trigger would refuse (left out of the message, logged below).
+  CROSS JOIN LATERAL (
+    SELECT 'message' AS k, NULL::text AS v, 0::bigint AS n
+    UNION ALL
+    SELECT 'ics', i.v, i.n
+    FROM unnest(CASE WHEN coalesce(p.skip, '') NOT LIKE 'malformed:%' THEN p.invitations END) WITH ORDINALITY i(v, n)
+    UNION ALL
+    SELECT 'dropped', d.v, d.n FROM unnest(p.dropped) WITH ORDINALITY d(v, n)) x;
 
   -- An invitation (a text/calendar part with a METHOD) is filed as the meeting it describes.
   IF invitations <> '{}' THEN
@@ -463,6 +477,12 @@ BEGIN
     FROM unnest(mail) m
     WHERE m.skip IS NOT NULL;
   END IF;
+  IF dropped <> '{}' THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'email', mailbox, d.id, 'malformed', d.r,
+           pg_catalog.encode(pg_catalog.sha256(coalesce(messages[d.item], '')), 'hex')
+    FROM unnest(dropped_items, dropped_ids, dropped) d(item, id, r);
+  END IF;
 
   RETURN QUERY
     SELECT m.item, m.interaction_id,
@@ -536,6 +556,254 @@ BEGIN
   IF linked_company IS NOT NULL THEN
     UPDATE crm.participant p SET address = p.address WHERE p.company_id = linked_company AND crm._link_changes(p);
   END IF;
+END
+$$;
+
+
+-- Capture, hostile input (mailbatch): addresses the participant trigger would refuse are left out
+-- of a filed message or event and logged as malformed (crm._parse_emails returns them, the
+-- calendar parser as 'dropped' rows); one bad address no longer fails a whole ingest call.
+COMMENT ON TABLE crm.capture_log IS
+  'every message or event instance capture skipped, and every participant address it left out of a filed one, with the reason and the item''s SHA-256; never the body';
+DROP FUNCTION crm._parse_emails(bytea[]);
+CREATE FUNCTION crm._parse_emails(messages bytea[])
+RETURNS TABLE (item integer, external_id text, synthesized_id boolean, thread_key text,
+               sent_at timestamptz, date_source text, subject text, skip text,
+               addresses text[], display_names text[], roles text[], invitations text[],
+               dropped text[])
+  AS 'MODULE_PATHNAME', 'crm_parse_emails' LANGUAGE C STRICT;
+
+CREATE OR REPLACE FUNCTION crm._file_calendar(ws bigint, pol crm.capture_policy, owner text, mailbox text, ics text)
+RETURNS TABLE (interaction_id bigint, outcome text, reason text)
+LANGUAGE plpgsql SET jit = off
+AS $$
+DECLARE
+  at constant timestamptz := crm.now();
+  fingerprint constant text := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(ics, 'UTF8')), 'hex');
+  method text;
+  events crm._event[];
+  problems text[];
+  problem_uids text[];
+  dropped text[];
+  dropped_uids text[];
+  canceled_uids text[];
+  members text[];
+  people text[];
+  new_addrs text[];
+  new_names text[];
+  n_create integer;
+  n_update integer;
+  n_skip integer;
+BEGIN
+  SELECT max(p.method),
+         coalesce(pg_catalog.array_agg(ROW(p.uid, p.recurrence_id, p.external_id, p.sequence, p.dtstamp,
+                    p.from_override, p.starts_at, p.ends_at, p.subject, p.status::crm.interaction_status,
+                    -- An event in the owner's own calendar with nobody on it is the owner's.
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY[owner] ELSE p.addresses END,
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY[NULL::text] ELSE p.display_names END,
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY['attendee'] ELSE p.roles END,
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY[NULL::text] ELSE p.responses END,
+                    NULL, NULL, NULL, NULL)::crm._event ORDER BY p.starts_at, p.external_id)
+                    FILTER (WHERE p.row_kind = 'instance'), '{}'),
+         coalesce(pg_catalog.array_agg(p.skip) FILTER (WHERE p.row_kind IN ('skipped', 'malformed')), '{}'),
+         coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind IN ('skipped', 'malformed')), '{}'),
+         coalesce(pg_catalog.array_agg(p.skip) FILTER (WHERE p.row_kind = 'dropped'), '{}'),
+         coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind = 'dropped'), '{}'),
+         coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind = 'series_canceled'), '{}')
+    INTO method, events, problems, problem_uids, dropped, dropped_uids, canceled_uids
+  FROM crm._parse_calendar(ics, at - pol.recurrence_past, at + pol.recurrence_ahead) p;
+
+  -- What the file leaves out, in the log and in the result. Every statement below runs only when
+  -- it has rows to write: an empty one would still fire its table's statement triggers.
+  IF problems <> '{}' THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, u, pg_catalog.split_part(r, ':', 1), r, fingerprint
+    FROM unnest(problems, problem_uids) x(r, u);
+    RETURN QUERY SELECT NULL::bigint, 'skipped', r FROM unnest(problems) r;
+  END IF;
+  -- Addresses the participant trigger would refuse: left out of their events, which are filed.
+  IF dropped <> '{}' THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, u, 'malformed', r, fingerprint
+    FROM unnest(dropped, dropped_uids) x(r, u);
+  END IF;
+
+  IF method = 'REPLY' THEN
+    RETURN QUERY SELECT * FROM crm._file_calendar_reply(ws, mailbox, fingerprint, events);
+    RETURN;
+  END IF;
+
+  SELECT o.members, o.people INTO members, people
+  FROM crm._address_owners(ws, ARRAY(SELECT DISTINCT a FROM unnest(events) e, unnest(e.addresses) a)) o;
+
+  -- Policy, then the instance as filed before and whether this copy is newer.
+  events := ARRAY(
+    SELECT ROW(e.uid, e.recurrence_id, e.external_id, e.sequence, e.dtstamp, e.from_override,
+               e.starts_at, e.ends_at, e.subject, e.status, e.addresses, e.display_names, e.roles,
+               e.responses, e.skip, s.id,
+               CASE WHEN e.skip IS NOT NULL THEN 'skip'
+                    WHEN s.id IS NULL THEN 'create'
+                    WHEN crm._event_wins(e.sequence, e.dtstamp, e.from_override,
+                                         s.sequence, s.dtstamp, s.from_override) THEN 'update'
+                    ELSE 'keep' END,
+               CASE WHEN s.id IS NOT NULL AND (e.sequence, e.dtstamp) IS DISTINCT FROM (s.sequence, s.dtstamp)
+                         AND NOT crm._event_wins(e.sequence, e.dtstamp, e.from_override,
+                                                 s.sequence, s.dtstamp, s.from_override)
+                    THEN pg_catalog.format('a newer version is filed (SEQUENCE %s)', s.sequence)
+                    ELSE 'already captured' END)::crm._event
+    FROM (SELECT DISTINCT ON (e0.external_id) e0.uid, e0.recurrence_id, e0.external_id, e0.sequence,
+                 e0.dtstamp, e0.from_override, e0.starts_at, e0.ends_at, e0.subject, e0.status,
+                 e0.addresses, e0.display_names, e0.roles, e0.responses,
+                 crm._capture_skip(pol, e0.addresses, members, owner) AS skip
+          FROM unnest(events) e0
+          ORDER BY e0.external_id, e0.sequence DESC, e0.dtstamp DESC NULLS LAST, e0.from_override DESC) e
+    LEFT JOIN LATERAL (
+      SELECT i.id, c.sequence, c.dtstamp, c.from_override
+      FROM crm.interaction i JOIN crm.captured_event c ON c.interaction_id = i.id
+      WHERE i.workspace_id = ws AND i.external_id = e.external_id
+      FOR NO KEY UPDATE OF i) s ON e.skip IS NULL
+    ORDER BY e.starts_at, e.external_id);
+  SELECT count(*) FILTER (WHERE e.action = 'create'), count(*) FILTER (WHERE e.action = 'update'),
+         count(*) FILTER (WHERE e.action = 'skip')
+    INTO n_create, n_update, n_skip
+  FROM unnest(events) e;
+
+  IF pol.create_people <> 'never' AND n_create + n_update > 0 THEN
+    SELECT coalesce(pg_catalog.array_agg(c.a), '{}'), coalesce(pg_catalog.array_agg(c.n), '{}')
+      INTO new_addrs, new_names
+    FROM unnest(events) e,
+         crm._people_to_create(pol, members, people, 'organizer', e.addresses, e.display_names, e.roles) c(a, n)
+    WHERE e.action IN ('create', 'update');
+    PERFORM crm._capture_records(ws, pol, new_addrs, new_names);
+  END IF;
+
+  -- New instances; one a concurrent session files first is kept as that session filed it.
+  IF n_create > 0 THEN
+    WITH created AS (
+      INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, ends_at, subject, status,
+                                        external_id, thread_key, source)
+      SELECT ws, 'meeting', e.starts_at, e.ends_at, e.subject, e.status, e.external_id, e.uid, 'capture'
+      FROM unnest(events) e
+      WHERE e.action = 'create'
+      ORDER BY e.starts_at, e.external_id
+      ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+      RETURNING i.id, i.external_id)
+    SELECT ARRAY(
+      SELECT ROW(e.uid, e.recurrence_id, e.external_id, e.sequence, e.dtstamp, e.from_override,
+                 e.starts_at, e.ends_at, e.subject, e.status, e.addresses, e.display_names, e.roles,
+                 e.responses, e.skip, coalesce(e.interaction_id, c.id),
+                 CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'keep' ELSE e.action END,
+                 CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'filed by a concurrent session' ELSE e.note END
+                )::crm._event
+      FROM unnest(events) e
+      LEFT JOIN created c ON c.external_id = e.external_id
+      ORDER BY e.starts_at, e.external_id)
+    INTO events;
+  END IF;
+
+  IF n_create + n_update > 0 THEN
+    INSERT INTO crm.captured_event AS c (interaction_id, workspace_id, uid, recurrence_id, sequence, dtstamp, from_override)
+    SELECT e.interaction_id, ws, e.uid, e.recurrence_id, e.sequence, e.dtstamp, e.from_override
+    FROM unnest(events) e
+    WHERE e.action IN ('create', 'update')
+    ON CONFLICT ON CONSTRAINT captured_event_pkey DO UPDATE
+      SET sequence = excluded.sequence, dtstamp = excluded.dtstamp, from_override = excluded.from_override,
+          recurrence_id = excluded.recurrence_id;
+  END IF;
+
+  IF n_update > 0 THEN
+    UPDATE crm.interaction i
+    SET occurred_at = e.starts_at, ends_at = e.ends_at, subject = e.subject, status = e.status
+    FROM unnest(events) e
+    WHERE e.action = 'update' AND i.id = e.interaction_id
+      AND (i.occurred_at, i.ends_at, i.subject, i.status) IS DISTINCT FROM (e.starts_at, e.ends_at, e.subject, e.status);
+
+    -- Participants of updated instances follow the new version: gone, changed response, added.
+    DELETE FROM crm.participant p
+    USING unnest(events) e
+    WHERE e.action = 'update' AND p.interaction_id = e.interaction_id
+      AND NOT EXISTS (SELECT FROM unnest(e.addresses, e.roles) x(a, r)
+                      WHERE x.a = p.address AND x.r::crm.participant_role = p.role);
+    UPDATE crm.participant p
+    SET response = x.s::crm.participant_response, display_name = coalesce(x.n, p.display_name)
+    FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
+    WHERE e.action = 'update' AND p.interaction_id = e.interaction_id AND p.address = x.a
+      AND p.role = x.r::crm.participant_role
+      AND (p.response IS DISTINCT FROM x.s::crm.participant_response
+           OR p.display_name IS DISTINCT FROM coalesce(x.n, p.display_name));
+  END IF;
+
+  IF n_create + n_update > 0 THEN
+    INSERT INTO crm.participant (workspace_id, interaction_id, address, display_name, role, response)
+    SELECT ws, e.interaction_id, x.a, x.n, x.r::crm.participant_role, x.s::crm.participant_response
+    FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
+    WHERE e.action = 'create'
+       OR (e.action = 'update'
+           AND NOT EXISTS (SELECT FROM crm.participant q
+                           WHERE q.interaction_id = e.interaction_id AND q.address = x.a
+                             AND q.role = x.r::crm.participant_role))
+    ORDER BY e.interaction_id, x.r, x.a;
+  END IF;
+
+  IF n_skip > 0 THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, e.external_id, pg_catalog.split_part(e.skip, ':', 1), e.skip, fingerprint
+    FROM unnest(events) e
+    WHERE e.action = 'skip';
+  END IF;
+
+  RETURN QUERY
+    SELECT e.interaction_id,
+           CASE e.action WHEN 'skip' THEN 'skipped' WHEN 'create' THEN 'created'
+                         WHEN 'update' THEN 'updated' ELSE 'duplicate' END,
+           CASE e.action WHEN 'skip' THEN e.skip WHEN 'keep' THEN e.note
+                         WHEN 'update' THEN pg_catalog.format('SEQUENCE %s', e.sequence) END
+    FROM unnest(events) e
+    ORDER BY e.starts_at, e.external_id;
+
+  -- A cancelled series, and instances a newer series no longer has: cancelled, so derived state
+  -- forgets them. Instances outside the window are left as they were.
+  IF canceled_uids = '{}' AND n_update = 0
+     AND NOT EXISTS (SELECT FROM crm.captured_event c
+                     WHERE c.workspace_id = ws
+                       AND c.uid IN (SELECT e.uid FROM unnest(events) e WHERE e.action = 'create')
+                       AND c.interaction_id NOT IN (SELECT e.interaction_id FROM unnest(events) e
+                                                    WHERE e.interaction_id IS NOT NULL)) THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    WITH series AS (
+      SELECT e.uid, max(e.sequence) AS sequence, max(e.dtstamp) AS dtstamp,
+             bool_or(e.recurrence_id IS NOT NULL) AS recurring
+      FROM unnest(events) e
+      WHERE e.action = 'update' OR e.action = 'create'
+      GROUP BY e.uid
+      HAVING bool_or(NOT e.from_override)),
+    gone AS (
+      SELECT c.interaction_id, 'series canceled' AS why, NULL::integer AS sequence, NULL::timestamptz AS dtstamp
+      FROM crm.captured_event c
+      WHERE c.workspace_id = ws AND c.uid = ANY (canceled_uids)
+      UNION ALL
+      SELECT c.interaction_id, 'no longer in the series', s.sequence, s.dtstamp
+      FROM series s JOIN crm.captured_event c ON c.workspace_id = ws AND c.uid = s.uid
+      WHERE NOT EXISTS (SELECT FROM unnest(events) e WHERE e.interaction_id = c.interaction_id)
+        AND (NOT c.from_override OR c.sequence < s.sequence)
+        AND (c.sequence, coalesce(c.dtstamp, '-infinity')) <= (s.sequence, coalesce(s.dtstamp, '-infinity'))
+        AND CASE WHEN c.recurrence_id IS NULL THEN s.recurring
+                 ELSE NOT s.recurring
+                      OR (c.recurrence_id >= at - pol.recurrence_past AND c.recurrence_id < at + pol.recurrence_ahead) END),
+    -- The dropped instance takes the version that dropped it, so an older copy cannot bring it back.
+    versioned AS (
+      UPDATE crm.captured_event c SET sequence = g.sequence, dtstamp = g.dtstamp, from_override = false
+      FROM gone g
+      WHERE c.interaction_id = g.interaction_id AND g.sequence IS NOT NULL),
+    canceled AS (
+      UPDATE crm.interaction i SET status = 'canceled'
+      FROM gone g
+      WHERE i.id = g.interaction_id AND i.status <> 'canceled'
+        AND NOT EXISTS (SELECT FROM unnest(events) e WHERE e.interaction_id = i.id)
+      RETURNING i.id, g.why)
+    SELECT c.id, 'updated', c.why FROM canceled c ORDER BY c.id;
 END
 $$;
 
