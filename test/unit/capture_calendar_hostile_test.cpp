@@ -165,15 +165,15 @@ TEST(CalendarHostile, InstanceLimitCutsWholeSeriesAndSaysHowMany) {
 
   Limits limits;
   limits.max_instances = 1000;
-  limits.instance_limit = "max_instances_per_call";
+  limits.instance_limit = "max_instances_per_call (5000)";
   const auto cut = parse_calendar(ics, window, "UTC", limits);
   EXPECT_EQ(cut.instances.size(), 3u * 279u);  // three whole series fit in 1,000
   ASSERT_EQ(cut.skipped.size(), 197u);
   EXPECT_EQ(cut.skipped[0].uid, "s3");
   EXPECT_EQ(cut.skipped[0].skip.category, "policy");
   EXPECT_EQ(cut.skipped[0].skip.cause,
-            "more instances than max_instances_per_call (1000): 279 instances of this event left "
-            "out, 54963 instances of 197 events in all; 837 filed");
+            "over max_instances_per_call (5000): 279 instances of this event left out (54963 "
+            "instances of 197 events in all; 837 filed, at most 1000)");
   for (const auto &i : cut.instances) EXPECT_LT(i.uid, "s3");
 }
 

@@ -167,14 +167,16 @@ void emit_group(const std::string &uid, const Group &g, Window window, ical::Ste
 void report_cuts(const std::vector<Cut> &cuts, const Limits &limits, ParsedCalendar &out) {
   std::size_t total = 0;
   for (const Cut &c : cuts) total += c.instances;
+  const std::string counts = std::to_string(total) + " instances of " +
+                             std::to_string(cuts.size()) +
+                             (cuts.size() == 1 ? " event" : " events") + " in all; " +
+                             std::to_string(out.instances.size()) + " filed, at most " +
+                             std::to_string(limits.max_instances) + ")";
   for (const Cut &c : cuts) {
     out.skipped.push_back(
         {c.uid,
-         {"policy", "more instances than " + limits.instance_limit + " (" +
-                        std::to_string(limits.max_instances) + "): " + std::to_string(c.instances) +
-                        " instances of this event left out, " + std::to_string(total) +
-                        " instances of " + std::to_string(cuts.size()) + " events in all; " +
-                        std::to_string(out.instances.size()) + " filed"}});
+         {"policy", "over " + limits.instance_limit + ": " + std::to_string(c.instances) +
+                        " instances of this event left out (" + counts}});
   }
 }
 

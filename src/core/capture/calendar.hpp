@@ -56,9 +56,10 @@ struct ParsedCalendar {
 // What the caller allows one file.
 struct Limits {
   // Most instances the file may yield in all. The events of a UID (a series with its overrides)
-  // that would pass it are left out whole, each a policy skip naming `instance_limit`.
+  // that would pass it are left out whole, each a policy skip "over <instance_limit>: ..." with
+  // the counts; `instance_limit` names the setting the bound comes from.
   std::size_t max_instances = SIZE_MAX;
-  std::string instance_limit = "max_instances_per_file";
+  std::string instance_limit = "the file's instance limit";
   // Polled in every long loop; when it returns true parsing stops with crm::Canceled.
   CancelCheck cancel = nullptr;
 };

@@ -1,3 +1,464 @@
 -- crm_hygiene 0.1.0 -> 0.2.0. Frozen once 0.2.0 is released. test/release/upgrade_catalog.sh
 -- checks that 0.1.0 upgraded with this script has exactly the catalog of a fresh 0.2.0 install.
 \echo Use "ALTER EXTENSION crm_hygiene UPDATE TO '0.2.0'" to load this file. \quit
+
+-- Calendar capture against hostile input (issue 10): the instances one file and one call may
+-- file are policy settings; crm._parse_calendar takes the bound (and names it for the skip
+-- reasons), crm._file_calendar passes it on and reports how many instances a file yielded, and
+-- crm.ingest_emails keeps the call's total over the invitations it files.
+ALTER TABLE crm.capture_policy
+  ADD COLUMN max_instances_per_file integer NOT NULL DEFAULT 20000
+    CONSTRAINT capture_policy_max_instances_per_file CHECK (max_instances_per_file >= 1),
+  ADD COLUMN max_instances_per_call integer NOT NULL DEFAULT 50000
+    CONSTRAINT capture_policy_max_instances_per_call CHECK (max_instances_per_call >= 1);
+COMMENT ON TABLE crm.capture_policy IS
+  'per workspace: which people and companies capture creates, blocked addresses and domains, the most participants an item may have, the recurrence window, the most meeting instances one calendar file and one call may file; created with the defaults on first capture';
+COMMENT ON COLUMN crm.capture_policy.max_instances_per_file IS
+  'the most event instances one calendar file (or emailed invitation) may file; events past it are skipped whole as policy, with the counts';
+COMMENT ON COLUMN crm.capture_policy.max_instances_per_call IS
+  'the most event instances one crm.ingest_calendar or crm.ingest_emails call may file over all its calendars';
+
+DROP FUNCTION crm._parse_calendar(text, timestamptz, timestamptz);
+CREATE FUNCTION crm._parse_calendar(ics text, window_from timestamptz, window_to timestamptz,
+                                    max_instances integer, instance_limit text)
+RETURNS TABLE (row_kind text, method text, uid text, recurrence_id timestamptz, external_id text,
+               sequence integer, dtstamp timestamptz, from_override boolean,
+               starts_at timestamptz, ends_at timestamptz, all_day boolean, subject text,
+               status text, addresses text[], display_names text[], roles text[],
+               responses text[], skip text)
+  AS 'MODULE_PATHNAME', 'crm_parse_calendar' LANGUAGE C STRICT;
+
+DROP FUNCTION crm._file_calendar(bigint, crm.capture_policy, text, text, text);
+-- One calendar file: at most max_instances instances are filed (instance_limit names the policy
+-- setting that bounds them, with its value, for the skip reasons). Every row carries `instances`, how many
+-- instances the file yielded, so that a caller filing several files can keep a total.
+CREATE FUNCTION crm._file_calendar(ws bigint, pol crm.capture_policy, owner text, mailbox text, ics text,
+                                   max_instances integer, instance_limit text)
+RETURNS TABLE (interaction_id bigint, outcome text, reason text, instances integer)
+LANGUAGE plpgsql SET jit = off
+AS $$
+DECLARE
+  at constant timestamptz := crm.now();
+  fingerprint constant text := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(ics, 'UTF8')), 'hex');
+  method text;
+  events crm._event[];
+  problems text[];
+  problem_uids text[];
+  canceled_uids text[];
+  members text[];
+  people text[];
+  new_addrs text[];
+  new_names text[];
+  n_create integer;
+  n_update integer;
+  n_skip integer;
+  n_parsed integer;
+BEGIN
+  SELECT max(p.method),
+         coalesce(pg_catalog.array_agg(ROW(p.uid, p.recurrence_id, p.external_id, p.sequence, p.dtstamp,
+                    p.from_override, p.starts_at, p.ends_at, p.subject, p.status::crm.interaction_status,
+                    -- An event in the owner's own calendar with nobody on it is the owner's.
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY[owner] ELSE p.addresses END,
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY[NULL::text] ELSE p.display_names END,
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY['attendee'] ELSE p.roles END,
+                    CASE WHEN p.addresses = '{}' AND owner IS NOT NULL THEN ARRAY[NULL::text] ELSE p.responses END,
+                    NULL, NULL, NULL, NULL)::crm._event ORDER BY p.starts_at, p.external_id)
+                    FILTER (WHERE p.row_kind = 'instance'), '{}'),
+         coalesce(pg_catalog.array_agg(p.skip) FILTER (WHERE p.row_kind IN ('skipped', 'malformed')), '{}'),
+         coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind IN ('skipped', 'malformed')), '{}'),
+         coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind = 'series_canceled'), '{}')
+    INTO method, events, problems, problem_uids, canceled_uids
+  FROM crm._parse_calendar(ics, at - pol.recurrence_past, at + pol.recurrence_ahead, max_instances, instance_limit) p;
+  n_parsed := pg_catalog.cardinality(events);
+
+  -- What the file leaves out, in the log and in the result. Every statement below runs only when
+  -- it has rows to write: an empty one would still fire its table's statement triggers.
+  IF problems <> '{}' THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, u, pg_catalog.split_part(r, ':', 1), r, fingerprint
+    FROM unnest(problems, problem_uids) x(r, u);
+    RETURN QUERY SELECT NULL::bigint, 'skipped', r, n_parsed FROM unnest(problems) r;
+  END IF;
+
+  IF method = 'REPLY' THEN
+    RETURN QUERY SELECT r.interaction_id, r.outcome, r.reason, n_parsed
+                 FROM crm._file_calendar_reply(ws, mailbox, fingerprint, events) r;
+    RETURN;
+  END IF;
+
+  SELECT o.members, o.people INTO members, people
+  FROM crm._address_owners(ws, ARRAY(SELECT DISTINCT a FROM unnest(events) e, unnest(e.addresses) a)) o;
+
+  -- Policy, then the instance as filed before and whether this copy is newer.
+  events := ARRAY(
+    SELECT ROW(e.uid, e.recurrence_id, e.external_id, e.sequence, e.dtstamp, e.from_override,
+               e.starts_at, e.ends_at, e.subject, e.status, e.addresses, e.display_names, e.roles,
+               e.responses, e.skip, s.id,
+               CASE WHEN e.skip IS NOT NULL THEN 'skip'
+                    WHEN s.id IS NULL THEN 'create'
+                    WHEN crm._event_wins(e.sequence, e.dtstamp, e.from_override,
+                                         s.sequence, s.dtstamp, s.from_override) THEN 'update'
+                    ELSE 'keep' END,
+               CASE WHEN s.id IS NOT NULL AND (e.sequence, e.dtstamp) IS DISTINCT FROM (s.sequence, s.dtstamp)
+                         AND NOT crm._event_wins(e.sequence, e.dtstamp, e.from_override,
+                                                 s.sequence, s.dtstamp, s.from_override)
+                    THEN pg_catalog.format('a newer version is filed (SEQUENCE %s)', s.sequence)
+                    ELSE 'already captured' END)::crm._event
+    FROM (SELECT DISTINCT ON (e0.external_id) e0.uid, e0.recurrence_id, e0.external_id, e0.sequence,
+                 e0.dtstamp, e0.from_override, e0.starts_at, e0.ends_at, e0.subject, e0.status,
+                 e0.addresses, e0.display_names, e0.roles, e0.responses,
+                 crm._capture_skip(pol, e0.addresses, members, owner) AS skip
+          FROM unnest(events) e0
+          ORDER BY e0.external_id, e0.sequence DESC, e0.dtstamp DESC NULLS LAST, e0.from_override DESC) e
+    LEFT JOIN LATERAL (
+      SELECT i.id, c.sequence, c.dtstamp, c.from_override
+      FROM crm.interaction i JOIN crm.captured_event c ON c.interaction_id = i.id
+      WHERE i.workspace_id = ws AND i.external_id = e.external_id
+      FOR NO KEY UPDATE OF i) s ON e.skip IS NULL
+    ORDER BY e.starts_at, e.external_id);
+  SELECT count(*) FILTER (WHERE e.action = 'create'), count(*) FILTER (WHERE e.action = 'update'),
+         count(*) FILTER (WHERE e.action = 'skip')
+    INTO n_create, n_update, n_skip
+  FROM unnest(events) e;
+
+  IF pol.create_people <> 'never' AND n_create + n_update > 0 THEN
+    SELECT coalesce(pg_catalog.array_agg(c.a), '{}'), coalesce(pg_catalog.array_agg(c.n), '{}')
+      INTO new_addrs, new_names
+    FROM unnest(events) e,
+         crm._people_to_create(pol, members, people, 'organizer', e.addresses, e.display_names, e.roles) c(a, n)
+    WHERE e.action IN ('create', 'update');
+    PERFORM crm._capture_records(ws, pol, new_addrs, new_names);
+  END IF;
+
+  -- New instances; one a concurrent session files first is kept as that session filed it.
+  IF n_create > 0 THEN
+    WITH created AS (
+      INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, ends_at, subject, status,
+                                        external_id, thread_key, source)
+      SELECT ws, 'meeting', e.starts_at, e.ends_at, e.subject, e.status, e.external_id, e.uid, 'capture'
+      FROM unnest(events) e
+      WHERE e.action = 'create'
+      ORDER BY e.starts_at, e.external_id
+      ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+      RETURNING i.id, i.external_id)
+    SELECT ARRAY(
+      SELECT ROW(e.uid, e.recurrence_id, e.external_id, e.sequence, e.dtstamp, e.from_override,
+                 e.starts_at, e.ends_at, e.subject, e.status, e.addresses, e.display_names, e.roles,
+                 e.responses, e.skip, coalesce(e.interaction_id, c.id),
+                 CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'keep' ELSE e.action END,
+                 CASE WHEN e.action = 'create' AND c.id IS NULL THEN 'filed by a concurrent session' ELSE e.note END
+                )::crm._event
+      FROM unnest(events) e
+      LEFT JOIN created c ON c.external_id = e.external_id
+      ORDER BY e.starts_at, e.external_id)
+    INTO events;
+  END IF;
+
+  IF n_create + n_update > 0 THEN
+    INSERT INTO crm.captured_event AS c (interaction_id, workspace_id, uid, recurrence_id, sequence, dtstamp, from_override)
+    SELECT e.interaction_id, ws, e.uid, e.recurrence_id, e.sequence, e.dtstamp, e.from_override
+    FROM unnest(events) e
+    WHERE e.action IN ('create', 'update')
+    ON CONFLICT ON CONSTRAINT captured_event_pkey DO UPDATE
+      SET sequence = excluded.sequence, dtstamp = excluded.dtstamp, from_override = excluded.from_override,
+          recurrence_id = excluded.recurrence_id;
+  END IF;
+
+  IF n_update > 0 THEN
+    UPDATE crm.interaction i
+    SET occurred_at = e.starts_at, ends_at = e.ends_at, subject = e.subject, status = e.status
+    FROM unnest(events) e
+    WHERE e.action = 'update' AND i.id = e.interaction_id
+      AND (i.occurred_at, i.ends_at, i.subject, i.status) IS DISTINCT FROM (e.starts_at, e.ends_at, e.subject, e.status);
+
+    -- Participants of updated instances follow the new version: gone, changed response, added.
+    DELETE FROM crm.participant p
+    USING unnest(events) e
+    WHERE e.action = 'update' AND p.interaction_id = e.interaction_id
+      AND NOT EXISTS (SELECT FROM unnest(e.addresses, e.roles) x(a, r)
+                      WHERE x.a = p.address AND x.r::crm.participant_role = p.role);
+    UPDATE crm.participant p
+    SET response = x.s::crm.participant_response, display_name = coalesce(x.n, p.display_name)
+    FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
+    WHERE e.action = 'update' AND p.interaction_id = e.interaction_id AND p.address = x.a
+      AND p.role = x.r::crm.participant_role
+      AND (p.response IS DISTINCT FROM x.s::crm.participant_response
+           OR p.display_name IS DISTINCT FROM coalesce(x.n, p.display_name));
+  END IF;
+
+  IF n_create + n_update > 0 THEN
+    INSERT INTO crm.participant (workspace_id, interaction_id, address, display_name, role, response)
+    SELECT ws, e.interaction_id, x.a, x.n, x.r::crm.participant_role, x.s::crm.participant_response
+    FROM unnest(events) e, unnest(e.addresses, e.display_names, e.roles, e.responses) x(a, n, r, s)
+    WHERE e.action = 'create'
+       OR (e.action = 'update'
+           AND NOT EXISTS (SELECT FROM crm.participant q
+                           WHERE q.interaction_id = e.interaction_id AND q.address = x.a
+                             AND q.role = x.r::crm.participant_role))
+    ORDER BY e.interaction_id, x.r, x.a;
+  END IF;
+
+  IF n_skip > 0 THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'calendar', mailbox, e.external_id, pg_catalog.split_part(e.skip, ':', 1), e.skip, fingerprint
+    FROM unnest(events) e
+    WHERE e.action = 'skip';
+  END IF;
+
+  RETURN QUERY
+    SELECT e.interaction_id,
+           CASE e.action WHEN 'skip' THEN 'skipped' WHEN 'create' THEN 'created'
+                         WHEN 'update' THEN 'updated' ELSE 'duplicate' END,
+           CASE e.action WHEN 'skip' THEN e.skip WHEN 'keep' THEN e.note
+                         WHEN 'update' THEN pg_catalog.format('SEQUENCE %s', e.sequence) END,
+           n_parsed
+    FROM unnest(events) e
+    ORDER BY e.starts_at, e.external_id;
+
+  -- A cancelled series, and instances a newer series no longer has: cancelled, so derived state
+  -- forgets them. Instances outside the window are left as they were.
+  IF canceled_uids = '{}' AND n_update = 0
+     AND NOT EXISTS (SELECT FROM crm.captured_event c
+                     WHERE c.workspace_id = ws
+                       AND c.uid IN (SELECT e.uid FROM unnest(events) e WHERE e.action = 'create')
+                       AND c.interaction_id NOT IN (SELECT e.interaction_id FROM unnest(events) e
+                                                    WHERE e.interaction_id IS NOT NULL)) THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    WITH series AS (
+      SELECT e.uid, max(e.sequence) AS sequence, max(e.dtstamp) AS dtstamp,
+             bool_or(e.recurrence_id IS NOT NULL) AS recurring
+      FROM unnest(events) e
+      WHERE e.action = 'update' OR e.action = 'create'
+      GROUP BY e.uid
+      HAVING bool_or(NOT e.from_override)),
+    gone AS (
+      SELECT c.interaction_id, 'series canceled' AS why, NULL::integer AS sequence, NULL::timestamptz AS dtstamp
+      FROM crm.captured_event c
+      WHERE c.workspace_id = ws AND c.uid = ANY (canceled_uids)
+      UNION ALL
+      SELECT c.interaction_id, 'no longer in the series', s.sequence, s.dtstamp
+      FROM series s JOIN crm.captured_event c ON c.workspace_id = ws AND c.uid = s.uid
+      WHERE NOT EXISTS (SELECT FROM unnest(events) e WHERE e.interaction_id = c.interaction_id)
+        AND (NOT c.from_override OR c.sequence < s.sequence)
+        AND (c.sequence, coalesce(c.dtstamp, '-infinity')) <= (s.sequence, coalesce(s.dtstamp, '-infinity'))
+        AND CASE WHEN c.recurrence_id IS NULL THEN s.recurring
+                 ELSE NOT s.recurring
+                      OR (c.recurrence_id >= at - pol.recurrence_past AND c.recurrence_id < at + pol.recurrence_ahead) END),
+    -- The dropped instance takes the version that dropped it, so an older copy cannot bring it back.
+    versioned AS (
+      UPDATE crm.captured_event c SET sequence = g.sequence, dtstamp = g.dtstamp, from_override = false
+      FROM gone g
+      WHERE c.interaction_id = g.interaction_id AND g.sequence IS NOT NULL),
+    canceled AS (
+      UPDATE crm.interaction i SET status = 'canceled'
+      FROM gone g
+      WHERE i.id = g.interaction_id AND i.status <> 'canceled'
+        AND NOT EXISTS (SELECT FROM unnest(events) e WHERE e.interaction_id = i.id)
+      RETURNING i.id, g.why)
+    SELECT c.id, 'updated', c.why, n_parsed FROM canceled c ORDER BY c.id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION crm.ingest_emails(messages bytea[], mailbox text DEFAULT NULL)
+RETURNS TABLE (message_index integer, interaction_id bigint, outcome text, reason text)
+LANGUAGE plpgsql SET jit = off
+AS $$
+DECLARE
+  ws constant bigint := crm.current_workspace();
+  at constant timestamptz := crm.now();
+  pol crm.capture_policy;
+  owner text;
+  mail crm._mail[];
+  invitations text[];
+  invitation_items integer[];
+  members text[];
+  people text[];
+  new_addrs text[];
+  new_names text[];
+  touched bigint[] := '{}';
+  n_filed integer;
+  n_existing integer;
+  n_skip integer;
+  call_left integer;
+  parsed integer;
+  filed record;
+BEGIN
+  pol := crm._capture_policy(ws);
+  owner := crm._mailbox_owner(ws, mailbox);
+  messages := coalesce(messages, '{}');
+  call_left := pol.max_instances_per_call;
+
+  SELECT coalesce(pg_catalog.array_agg(ROW(p.item, p.external_id, p.thread_key, coalesce(p.sent_at, at),
+                                          p.subject, p.addresses, p.display_names, p.roles, p.skip,
+                                          NULL, NULL, false)::crm._mail ORDER BY p.item)
+                    FILTER (WHERE NOT (p.invitations <> '{}' AND coalesce(p.skip, '') NOT LIKE 'malformed:%')), '{}'),
+         coalesce(pg_catalog.array_agg(i.ics ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}'),
+         coalesce(pg_catalog.array_agg(p.item ORDER BY p.item, i.n) FILTER (WHERE i.ics IS NOT NULL), '{}')
+    INTO mail, invitations, invitation_items
+  FROM crm._parse_emails(messages) p
+  LEFT JOIN LATERAL unnest(CASE WHEN coalesce(p.skip, '') NOT LIKE 'malformed:%' THEN p.invitations END)
+    WITH ORDINALITY i(ics, n) ON true;
+
+  -- An invitation (a text/calendar part with a METHOD) is filed as the meeting it describes; all
+  -- of them together file at most max_instances_per_call instances.
+  FOR k IN 1 .. pg_catalog.cardinality(invitations) LOOP
+    parsed := 0;
+    FOR filed IN
+      SELECT c.interaction_id, c.outcome, c.reason, c.instances
+      FROM crm._file_calendar(ws, pol, owner, mailbox, invitations[k],
+                              LEAST(pol.max_instances_per_file, call_left),
+                              CASE WHEN call_left < pol.max_instances_per_file
+                                   THEN pg_catalog.format('max_instances_per_call (%s)', pol.max_instances_per_call)
+                                   ELSE pg_catalog.format('max_instances_per_file (%s)', pol.max_instances_per_file) END) c
+    LOOP
+      message_index := invitation_items[k];
+      interaction_id := filed.interaction_id;
+      outcome := filed.outcome;
+      reason := filed.reason;
+      parsed := filed.instances;
+      RETURN NEXT;
+    END LOOP;
+    call_left := GREATEST(call_left OPERATOR(pg_catalog.-) parsed, 0);
+  END LOOP;
+
+  SELECT o.members, o.people INTO members, people
+  FROM crm._address_owners(ws, ARRAY(SELECT DISTINCT a FROM unnest(mail) m, unnest(m.addresses) a
+                                     WHERE m.skip IS NULL)) o;
+
+  -- The policy's verdict, then each filed Message-ID's first copy and the interaction it already has.
+  mail := ARRAY(
+    SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
+               m.display_names, m.roles, m.skip, m.first_item, e.id, false)::crm._mail
+    FROM (SELECT d.item, d.external_id, d.thread_key, d.occurred_at, d.subject, d.addresses,
+                 d.display_names, d.roles, d.skip,
+                 min(d.item) FILTER (WHERE d.skip IS NULL) OVER (PARTITION BY d.external_id) AS first_item
+          FROM (SELECT m0.item, m0.external_id, m0.thread_key, m0.occurred_at, m0.subject, m0.addresses,
+                       m0.display_names, m0.roles,
+                       coalesce(m0.skip, crm._capture_skip(pol, m0.addresses, members, owner)) AS skip
+                FROM unnest(mail) m0 OFFSET 0) d) m
+    LEFT JOIN crm.interaction e
+      ON m.skip IS NULL AND e.workspace_id = ws AND e.external_id = m.external_id
+    ORDER BY m.item);
+  -- Every statement below runs only when it has rows to write: an empty one would still fire its
+  -- table's statement triggers.
+  SELECT count(*) FILTER (WHERE m.skip IS NULL), count(*) FILTER (WHERE m.interaction_id IS NOT NULL),
+         count(*) FILTER (WHERE m.skip IS NOT NULL)
+    INTO n_filed, n_existing, n_skip
+  FROM unnest(mail) m;
+
+  -- New people (and companies) for the addresses of filed mail, as the policy says.
+  IF pol.create_people <> 'never' AND n_filed > 0 THEN
+    SELECT coalesce(pg_catalog.array_agg(c.a), '{}'), coalesce(pg_catalog.array_agg(c.n), '{}')
+      INTO new_addrs, new_names
+    FROM unnest(mail) m,
+         crm._people_to_create(pol, members, people, 'from', m.addresses, m.display_names, m.roles) c(a, n)
+    WHERE m.skip IS NULL;
+    PERFORM crm._capture_records(ws, pol, new_addrs, new_names);
+  END IF;
+
+  -- New messages. One another session files at the same moment is found by the lookup after.
+  IF n_filed > n_existing THEN
+    WITH created AS (
+      INSERT INTO crm.interaction AS i (workspace_id, kind, occurred_at, subject, external_id, thread_key, source)
+      SELECT ws, 'email', m.occurred_at, m.subject, m.external_id, m.thread_key, 'capture'
+      FROM unnest(mail) m
+      WHERE m.skip IS NULL AND m.item = m.first_item AND m.interaction_id IS NULL
+      ORDER BY m.item
+      ON CONFLICT (workspace_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+      RETURNING i.id, i.external_id)
+    SELECT ARRAY(
+      SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
+                 m.display_names, m.roles, m.skip, m.first_item,
+                 CASE WHEN m.skip IS NULL THEN coalesce(m.interaction_id, c.id) END,
+                 m.skip IS NULL AND c.id IS NOT NULL)::crm._mail
+      FROM unnest(mail) m
+      LEFT JOIN created c ON c.external_id = m.external_id
+      ORDER BY m.item)
+    INTO mail;
+  END IF;
+  -- Lost to a concurrent session: its row is committed now, and this statement's snapshot sees it.
+  IF EXISTS (SELECT FROM unnest(mail) m WHERE m.skip IS NULL AND m.interaction_id IS NULL) THEN
+    mail := ARRAY(
+      SELECT ROW(m.item, m.external_id, m.thread_key, m.occurred_at, m.subject, m.addresses,
+                 m.display_names, m.roles, m.skip, m.first_item, coalesce(m.interaction_id, e.id),
+                 m.created)::crm._mail
+      FROM unnest(mail) m
+      LEFT JOIN crm.interaction e
+        ON m.skip IS NULL AND m.interaction_id IS NULL AND e.workspace_id = ws AND e.external_id = m.external_id
+      ORDER BY m.item);
+  END IF;
+
+  IF n_filed > 0 THEN
+    -- Messages filed before: locked, so two sessions adding the same participants add them once.
+    PERFORM FROM crm.interaction i
+    WHERE i.id IN (SELECT m.interaction_id FROM unnest(mail) m WHERE m.skip IS NULL AND NOT m.created)
+    ORDER BY i.id
+    FOR NO KEY UPDATE;
+
+    -- Every copy's participants belong to the message; a copy from another mailbox may add some (Bcc).
+    WITH wanted AS (
+      SELECT DISTINCT ON (m.interaction_id, x.a, x.r) m.interaction_id, m.created, x.a, x.n, x.r
+      FROM unnest(mail) m, unnest(m.addresses, m.display_names, m.roles) x(a, n, r)
+      WHERE m.skip IS NULL AND m.interaction_id IS NOT NULL
+      ORDER BY m.interaction_id, x.a, x.r, x.n NULLS LAST),
+    added AS (
+      INSERT INTO crm.participant AS p (workspace_id, interaction_id, address, display_name, role)
+      SELECT ws, w.interaction_id, w.a, w.n, w.r::crm.participant_role
+      FROM wanted w
+      WHERE w.created
+         OR NOT EXISTS (SELECT FROM crm.participant q
+                        WHERE q.interaction_id = w.interaction_id AND q.address = w.a
+                          AND q.role = w.r::crm.participant_role)
+      ORDER BY w.interaction_id, w.r, w.a
+      RETURNING p.interaction_id)
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT a.interaction_id), '{}') INTO touched FROM added a;
+  END IF;
+
+  IF n_skip > 0 THEN
+    INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
+    SELECT ws, 'email', mailbox, m.external_id, pg_catalog.split_part(m.skip, ':', 1), m.skip,
+           pg_catalog.encode(pg_catalog.sha256(coalesce(messages[m.item], '')), 'hex')
+    FROM unnest(mail) m
+    WHERE m.skip IS NOT NULL;
+  END IF;
+
+  RETURN QUERY
+    SELECT m.item, m.interaction_id,
+           CASE WHEN m.skip IS NOT NULL THEN 'skipped'
+                WHEN m.item <> m.first_item THEN 'duplicate'
+                WHEN m.created THEN 'created'
+                WHEN m.interaction_id = ANY (touched) THEN 'updated'
+                ELSE 'duplicate' END,
+           CASE WHEN m.skip IS NOT NULL THEN m.skip
+                WHEN m.item <> m.first_item THEN 'the same message came earlier in this call'
+                WHEN m.created THEN NULL
+                WHEN m.interaction_id = ANY (touched) THEN 'participants added'
+                ELSE 'already captured' END
+    FROM unnest(mail) m
+    ORDER BY m.item;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION crm.ingest_calendar(ics text, mailbox text DEFAULT NULL)
+RETURNS TABLE (interaction_id bigint, outcome text, reason text)
+LANGUAGE plpgsql SET jit = off
+AS $$
+DECLARE
+  ws constant bigint := crm.current_workspace();
+  pol crm.capture_policy;
+BEGIN
+  IF ics IS NULL THEN
+    RAISE EXCEPTION 'ics must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  pol := crm._capture_policy(ws);
+  RETURN QUERY
+    SELECT c.interaction_id, c.outcome, c.reason
+    FROM crm._file_calendar(ws, pol, crm._mailbox_owner(ws, mailbox), mailbox, ics,
+                            LEAST(pol.max_instances_per_file, pol.max_instances_per_call),
+                            CASE WHEN pol.max_instances_per_call < pol.max_instances_per_file
+                                 THEN pg_catalog.format('max_instances_per_call (%s)', pol.max_instances_per_call)
+                                 ELSE pg_catalog.format('max_instances_per_file (%s)', pol.max_instances_per_file) END) c;
+END
+$$;
