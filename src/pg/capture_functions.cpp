@@ -1,6 +1,7 @@
 // The parsing half of activity capture: crm._parse_emails and crm._parse_calendar turn raw
 // messages and calendar files into rows. What those rows do to the CRM (identity, policy, people,
 // participants, the capture log) is set-based SQL in src/sql/60_capture.sql.
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -204,20 +205,28 @@ extern "C" PGDLLEXPORT Datum crm_parse_emails(PG_FUNCTION_ARGS) {
   return Datum(0);
 }
 
-// crm._parse_calendar(ics text, window_from timestamptz, window_to timestamptz): the file's event
-// instances, the series it cancels, and what it leaves out.
+// crm._parse_calendar(ics text, window_from timestamptz, window_to timestamptz,
+// max_instances integer, instance_limit text): the file's event instances (at most max_instances;
+// instance_limit names the setting in the skip reasons of what is left out), the series it
+// cancels, and what it leaves out. Long expansions stop for statement_timeout and cancels.
 extern "C" PGDLLEXPORT Datum crm_parse_calendar(PG_FUNCTION_ARGS) {
   text *ics = PG_GETARG_TEXT_PP(0);
   const TimestampTz from = PG_GETARG_TIMESTAMPTZ(1);
   const TimestampTz to = PG_GETARG_TIMESTAMPTZ(2);
+  const int32 max_instances = PG_GETARG_INT32(3);
+  const char *instance_limit = text_to_cstring(PG_GETARG_TEXT_PP(4));
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   barrier([&] {
     const std::size_t size = VARSIZE_ANY_EXHDR(ics);
     crm::pg::check_size(size, crm::pg::kMaxCalendarBytes, "calendar", 0);
     const crm::capture::Window window{crm::pg::to_unix_micros(from), crm::pg::to_unix_micros(to)};
+    crm::capture::Limits limits;
+    limits.max_instances = static_cast<std::size_t>(std::max<int32>(max_instances, 0));
+    limits.instance_limit = instance_limit;
+    limits.cancel = crm::pg::interrupt_pending;
     const crm::capture::ParsedCalendar calendar = crm::capture::parse_calendar(
-        std::string_view(VARDATA_ANY(ics), size), window, crm::pg::session_time_zone());
+        std::string_view(VARDATA_ANY(ics), size), window, crm::pg::session_time_zone(), limits);
     crm::pg::report_glib_messages();
     if (calendar.malformed) {
       const std::string reason = calendar.malformed->reason();

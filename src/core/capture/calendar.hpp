@@ -1,11 +1,14 @@
 // iCalendar files, read with libical: events expanded into instances within a window.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/cancel.hpp"
 #include "core/capture/types.hpp"
 
 namespace crm::capture {
@@ -54,12 +57,25 @@ struct ParsedCalendar {
   std::optional<Skip> malformed;
 };
 
+// What the caller allows one file.
+struct Limits {
+  // Most instances the file may yield in all. The events of a UID (a series with its overrides)
+  // that would pass it are left out whole, each a policy skip "over <instance_limit>: ..." with
+  // the counts; `instance_limit` names the setting the bound comes from.
+  std::size_t max_instances = SIZE_MAX;
+  std::string instance_limit = "the file's instance limit";
+  // Polled in every long loop; when it returns true parsing stops with crm::Canceled.
+  CancelCheck cancel = nullptr;
+};
+
 // Floating times and all-day dates are read in `floating_zone` (an IANA name; UTC when empty or
 // unknown). TZIDs resolve from IANA names, then the file's VTIMEZONE, then Windows zone names.
 // RRULE, RDATE and EXDATE are expanded within `window`, RECURRENCE-ID overrides replace their
-// instances. Never throws for bad input; may throw std::bad_alloc.
-ParsedCalendar parse_calendar(std::string_view ics, Window window,
-                              const std::string &floating_zone);
+// instances. An all-day series' instances are days: their RECURRENCE-ID is the day at 00:00 UTC
+// whatever `floating_zone` is, and an override or EXDATE names its day as written. Never throws
+// for bad input; may throw std::bad_alloc, and crm::Canceled when `limits.cancel` says so.
+ParsedCalendar parse_calendar(std::string_view ics, Window window, const std::string &floating_zone,
+                              const Limits &limits = {});
 
 // Most instances one series may yield inside the window; a series with more is skipped as policy.
 inline constexpr std::size_t kMaxInstancesPerSeries = 5000;

@@ -38,13 +38,18 @@ std::string synthesized_uid(icalcomponent *event) {
   return buf;
 }
 
-// libical drops a property it cannot read and leaves an X-LIC-ERROR naming it.
-std::optional<std::string> parse_error_about(icalcomponent *event, std::string_view property) {
+// libical drops a property it cannot read and leaves an X-LIC-ERROR naming it. With
+// `ignore_empty`, a property written without a value ("RRULE:", which some exporters emit for a
+// non-recurring event) is no error: dropping it is all there is to do.
+std::optional<std::string> parse_error_about(icalcomponent *event, std::string_view property,
+                                             bool ignore_empty = false) {
+  const std::string empty = "No value for " + std::string(property) + " property";
   for (icalproperty *p = icalcomponent_get_first_property(event, ICAL_XLICERROR_PROPERTY);
        p != nullptr; p = icalcomponent_get_next_property(event, ICAL_XLICERROR_PROPERTY)) {
     const char *text = icalproperty_get_xlicerror(p);
     if (text == nullptr) continue;
     std::string_view message(text);
+    if (ignore_empty && message.starts_with(empty)) continue;
     if (message.find(std::string(property) + " property") != std::string_view::npos) {
       return to_utf8(message);
     }
@@ -160,6 +165,7 @@ EventFields read_event(icalcomponent *event, const ZoneContext &ctx) {
       return f;
     }
     f.recurrence_id = to_micros(*t, zone_of(p, *t, ctx));
+    f.recurrence_id_written = *t;
   }
 
   icalproperty *start = icalcomponent_get_first_property(event, ICAL_DTSTART_PROPERTY);
@@ -187,7 +193,7 @@ EventFields read_event(icalcomponent *event, const ZoneContext &ctx) {
   }
   f.starts_at = to_micros(f.dtstart, f.zone);
   f.end = end_rule(event, f, ctx);
-  if (auto error = parse_error_about(event, "RRULE")) {
+  if (auto error = parse_error_about(event, "RRULE", /*ignore_empty=*/true)) {
     f.problem = Skip{"malformed", "RRULE libical cannot read (" + *error + ")"};
   }
   return f;

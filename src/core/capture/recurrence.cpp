@@ -95,7 +95,7 @@ void bound_until(icalrecurrencetype &rule, const EventFields &f, Micros stop) {
 // Wednesday); the other frequencies walk a few thousand periods a decade.
 // `remove` is for EXRULE: its instances leave the collected starts.
 std::optional<Skip> expand_rule(icalrecurrencetype rule, const EventFields &f, Collector &out,
-                                StepBudget &budget, bool remove) {
+                                StepBudget &budget, bool remove, CancelCheck cancel) {
   if (rule.freq == ICAL_SECONDLY_RECURRENCE) {
     return Skip{"policy", "RRULE with FREQ=SECONDLY is not a meeting"};
   }
@@ -138,6 +138,7 @@ std::optional<Skip> expand_rule(icalrecurrencetype rule, const EventFields &f, C
       if (stop < horizon && !counted_out && !until_reached) return too_long;
       break;
     }
+    poll_cancel(cancel);
     if (++yields > kMaxRecurrenceYields) return too_long;
     if (!valid_time(t)) break;
     const Micros at = to_micros(t, f.zone);
@@ -179,7 +180,8 @@ void add_rdates(icalcomponent *event, const ZoneContext &ctx, Collector &out) {
   }
 }
 
-// EXDATE as an instant; a DATE EXDATE on a timed series removes every start on that local day.
+// EXDATE as an instant; a DATE EXDATE on a timed series removes every start on that local day;
+// on an all-day series every EXDATE is a day.
 void remove_exdates(icalcomponent *event, const EventFields &f, const ZoneContext &ctx,
                     Collector &out) {
   std::set<std::tuple<int, int, int>> days;
@@ -191,7 +193,17 @@ void remove_exdates(icalcomponent *event, const EventFields &f, const ZoneContex
       days.emplace(t.year, t.month, t.day);
       continue;
     }
-    const Micros at = to_micros(t, t.is_date ? ctx.floating : zone_of(p, t, ctx));
+    Micros at = 0;
+    if (f.all_day) {
+      // An all-day series' EXDATE names a day, whatever time and TZID a client wrote with it
+      // (Outlook writes EXDATE;TZID=...:20261110T000000): read in another zone it would miss.
+      icaltimetype day = t;
+      day.is_date = 1;
+      day.zone = nullptr;
+      at = to_micros(day, f.zone);
+    } else {
+      at = to_micros(t, t.is_date ? ctx.floating : zone_of(p, t, ctx));
+    }
     out.starts.erase(at);
     out.period_ends.erase(at);
   }
@@ -210,7 +222,7 @@ void remove_exdates(icalcomponent *event, const EventFields &f, const ZoneContex
 }  // namespace
 
 Expansion expand(icalcomponent *event, const EventFields &f, const ZoneContext &ctx, Window window,
-                 std::size_t limit, StepBudget &budget) {
+                 std::size_t limit, StepBudget &budget, CancelCheck cancel) {
   Expansion result;
   Collector out{window, limit, limit + count_exdates(event), {}, {}};
   icalproperty *rrule = icalcomponent_get_first_property(event, ICAL_RRULE_PROPERTY);
@@ -218,7 +230,14 @@ Expansion expand(icalcomponent *event, const EventFields &f, const ZoneContext &
   // icalcomponent_foreach_recurrence does; without one it is the first instance.
   if (rrule == nullptr && out.in_window(f.starts_at)) out.starts.insert(f.starts_at);
   for (; rrule != nullptr; rrule = icalcomponent_get_next_property(event, ICAL_RRULE_PROPERTY)) {
-    if (auto skip = expand_rule(icalproperty_get_rrule(rrule), f, out, budget, false)) {
+    const icalrecurrencetype rule = icalproperty_get_rrule(rrule);
+    // A rule that ends before it starts yields nothing in libical, but RFC 5545 (3.8.5.3) makes
+    // DTSTART the first instance of every series: the event happens once.
+    if (const auto until = until_of(rule, f); until && *until < f.starts_at) {
+      if (out.in_window(f.starts_at)) out.starts.insert(f.starts_at);
+      continue;
+    }
+    if (auto skip = expand_rule(rule, f, out, budget, false, cancel)) {
       result.skip = std::move(skip);
       return result;
     }
@@ -228,7 +247,7 @@ Expansion expand(icalcomponent *event, const EventFields &f, const ZoneContext &
   // EXRULE is deprecated (RFC 5545 dropped it) but older exports still write it.
   for (icalproperty *p = icalcomponent_get_first_property(event, ICAL_EXRULE_PROPERTY);
        p != nullptr; p = icalcomponent_get_next_property(event, ICAL_EXRULE_PROPERTY)) {
-    if (auto skip = expand_rule(icalproperty_get_exrule(p), f, out, budget, true)) {
+    if (auto skip = expand_rule(icalproperty_get_exrule(p), f, out, budget, true, cancel)) {
       result.skip = std::move(skip);
       return result;
     }

@@ -9,6 +9,7 @@
 
 #include <libical/ical.h>
 
+#include "core/cancel.hpp"
 #include "core/capture/calendar.hpp"
 #include "core/capture/event_fields.hpp"
 #include "core/capture/ical_handles.hpp"
@@ -37,8 +38,8 @@ struct Expansion {
 };
 
 // The instances of `event` (whose fields are `f`) starting in `window`; more than `limit`
-// of them makes a policy skip.
+// of them makes a policy skip. Throws crm::Canceled when `cancel` says so.
 Expansion expand(icalcomponent *event, const EventFields &f, const ZoneContext &ctx, Window window,
-                 std::size_t limit, StepBudget &budget);
+                 std::size_t limit, StepBudget &budget, CancelCheck cancel);
 
 }  // namespace crm::capture::ical

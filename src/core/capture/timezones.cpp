@@ -61,6 +61,10 @@ icaltimezone *zone_by_name(const std::string &name) {
   return zone == icaltimezone_get_utc_timezone() ? nullptr : zone;
 }
 
+bool has_builtin_zone(const std::string &tzid) {
+  return builtin(tzid) != nullptr;
+}
+
 icaltimezone *resolve_tzid(const char *tzid, const ZoneContext &ctx) {
   if (tzid == nullptr || *tzid == '\0') return ctx.floating;
   // An IANA name names the zone: the file's VTIMEZONE is the sender's copy of its rules. libical's

@@ -20,6 +20,9 @@ struct ZoneContext {
 // The libical zone for an IANA (or Windows) name; nullptr when unknown or UTC.
 icaltimezone *zone_by_name(const std::string &name);
 
+// Whether a TZID names one of libical's built-in zones, which wins over the file's VTIMEZONE.
+bool has_builtin_zone(const std::string &tzid);
+
 // The zone a TZID names; falls back to ctx.floating when no source knows it.
 icaltimezone *resolve_tzid(const char *tzid, const ZoneContext &ctx);
 

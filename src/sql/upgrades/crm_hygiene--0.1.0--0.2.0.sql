@@ -342,10 +342,14 @@ DECLARE
   n_filed integer;
   n_existing integer;
   n_skip integer;
+  call_left integer;
+  parsed integer;
+  filed record;
 BEGIN
   pol := crm._capture_policy(ws);
   owner := crm._mailbox_owner(ws, mailbox);
   messages := coalesce(messages, '{}');
+  call_left := pol.max_instances_per_call;
 
   SELECT coalesce(pg_catalog.array_agg(ROW(p.item, p.external_id, p.thread_key, coalesce(p.sent_at, at),
                                           p.subject, p.addresses, p.display_names, p.roles, p.skip,
@@ -369,13 +373,27 @@ BEGIN
     UNION ALL
     SELECT 'dropped', d.v, d.n FROM unnest(p.dropped) WITH ORDINALITY d(v, n)) x;
 
-  -- An invitation (a text/calendar part with a METHOD) is filed as the meeting it describes.
-  IF invitations <> '{}' THEN
-    RETURN QUERY
-      SELECT v.item, c.interaction_id, c.outcome, c.reason
-      FROM unnest(invitations, invitation_items) v(ics, item)
-      CROSS JOIN LATERAL crm._file_calendar(ws, pol, owner, mailbox, v.ics) c;
-  END IF;
+  -- An invitation (a text/calendar part with a METHOD) is filed as the meeting it describes; all
+  -- of them together file at most max_instances_per_call instances.
+  FOR k IN 1 .. pg_catalog.cardinality(invitations) LOOP
+    parsed := 0;
+    FOR filed IN
+      SELECT c.interaction_id, c.outcome, c.reason, c.instances
+      FROM crm._file_calendar(ws, pol, owner, mailbox, invitations[k],
+                              LEAST(pol.max_instances_per_file, call_left),
+                              CASE WHEN call_left < pol.max_instances_per_file
+                                   THEN pg_catalog.format('max_instances_per_call (%s)', pol.max_instances_per_call)
+                                   ELSE pg_catalog.format('max_instances_per_file (%s)', pol.max_instances_per_file) END) c
+    LOOP
+      message_index := invitation_items[k];
+      interaction_id := filed.interaction_id;
+      outcome := filed.outcome;
+      reason := filed.reason;
+      parsed := filed.instances;
+      RETURN NEXT;
+    END LOOP;
+    call_left := GREATEST(call_left OPERATOR(pg_catalog.-) parsed, 0);
+  END LOOP;
 
   SELECT o.members, o.people INTO members, people
   FROM crm._address_owners(ws, ARRAY(SELECT DISTINCT a FROM unnest(mail) m, unnest(m.addresses) a
@@ -510,12 +528,19 @@ LANGUAGE plpgsql SET jit = off
 AS $$
 DECLARE
   ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
+  pol crm.capture_policy;
 BEGIN
   IF ics IS NULL THEN
     RAISE EXCEPTION 'ics must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
+  pol := crm._capture_policy(ws);
   RETURN QUERY
-    SELECT * FROM crm._file_calendar(ws, crm._capture_policy(ws), crm._mailbox_owner(ws, mailbox), mailbox, ics);
+    SELECT c.interaction_id, c.outcome, c.reason
+    FROM crm._file_calendar(ws, pol, crm._mailbox_owner(ws, mailbox), mailbox, ics,
+                            LEAST(pol.max_instances_per_file, pol.max_instances_per_call),
+                            CASE WHEN pol.max_instances_per_call < pol.max_instances_per_file
+                                 THEN pg_catalog.format('max_instances_per_call (%s)', pol.max_instances_per_call)
+                                 ELSE pg_catalog.format('max_instances_per_file (%s)', pol.max_instances_per_file) END) c;
 END
 $$;
 COMMENT ON FUNCTION crm.ingest_calendar(text, text) IS
@@ -573,8 +598,37 @@ RETURNS TABLE (item integer, external_id text, synthesized_id boolean, thread_ke
                dropped text[])
   AS 'MODULE_PATHNAME', 'crm_parse_emails' LANGUAGE C STRICT;
 
-CREATE OR REPLACE FUNCTION crm._file_calendar(ws bigint, pol crm.capture_policy, owner text, mailbox text, ics text)
-RETURNS TABLE (interaction_id bigint, outcome text, reason text)
+-- Calendar capture against hostile input (issue 10): the instances one file and one call may
+-- file are policy settings; crm._parse_calendar takes the bound (and names it for the skip
+-- reasons), crm._file_calendar passes it on and reports how many instances a file yielded, and
+-- crm.ingest_emails keeps the call's total over the invitations it files.
+ALTER TABLE crm.capture_policy
+  ADD COLUMN max_instances_per_file integer NOT NULL DEFAULT 20000
+    CONSTRAINT capture_policy_max_instances_per_file CHECK (max_instances_per_file >= 1),
+  ADD COLUMN max_instances_per_call integer NOT NULL DEFAULT 50000
+    CONSTRAINT capture_policy_max_instances_per_call CHECK (max_instances_per_call >= 1);
+COMMENT ON TABLE crm.capture_policy IS
+  'per workspace: which people and companies capture creates, blocked addresses and domains, the most participants an item may have, the recurrence window, the most meeting instances one calendar file and one call may file; created with the defaults on first capture';
+COMMENT ON COLUMN crm.capture_policy.max_instances_per_file IS
+  'the most event instances one calendar file (or emailed invitation) may file; events past it are skipped whole as policy, with the counts';
+COMMENT ON COLUMN crm.capture_policy.max_instances_per_call IS
+  'the most event instances one crm.ingest_calendar or crm.ingest_emails call may file over all its calendars';
+
+
+DROP FUNCTION crm._parse_calendar(text, timestamptz, timestamptz);
+CREATE OR REPLACE FUNCTION crm._parse_calendar(ics text, window_from timestamptz, window_to timestamptz,
+                                    max_instances integer, instance_limit text)
+RETURNS TABLE (row_kind text, method text, uid text, recurrence_id timestamptz, external_id text,
+               sequence integer, dtstamp timestamptz, from_override boolean,
+               starts_at timestamptz, ends_at timestamptz, all_day boolean, subject text,
+               status text, addresses text[], display_names text[], roles text[],
+               responses text[], skip text)
+  AS 'MODULE_PATHNAME', 'crm_parse_calendar' LANGUAGE C STRICT;
+
+DROP FUNCTION crm._file_calendar(bigint, crm.capture_policy, text, text, text);
+CREATE OR REPLACE FUNCTION crm._file_calendar(ws bigint, pol crm.capture_policy, owner text, mailbox text, ics text,
+                                   max_instances integer, instance_limit text)
+RETURNS TABLE (interaction_id bigint, outcome text, reason text, instances integer)
 LANGUAGE plpgsql SET jit = off
 AS $$
 DECLARE
@@ -594,6 +648,7 @@ DECLARE
   n_create integer;
   n_update integer;
   n_skip integer;
+  n_parsed integer;
 BEGIN
   SELECT max(p.method),
          coalesce(pg_catalog.array_agg(ROW(p.uid, p.recurrence_id, p.external_id, p.sequence, p.dtstamp,
@@ -611,7 +666,8 @@ BEGIN
          coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind = 'dropped'), '{}'),
          coalesce(pg_catalog.array_agg(p.uid) FILTER (WHERE p.row_kind = 'series_canceled'), '{}')
     INTO method, events, problems, problem_uids, dropped, dropped_uids, canceled_uids
-  FROM crm._parse_calendar(ics, at - pol.recurrence_past, at + pol.recurrence_ahead) p;
+  FROM crm._parse_calendar(ics, at - pol.recurrence_past, at + pol.recurrence_ahead, max_instances, instance_limit) p;
+  n_parsed := pg_catalog.cardinality(events);
 
   -- What the file leaves out, in the log and in the result. Every statement below runs only when
   -- it has rows to write: an empty one would still fire its table's statement triggers.
@@ -619,7 +675,7 @@ BEGIN
     INSERT INTO crm.capture_log (workspace_id, source, mailbox, external_id, category, reason, fingerprint)
     SELECT ws, 'calendar', mailbox, u, pg_catalog.split_part(r, ':', 1), r, fingerprint
     FROM unnest(problems, problem_uids) x(r, u);
-    RETURN QUERY SELECT NULL::bigint, 'skipped', r FROM unnest(problems) r;
+    RETURN QUERY SELECT NULL::bigint, 'skipped', r, n_parsed FROM unnest(problems) r;
   END IF;
   -- Addresses the participant trigger would refuse: left out of their events, which are filed.
   IF dropped <> '{}' THEN
@@ -629,7 +685,8 @@ BEGIN
   END IF;
 
   IF method = 'REPLY' THEN
-    RETURN QUERY SELECT * FROM crm._file_calendar_reply(ws, mailbox, fingerprint, events);
+    RETURN QUERY SELECT r.interaction_id, r.outcome, r.reason, n_parsed
+                 FROM crm._file_calendar_reply(ws, mailbox, fingerprint, events) r;
     RETURN;
   END IF;
 
@@ -757,7 +814,8 @@ BEGIN
            CASE e.action WHEN 'skip' THEN 'skipped' WHEN 'create' THEN 'created'
                          WHEN 'update' THEN 'updated' ELSE 'duplicate' END,
            CASE e.action WHEN 'skip' THEN e.skip WHEN 'keep' THEN e.note
-                         WHEN 'update' THEN pg_catalog.format('SEQUENCE %s', e.sequence) END
+                         WHEN 'update' THEN pg_catalog.format('SEQUENCE %s', e.sequence) END,
+           n_parsed
     FROM unnest(events) e
     ORDER BY e.starts_at, e.external_id;
 
@@ -803,7 +861,7 @@ BEGIN
       WHERE i.id = g.interaction_id AND i.status <> 'canceled'
         AND NOT EXISTS (SELECT FROM unnest(events) e WHERE e.interaction_id = i.id)
       RETURNING i.id, g.why)
-    SELECT c.id, 'updated', c.why FROM canceled c ORDER BY c.id;
+    SELECT c.id, 'updated', c.why, n_parsed FROM canceled c ORDER BY c.id;
 END
 $$;
 
