@@ -28,9 +28,7 @@ const std::string kNul = "ab\0cd"s;
 // The reference lists the extension installs, as kept in the repository (data/reference).
 class WithReference : public ::testing::Test {
  protected:
-  void SetUp() override {
-    set_reference_dir(CRM_REFERENCE_SOURCE_DIR);
-  }
+  void SetUp() override { set_reference_dir(CRM_REFERENCE_SOURCE_DIR); }
 };
 
 bool plain_ascii_tokens(const std::string &s) {

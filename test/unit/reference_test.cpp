@@ -1,5 +1,5 @@
-// Reference lists: loading (the lists shipped in data/reference, and small lists written by the tests),
-// errors when files are missing or malformed, and the look-ups built on them.
+// Reference lists: loading (the lists shipped in data/reference, and small lists written by the
+// tests), errors when files are missing or malformed, and the look-ups built on them.
 #include <gtest/gtest.h>
 
 #include <chrono>
