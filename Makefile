@@ -40,8 +40,9 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 
 # Reference lists the normalisers read at run time (src/core/match/reference.hpp), installed with
 # their licences into <sharedir>/extension/crm_hygiene/ in the layout of REFERENCE_DIR. They are
-# never copied into this repository.
-REFERENCE_DIR ?= $(CURDIR)/../shared/data/reference
+# the project's own, kept in data/reference with a SOURCE.txt each; scripts/refresh-reference-data
+# refreshes them from their upstream packages.
+REFERENCE_DIR ?= $(CURDIR)/data/reference
 REFERENCE_FILES = \
 	nicknames/names.csv nicknames/License.txt nicknames/SOURCE.txt \
 	cleanco_terms/terms_by_type.tsv cleanco_terms/terms_by_country.tsv \

@@ -7,7 +7,7 @@
 # database of its own ("dup", workspace 1) generates in SQL (bench/sql/duplicates_generate.sql,
 # deterministic) BENCH_DUP_PEOPLE people (default 1,000,000) and their companies (one per 50
 # people): names drawn with their frequencies from the FEBRL originals, fake_1000 and the
-# nicknames list of ../shared/data (built-in lists when absent) plus a long tail of rarer surnames,
+# nicknames list of data/reference (built-in lists when ../shared/data is absent) plus a long tail of rarer surnames,
 # e-mail mostly at the company's domain, else free mail, phones for ~50% in the formats people
 # type, cities and postal codes of five countries, birth dates for ~20%; 5% of the rows are
 # duplicates of others with nicknames, typos, changed or missing e-mail, reformatted phones,
@@ -52,7 +52,7 @@ LOAD_MODES=${BENCH_DUP_LOAD_MODES:-none dup_only off on}
 SCAN_TIMEOUT=${BENCH_DUP_SCAN_TIMEOUT:-1800}
 FOUNDATION=${BENCH_DUP_FOUNDATION:-1}
 LINKAGE=${BENCH_LINKAGE_DIR:-$BENCH_ROOT/../shared/data/linkage}
-NICKNAMES=$(dirname "$LINKAGE")/reference/nicknames/names.csv
+NICKNAMES=$BENCH_ROOT/data/reference/nicknames/names.csv  # the list the extension installs
 report="$BENCH_OUT/duplicates_speed.md"
 raw="$BENCH_OUT/duplicates_speed.log"
 : >"$raw"
@@ -109,7 +109,7 @@ if [ -d "$LINKAGE/febrl" ]; then
   for f in dataset1 dataset2 dataset3 dataset4a dataset4b; do load_file "$f" "$LINKAGE/febrl/$f.csv"; done
   load_file fake_1000 "$LINKAGE/splink_fake_1000/fake_1000.csv"
   load_file nicknames "$NICKNAMES"
-  pools="names from the FEBRL originals, fake_1000 and the nicknames list in $(dirname "$LINKAGE")"
+  pools="names from the FEBRL originals and fake_1000 in $(dirname "$LINKAGE"), nicknames from data/reference"
 fi
 log "generating $PEOPLE people ($pools)"
 t0=$SECONDS

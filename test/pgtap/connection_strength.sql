@@ -188,9 +188,10 @@ INSERT INTO crm.participant (interaction_id, address, role) VALUES (9011, 'ben@u
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify after fast-path writes under a ten-year half-life');
 
 -- Creating a workspace needs no right to recompute one: its model row has nothing to recompute.
+-- It needs INSERT on the tables whose row each workspace gets with it (model, capture policy).
 CREATE ROLE crm_tenant_admin NOLOGIN;
 GRANT USAGE ON SCHEMA crm TO crm_tenant_admin;
-GRANT SELECT, INSERT ON crm.workspace, crm.connection_model TO crm_tenant_admin;
+GRANT SELECT, INSERT ON crm.workspace, crm.connection_model, crm.capture_policy TO crm_tenant_admin;
 GRANT SELECT ON crm.person_signal, crm.company_signal TO crm_tenant_admin;
 SELECT format('GRANT USAGE ON SEQUENCE %s TO crm_tenant_admin', pg_get_serial_sequence('crm.workspace', 'id')) \gexec
 SET LOCAL ROLE crm_tenant_admin;

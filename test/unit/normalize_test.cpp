@@ -25,15 +25,10 @@ const std::string kHuge(2 << 20, 'a');                         // 2 MB
 const std::string kInvalidUtf8 = "caf\xC3 \xFF\xFEx\xE2\x82";  // truncated, stray, cut short
 const std::string kNul = "ab\0cd"s;
 
-// The reference lists are read in place (../shared/data/reference), never copied in.
+// The reference lists the extension installs, as kept in the repository (data/reference).
 class WithReference : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!std::filesystem::is_directory(CRM_REFERENCE_SOURCE_DIR))
-      GTEST_SKIP() << "reference data not found at " CRM_REFERENCE_SOURCE_DIR
-                   << " (../shared/data/reference next to the repository)";
-    set_reference_dir(CRM_REFERENCE_SOURCE_DIR);
-  }
+  void SetUp() override { set_reference_dir(CRM_REFERENCE_SOURCE_DIR); }
 };
 
 bool plain_ascii_tokens(const std::string &s) {
@@ -342,11 +337,15 @@ TEST_F(CompanyName, BrokenInputStaysSane) {
   EXPECT_EQ(normalize_company_name(std::string(kMaxNameInput + 1, 'x')), nullopt);
 }
 
-// Real legal names (SEC list of foreign issuers, read in place): each normalises to plain ASCII
-// tokens, normalising again changes nothing, and no legal form is left at the end.
+// Real legal names (SEC list of foreign issuers: test data, read in place from ../shared/data,
+// never copied in): each normalises to plain ASCII tokens, normalising again changes nothing,
+// and no legal form is left at the end.
 TEST_F(CompanyName, SecForeignIssuers) {
-  std::ifstream in(std::string(CRM_REFERENCE_SOURCE_DIR) +
-                   "/cleanco_terms/sec_foreign_issuers_2002_companies.csv");
+  const std::string path =
+      CRM_DATA_SOURCE_DIR "/reference/cleanco_terms/sec_foreign_issuers_2002_companies.csv";
+  if (!std::filesystem::is_regular_file(path))
+    GTEST_SKIP() << "test data not found at " << path << " (../shared/data next to the repository)";
+  std::ifstream in(path);
   ASSERT_TRUE(in);
   const Reference &ref = reference();
   std::string line;

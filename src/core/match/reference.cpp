@@ -36,7 +36,7 @@ std::string read_file(const std::string &dir, const char *name) {
   if (!regular || !in.is_open() || in.bad())
     throw Error("58P01", "reference data not installed", "Could not read \"" + path + "\".",
                 "Install crm_hygiene with its reference data (\"make install\" copies it from "
-                "REFERENCE_DIR, by default ../shared/data/reference).");
+                "REFERENCE_DIR, by default data/reference of the source tree).");
   return std::move(content).str();
 }
 

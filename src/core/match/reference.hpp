@@ -1,6 +1,6 @@
 // Reference lists for duplicate detection (free-mail and disposable domains, nicknames,
-// legal-entity terms), read once per process from a directory laid out as
-// ../shared/data/reference and as the installed <sharedir>/extension/crm_hygiene:
+// legal-entity terms), read once per process from a directory laid out as the repository's
+// data/reference and as the installed <sharedir>/extension/crm_hygiene:
 //
 //   nicknames/names.csv                                       name1,has_nickname,name2
 //   cleanco_terms/terms_by_type.tsv, terms_by_country.tsv     <type or country><TAB>term

@@ -866,6 +866,24 @@ END
 $$;
 
 
+-- A bare clone (issue 10): every workspace has its crm.capture_policy row from its creation, so
+-- that the policy can be updated before the first capture; existing workspaces get theirs now.
+COMMENT ON TABLE crm.capture_policy IS
+  'per workspace: which people and companies capture creates, blocked addresses and domains, the most participants an item may have, the recurrence window, the most meeting instances one calendar file and one call may file; a row with the defaults is created with each workspace';
+INSERT INTO crm.capture_policy (workspace_id) SELECT w.id FROM crm.workspace w ON CONFLICT DO NOTHING;
+CREATE FUNCTION crm._workspace_capture_policy() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- the dump brings the workspace's policy
+  INSERT INTO crm.capture_policy (workspace_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER workspace_capture_policy AFTER INSERT ON crm.workspace
+  FOR EACH ROW EXECUTE FUNCTION crm._workspace_capture_policy();
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
@@ -879,6 +897,7 @@ DECLARE
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
     '_person_relink', '_member_relink', '_company_relink', '_workspace_model', '_model_changed',
+    '_workspace_capture_policy',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
 BEGIN
