@@ -386,6 +386,24 @@ TEST(PersonName, Basics) {
   EXPECT_EQ(normalize_person_name("Ann\0Lee"s), "ann lee");
 }
 
+// Found by fuzzing (test/fuzz/fuzz_person_name.cpp): honorifics joined to the name by a dot
+// stayed, so a normalised name could lose tokens when normalised again.
+TEST(PersonName, HonorificsWithoutSpaces) {
+  EXPECT_EQ(normalize_person_name("Prof.Dr. Hans Schmidt"), "hans schmidt");
+  EXPECT_EQ(normalize_person_name("Mr.Smith"), "smith");
+  EXPECT_EQ(normalize_person_name("C.Dr.Dr."), "c");
+  EXPECT_EQ(normalize_person_name("J.R.R.Tolkien"), "j r r tolkien");
+  EXPECT_EQ(normalize_person_name("Dr.Mr."), nullopt);
+  for (const char *name : {"Prof.Dr. Hans Schmidt",
+                           "c\x92"
+                           "Dr.Dr. ",
+                           "J.Mr.Ms.Jones"}) {
+    const std::optional<std::string> once = normalize_person_name(name);
+    ASSERT_TRUE(once) << name;
+    EXPECT_EQ(normalize_person_name(*once), once) << name;
+  }
+}
+
 TEST(PersonName, Unicode) {
   EXPECT_EQ(normalize_person_name("José"), "jose");
   EXPECT_EQ(normalize_person_name("Jose\xCC\x81"), "jose");  // NFD

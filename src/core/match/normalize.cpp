@@ -624,16 +624,20 @@ std::optional<std::string> normalize_person_name(std::string_view s) {
     for (char c : word)
       if (is_alnum(c)) letters += lower(c);
     if (letters.empty() || is_honorific(letters)) continue;
+    // Each piece is a token of its own too: "Prof.Dr. Schmidt" is "Prof. Dr. Schmidt" typed
+    // without spaces, and a result holding "dr" would lose it when normalised again.
     std::string current;
+    const auto keep = [&] {
+      if (!current.empty() && !is_honorific(current)) tokens.push_back(std::move(current));
+      current.clear();
+    };
     for (char c : word) {
-      if (is_alnum(c)) {
+      if (is_alnum(c))
         current += lower(c);
-      } else if (c == '.' && !current.empty()) {
-        tokens.push_back(std::move(current));
-        current.clear();
-      }
+      else if (c == '.')
+        keep();
     }
-    if (!current.empty()) tokens.push_back(std::move(current));
+    keep();
   }
   if (tokens.empty()) return std::nullopt;
   return join(tokens, 0, tokens.size());
