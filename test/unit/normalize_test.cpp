@@ -74,6 +74,20 @@ TEST(NormalizeEmail, OtherProviders) {
   EXPECT_EQ(normalize_email("first-last@gmail.com"), "first-last@gmail.com");
 }
 
+// Found by fuzzing (test/fuzz/fuzz_normalize_email.cpp): cutting the tag after a dot left a local
+// part ending in one, an address that is none, and that normalize_email itself refuses.
+TEST(NormalizeEmail, TagAfterADot) {
+  EXPECT_EQ(normalize_email("i.-@rocketmail.com"), "i.-@rocketmail.com");
+  EXPECT_EQ(normalize_email("ann.-shop@yahoo.com"), "ann.-shop@yahoo.com");
+  EXPECT_EQ(normalize_email("Ann.+news@Outlook.com"), "ann.+news@outlook.com");
+  EXPECT_EQ(normalize_email("a.n.n.+news@gmail.com"), "ann@gmail.com");  // Gmail drops the dots
+  for (const char *address : {"i.-@rocketmail.com", "ann.+news@outlook.com", "a.+b@gmail.com"}) {
+    const std::optional<std::string> once = normalize_email(address);
+    ASSERT_TRUE(once) << address;
+    EXPECT_EQ(normalize_email(*once), once) << address;
+  }
+}
+
 TEST(NormalizeEmail, InternationalDomains) {
   EXPECT_EQ(normalize_email("info@bücher.de"), "info@xn--bcher-kva.de");
   EXPECT_EQ(normalize_email("info@xn--bcher-kva.de"), "info@xn--bcher-kva.de");
@@ -187,6 +201,21 @@ TEST(NormalizePhone, NotAPossibleNumber) {
         "5 555 2671"s,
         kInvalidUtf8, "415 555 \xFF 2671"s, kHuge, std::string(300, '1')})
     EXPECT_EQ(normalize_phone(s, "US"), nullopt) << '"' << s.substr(0, 80) << '"';
+}
+
+// Found by fuzzing (test/fuzz/fuzz_normalize_phone.cpp): libphonenumber reads "00030 92" in
+// Germany as +49 with two leading zeros, whose E.164 form "+4900302" it reads back as another
+// number: a form that does not match itself. Such text is no number.
+TEST(NormalizePhone, FormReadBackAsItself) {
+  EXPECT_EQ(normalize_phone("00030 Z2", "de"), nullopt);
+  for (const auto &[number, region] : {std::pair{"030 123456", "DE"},
+                                       {"(415) 555-2671", "US"},
+                                       {"06 12 34 56 78", "FR"},
+                                       {"02 1234 5678", "IT"},
+                                       {"+4900302", ""}}) {
+    const std::optional<std::string> once = normalize_phone(number, region);
+    if (once) EXPECT_EQ(normalize_phone(*once, ""), once) << number;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -357,8 +357,11 @@ void apply_provider_rules(std::string &local, std::string &domain) {
                                      [&](const Provider &p) { return p.domain == domain; });
   if (provider == kProviders.end()) return;
   const std::size_t tag = local.find(provider->tag);
-  // "+tag@gmail.com" is no mailbox of anyone's: keep it whole rather than leave nothing.
-  if (tag != std::string::npos && tag > 0) local.resize(tag);
+  // "+tag@gmail.com" is no mailbox of anyone's: keep it whole rather than leave nothing. Nor is
+  // "ann.+tag@outlook.com" (a local part cannot end in a dot) where dots count: cut, it would
+  // leave a form that is no address.
+  if (tag != std::string::npos && tag > 0 && (provider->ignores_dots || local[tag - 1] != '.'))
+    local.resize(tag);
   if (provider->ignores_dots) {
     std::string undotted;
     for (char c : local)
@@ -568,6 +571,15 @@ std::optional<std::string> normalize_phone(std::string_view s, std::string_view 
   if (util.IsPossibleNumberWithReason(number) != PhoneNumberUtil::IS_POSSIBLE) return std::nullopt;
   std::string out;
   util.Format(number, PhoneNumberUtil::E164, &out);
+  // Some text parses to a number whose E.164 form is not read back as that number ("00030 92" in
+  // Germany gives "+4900302", a number of no one): such a form would not match itself.
+  PhoneNumber again;
+  if (util.Parse(out, "ZZ", &again) != PhoneNumberUtil::NO_PARSING_ERROR ||
+      util.IsPossibleNumberWithReason(again) != PhoneNumberUtil::IS_POSSIBLE)
+    return std::nullopt;
+  std::string check;
+  util.Format(again, PhoneNumberUtil::E164, &check);
+  if (check != out) return std::nullopt;
   return out;
 }
 
