@@ -276,6 +276,9 @@ bool dots_well_placed(std::string_view local) {
   return local.front() != '.' && local.back() != '.' && local.find("..") == std::string_view::npos;
 }
 
+// RFC 5321 allows 64 octets in a local part; anything longer was never a deliverable address.
+constexpr std::size_t kMaxLocalPart = 64;
+
 // A non-ASCII local part (RFC 6531) in NFKC and lower case, so "José" composed or not, and
 // full-width "ｊｏｈｎ" typed with an input method, give one key.
 std::optional<std::string> unicode_local_part(std::string_view local) {
@@ -303,15 +306,17 @@ std::optional<std::string> unicode_local_part(std::string_view local) {
   }
   std::string out;
   text.toUTF8String(out);
-  // NFKC may have made dots of full-width ones.
-  if (!dots_well_placed(out)) return std::nullopt;
+  // NFKC may have made dots of full-width ones. The length limit applies to the form kept, so
+  // that normalising it again gives it back: NFKC lengthens some text (a ligature such as U+FD6D
+  // becomes three letters) and shortens other (NFD accents).
+  if (out.empty() || out.size() > kMaxLocalPart || !dots_well_placed(out)) return std::nullopt;
   return out;
 }
 
 std::optional<std::string> local_part(std::string_view local) {
-  // RFC 5321 allows 64 octets; anything longer was never a deliverable address.
-  if (local.empty() || local.size() > 64 || !dots_well_placed(local)) return std::nullopt;
+  if (local.empty() || !dots_well_placed(local)) return std::nullopt;
   if (!is_ascii(local)) return unicode_local_part(local);
+  if (local.size() > kMaxLocalPart) return std::nullopt;
   std::string out;
   out.reserve(local.size());
   for (char c : local) {
