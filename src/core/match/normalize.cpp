@@ -294,6 +294,10 @@ std::optional<std::string> unicode_local_part(std::string_view local) {
   text = nfkc->normalize(text, status);
   if (U_FAILURE(status)) return std::nullopt;
   text.toLower(icu::Locale::getRoot());
+  // Lower case can undo the composition: "J" + U+030C has no composed form, "j" + U+030C has
+  // (U+01F0), which a second normalisation would then give.
+  text = nfkc->normalize(text, status);
+  if (U_FAILURE(status)) return std::nullopt;
   for (int32_t i = 0; i < text.length();) {
     const UChar32 c = text.char32At(i);
     i += U16_LENGTH(c);
