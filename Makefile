@@ -1,6 +1,8 @@
 # crm_hygiene: PGXS build of the extension, plus the two commands of the README:
 #   make demo   installs dependencies, builds, starts a throwaway Postgres, loads a demo workspace
 #   make test   installs dependencies, builds, runs unit, regression, pgTAP, load and crash tests
+#               and a minute of fuzzing
+#   make fuzz   runs each libFuzzer harness of test/fuzz for FUZZ_SECONDS (default 600) seconds
 EXTENSION = crm_hygiene
 EXTVERSION = 0.2.0
 
@@ -77,7 +79,7 @@ uninstall-reference:
 	rm -f $(addprefix '$(reference_installdir)'/,$(REFERENCE_FILES))
 	-rmdir $(addprefix '$(reference_installdir)'/,$(sort $(dir $(REFERENCE_FILES)))) '$(reference_installdir)'
 
-.PHONY: demo test unit valgrind deps
+.PHONY: demo test unit valgrind fuzz deps
 deps:
 	scripts/install-deps
 
@@ -100,6 +102,12 @@ valgrind:
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect --suppressions=test/tools/valgrind.supp \
 	  build-valgrind/crm_capture_sweep '$(DATA_DIR)/email' '$(DATA_DIR)/calendar'
+
+# The fuzzers (scripts/fuzz): build-fuzz/ with clang++; a crashing input is left in
+# build-fuzz/fuzz/artifacts/<target>/. FUZZ_TARGETS picks some (email calendar ...).
+FUZZ_SECONDS ?= 600
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(FUZZ_TARGETS)
 
 demo: deps
 	scripts/demo

@@ -69,6 +69,20 @@ TEST(NormalizeEmail, OtherProviders) {
   EXPECT_EQ(normalize_email("first-last@gmail.com"), "first-last@gmail.com");
 }
 
+// Found by fuzzing (test/fuzz/fuzz_normalize_email.cpp): cutting the tag after a dot left a local
+// part ending in one, an address that is none, and that normalize_email itself refuses.
+TEST(NormalizeEmail, TagAfterADot) {
+  EXPECT_EQ(normalize_email("i.-@rocketmail.com"), "i.-@rocketmail.com");
+  EXPECT_EQ(normalize_email("ann.-shop@yahoo.com"), "ann.-shop@yahoo.com");
+  EXPECT_EQ(normalize_email("Ann.+news@Outlook.com"), "ann.+news@outlook.com");
+  EXPECT_EQ(normalize_email("a.n.n.+news@gmail.com"), "ann@gmail.com");  // Gmail drops the dots
+  for (const char *address : {"i.-@rocketmail.com", "ann.+news@outlook.com", "a.+b@gmail.com"}) {
+    const std::optional<std::string> once = normalize_email(address);
+    ASSERT_TRUE(once) << address;
+    EXPECT_EQ(normalize_email(*once), once) << address;
+  }
+}
+
 TEST(NormalizeEmail, InternationalDomains) {
   EXPECT_EQ(normalize_email("info@bücher.de"), "info@xn--bcher-kva.de");
   EXPECT_EQ(normalize_email("info@xn--bcher-kva.de"), "info@xn--bcher-kva.de");
@@ -95,6 +109,33 @@ TEST(NormalizeEmail, InternationalLocalParts) {
   EXPECT_EQ(normalize_email("a\u200Bb@example.com"), nullopt);  // zero-width space
   EXPECT_EQ(normalize_email("ａ．．ｂ@example.com"), nullopt);  // ".." once folded
   EXPECT_EQ(normalize_email("ａ＠ｂ@example.com"), nullopt);    // a second '@' once folded
+}
+
+// Found by fuzzing (test/fuzz/fuzz_normalize_email.cpp): the 64-octet limit was applied to the
+// text as given, but NFKC lengthens some local parts past it, so a result was refused when
+// normalised again. The limit now applies to the normalised local part.
+TEST(NormalizeEmail, LocalPartLimitAfterNfkc) {
+  const std::string ligature = "\uFD6D";  // ARABIC LIGATURE SHEEN WITH MEEM WITH MEEM INITIAL FORM
+  const std::string grows = ligature + std::string(59, 'a');  // 62 octets, 65 in NFKC
+  EXPECT_EQ(normalize_email(grows + "@example.com"), nullopt);
+  EXPECT_TRUE(normalize_email(ligature + std::string(58, 'a') + "@example.com"));  // 64 in NFKC
+  std::string nfd;  // 22 "é" in NFD: 66 octets given, 44 in NFC
+  for (int i = 0; i < 22; ++i) nfd += "e\xCC\x81";
+  const std::optional<std::string> shrunk = normalize_email(nfd + "@example.com");
+  ASSERT_TRUE(shrunk);
+  EXPECT_EQ(normalize_email(*shrunk), shrunk);
+  const std::string found =
+      "\xEF\xB5\xAD\xEF\x88\x8Eivs513ma.l.live.c.l.cp.r.sf.cfrp.ca.l.cf.live.c.eep.r.co@m.e";
+  const std::optional<std::string> once = normalize_email(found);
+  if (once) EXPECT_EQ(normalize_email(*once), once);
+}
+
+// Found by fuzzing: "J" + COMBINING CARON has no composed form, but once lower-cased it composes
+// to U+01F0, so the result changed when normalised again.
+TEST(NormalizeEmail, LowerCaseThenComposed) {
+  const std::optional<std::string> once = normalize_email("5lus.cfJ\xCC\x8C@GMail.com");
+  EXPECT_EQ(once, "5luscf\xC7\xB0@gmail.com");  // U+01F0, the dot dropped for Gmail
+  EXPECT_EQ(normalize_email("a\xC7\xB0@example.com"), normalize_email("AJ\xCC\x8C@example.com"));
 }
 
 TEST(NormalizeEmail, NotAnAddress) {
@@ -182,6 +223,21 @@ TEST(NormalizePhone, NotAPossibleNumber) {
         "5 555 2671"s,
         kInvalidUtf8, "415 555 \xFF 2671"s, kHuge, std::string(300, '1')})
     EXPECT_EQ(normalize_phone(s, "US"), nullopt) << '"' << s.substr(0, 80) << '"';
+}
+
+// Found by fuzzing (test/fuzz/fuzz_normalize_phone.cpp): libphonenumber reads "00030 92" in
+// Germany as +49 with two leading zeros, whose E.164 form "+4900302" it reads back as another
+// number: a form that does not match itself. Such text is no number.
+TEST(NormalizePhone, FormReadBackAsItself) {
+  EXPECT_EQ(normalize_phone("00030 Z2", "de"), nullopt);
+  for (const auto &[number, region] : {std::pair{"030 123456", "DE"},
+                                       {"(415) 555-2671", "US"},
+                                       {"06 12 34 56 78", "FR"},
+                                       {"02 1234 5678", "IT"},
+                                       {"+4900302", ""}}) {
+    const std::optional<std::string> once = normalize_phone(number, region);
+    if (once) EXPECT_EQ(normalize_phone(*once, ""), once) << number;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,6 +439,24 @@ TEST(PersonName, Basics) {
   EXPECT_EQ(normalize_person_name("D’Angelo"), "dangelo");
   EXPECT_EQ(normalize_person_name("Drew Mister"), "drew mister");  // only whole tokens drop
   EXPECT_EQ(normalize_person_name("Ann\0Lee"s), "ann lee");
+}
+
+// Found by fuzzing (test/fuzz/fuzz_person_name.cpp): honorifics joined to the name by a dot
+// stayed, so a normalised name could lose tokens when normalised again.
+TEST(PersonName, HonorificsWithoutSpaces) {
+  EXPECT_EQ(normalize_person_name("Prof.Dr. Hans Schmidt"), "hans schmidt");
+  EXPECT_EQ(normalize_person_name("Mr.Smith"), "smith");
+  EXPECT_EQ(normalize_person_name("C.Dr.Dr."), "c");
+  EXPECT_EQ(normalize_person_name("J.R.R.Tolkien"), "j r r tolkien");
+  EXPECT_EQ(normalize_person_name("Dr.Mr."), nullopt);
+  for (const char *name : {"Prof.Dr. Hans Schmidt",
+                           "c\x92"
+                           "Dr.Dr. ",
+                           "J.Mr.Ms.Jones"}) {
+    const std::optional<std::string> once = normalize_person_name(name);
+    ASSERT_TRUE(once) << name;
+    EXPECT_EQ(normalize_person_name(*once), once) << name;
+  }
 }
 
 TEST(PersonName, Unicode) {

@@ -38,7 +38,10 @@ Model model_from_json(RecordKind kind, std::string_view text) {
     if (doc.contains("default_region"))
       model.default_region = doc["default_region"].get<std::string>();
     if (doc.contains("fields")) {
-      for (const auto &[name, value] : doc["fields"].items()) {
+      for (const auto &item : doc["fields"].items()) {
+        // Not a structured binding: clang before 16 (the fuzzing build) cannot capture one.
+        const std::string &name = item.key();
+        const json &value = item.value();
         auto it = std::find_if(model.fields.begin(), model.fields.end(),
                                [&](const FieldModel &f) { return f.name == name; });
         if (it == model.fields.end())

@@ -276,6 +276,9 @@ bool dots_well_placed(std::string_view local) {
   return local.front() != '.' && local.back() != '.' && local.find("..") == std::string_view::npos;
 }
 
+// RFC 5321 allows 64 octets in a local part; anything longer was never a deliverable address.
+constexpr std::size_t kMaxLocalPart = 64;
+
 // A non-ASCII local part (RFC 6531) in NFKC and lower case, so "José" composed or not, and
 // full-width "ｊｏｈｎ" typed with an input method, give one key.
 std::optional<std::string> unicode_local_part(std::string_view local) {
@@ -291,6 +294,10 @@ std::optional<std::string> unicode_local_part(std::string_view local) {
   text = nfkc->normalize(text, status);
   if (U_FAILURE(status)) return std::nullopt;
   text.toLower(icu::Locale::getRoot());
+  // Lower case can undo the composition: "J" + U+030C has no composed form, "j" + U+030C has
+  // (U+01F0), which a second normalisation would then give.
+  text = nfkc->normalize(text, status);
+  if (U_FAILURE(status)) return std::nullopt;
   for (int32_t i = 0; i < text.length();) {
     const UChar32 c = text.char32At(i);
     i += U16_LENGTH(c);
@@ -303,15 +310,17 @@ std::optional<std::string> unicode_local_part(std::string_view local) {
   }
   std::string out;
   text.toUTF8String(out);
-  // NFKC may have made dots of full-width ones.
-  if (!dots_well_placed(out)) return std::nullopt;
+  // NFKC may have made dots of full-width ones. The length limit applies to the form kept, so
+  // that normalising it again gives it back: NFKC lengthens some text (a ligature such as U+FD6D
+  // becomes three letters) and shortens other (NFD accents).
+  if (out.empty() || out.size() > kMaxLocalPart || !dots_well_placed(out)) return std::nullopt;
   return out;
 }
 
 std::optional<std::string> local_part(std::string_view local) {
-  // RFC 5321 allows 64 octets; anything longer was never a deliverable address.
-  if (local.empty() || local.size() > 64 || !dots_well_placed(local)) return std::nullopt;
+  if (local.empty() || !dots_well_placed(local)) return std::nullopt;
   if (!is_ascii(local)) return unicode_local_part(local);
+  if (local.size() > kMaxLocalPart) return std::nullopt;
   std::string out;
   out.reserve(local.size());
   for (char c : local) {
@@ -357,8 +366,11 @@ void apply_provider_rules(std::string &local, std::string &domain) {
                                      [&](const Provider &p) { return p.domain == domain; });
   if (provider == kProviders.end()) return;
   const std::size_t tag = local.find(provider->tag);
-  // "+tag@gmail.com" is no mailbox of anyone's: keep it whole rather than leave nothing.
-  if (tag != std::string::npos && tag > 0) local.resize(tag);
+  // "+tag@gmail.com" is no mailbox of anyone's: keep it whole rather than leave nothing. Nor is
+  // "ann.+tag@outlook.com" (a local part cannot end in a dot) where dots count: cut, it would
+  // leave a form that is no address.
+  if (tag != std::string::npos && tag > 0 && (provider->ignores_dots || local[tag - 1] != '.'))
+    local.resize(tag);
   if (provider->ignores_dots) {
     std::string undotted;
     for (char c : local)
@@ -568,6 +580,15 @@ std::optional<std::string> normalize_phone(std::string_view s, std::string_view 
   if (util.IsPossibleNumberWithReason(number) != PhoneNumberUtil::IS_POSSIBLE) return std::nullopt;
   std::string out;
   util.Format(number, PhoneNumberUtil::E164, &out);
+  // Some text parses to a number whose E.164 form is not read back as that number ("00030 92" in
+  // Germany gives "+4900302", a number of no one): such a form would not match itself.
+  PhoneNumber again;
+  if (util.Parse(out, "ZZ", &again) != PhoneNumberUtil::NO_PARSING_ERROR ||
+      util.IsPossibleNumberWithReason(again) != PhoneNumberUtil::IS_POSSIBLE)
+    return std::nullopt;
+  std::string check;
+  util.Format(again, PhoneNumberUtil::E164, &check);
+  if (check != out) return std::nullopt;
   return out;
 }
 
@@ -624,16 +645,20 @@ std::optional<std::string> normalize_person_name(std::string_view s) {
     for (char c : word)
       if (is_alnum(c)) letters += lower(c);
     if (letters.empty() || is_honorific(letters)) continue;
+    // Each piece is a token of its own too: "Prof.Dr. Schmidt" is "Prof. Dr. Schmidt" typed
+    // without spaces, and a result holding "dr" would lose it when normalised again.
     std::string current;
+    const auto keep = [&] {
+      if (!current.empty() && !is_honorific(current)) tokens.push_back(std::move(current));
+      current.clear();
+    };
     for (char c : word) {
-      if (is_alnum(c)) {
+      if (is_alnum(c))
         current += lower(c);
-      } else if (c == '.' && !current.empty()) {
-        tokens.push_back(std::move(current));
-        current.clear();
-      }
+      else if (c == '.')
+        keep();
     }
-    if (!current.empty()) tokens.push_back(std::move(current));
+    keep();
   }
   if (tokens.empty()) return std::nullopt;
   return join(tokens, 0, tokens.size());
