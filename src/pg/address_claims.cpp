@@ -17,6 +17,21 @@ std::uint8_t held[kStripes];  // 0 none, 1 shared, 2 exclusive
 LocalTransactionId held_xact = InvalidLocalTransactionId;
 SubTransactionId held_subxact = InvalidSubTransactionId;
 
+LOCKTAG stripe_tag(std::uint32_t stripe) {
+  LOCKTAG tag;
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kLockClass, stripe, 2);
+  return tag;
+}
+
+// Locks taken in a subtransaction are released when it aborts: start over in each one.
+void claim_stripe_reset_if_stale() {
+  if (held_xact != MyProc->lxid || held_subxact != GetCurrentSubTransactionId()) {
+    std::memset(held, 0, sizeof held);
+    held_xact = MyProc->lxid;
+    held_subxact = GetCurrentSubTransactionId();
+  }
+}
+
 }  // namespace
 
 std::uint32_t address_stripe(std::int64_t workspace_id, std::string_view address) {
@@ -27,18 +42,39 @@ std::uint32_t address_stripe(std::int64_t workspace_id, std::string_view address
 }
 
 void claim_stripe(std::uint32_t stripe, bool exclusive) {
-  // Locks taken in a subtransaction are released when it aborts: start over in each one.
-  if (held_xact != MyProc->lxid || held_subxact != GetCurrentSubTransactionId()) {
-    std::memset(held, 0, sizeof held);
-    held_xact = MyProc->lxid;
-    held_subxact = GetCurrentSubTransactionId();
-  }
+  claim_stripe_reset_if_stale();
   const std::uint8_t wanted = exclusive ? 2 : 1;
   if (held[stripe] >= wanted) return;
-  LOCKTAG tag;
-  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kLockClass, stripe, 2);
+  LOCKTAG tag = stripe_tag(stripe);
   (void)LockAcquire(&tag, exclusive ? ExclusiveLock : ShareLock, false, false);
   held[stripe] = wanted;
+}
+
+void claim_stripes_exclusive(const std::uint32_t *stripes, int count) {
+  claim_stripe_reset_if_stale();
+  std::uint32_t got[kStripes];  // taken by this call, released again when one must be waited for
+  int n_got = 0;
+  int waited = -1;  // the stripe waited for last, held since
+  for (int i = 0; i < count; ++i) {
+    const std::uint32_t s = stripes[i];
+    if (held[s] == 2 || static_cast<int>(s) == waited) continue;
+    LOCKTAG tag = stripe_tag(s);
+    if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL) {
+      got[n_got++] = s;
+      continue;
+    }
+    // Taken: let go of what this call holds, wait for this stripe alone, then start again.
+    for (int j = 0; j < n_got; ++j) {
+      LOCKTAG held_tag = stripe_tag(got[j]);
+      LockRelease(&held_tag, ExclusiveLock, false);
+    }
+    n_got = 0;
+    (void)LockAcquire(&tag, ExclusiveLock, false, false);
+    got[n_got++] = s;
+    waited = static_cast<int>(s);
+    i = -1;
+  }
+  for (int j = 0; j < n_got; ++j) held[got[j]] = 2;
 }
 
 }  // namespace crm::pg

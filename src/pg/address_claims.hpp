@@ -21,4 +21,12 @@ std::uint32_t address_stripe(std::int64_t workspace_id, std::string_view address
 // Calls Postgres (lock manager): use inside pg_call or in a plain C phase.
 void claim_stripe(std::uint32_t stripe, bool exclusive);
 
+// A record writer's claims, all of them or none: stripes are tried in the order given (ascending)
+// without waiting; when one is taken, those got so far are let go and the writer waits for that
+// one alone, then tries the rest again. So a record writer never waits while holding a claim of
+// its own statement, and a participant writer, which claims row by row in no particular order,
+// can never be part of a cycle with it. Claims held before the call are kept. `stripes` must be
+// sorted and distinct.
+void claim_stripes_exclusive(const std::uint32_t *stripes, int count);
+
 }  // namespace crm::pg

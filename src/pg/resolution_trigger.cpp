@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "core/activity/address.hpp"
 #include "pg/address_claims.hpp"
@@ -19,6 +20,7 @@ extern "C" {
 #include "common/hashfn.h"
 PG_FUNCTION_INFO_V1(crm_participant_resolve);
 PG_FUNCTION_INFO_V1(crm_claim_addresses);
+PG_FUNCTION_INFO_V1(crm_claim_record_addresses);
 }
 
 namespace crm::pg {
@@ -113,9 +115,13 @@ const Resolution &resolve(std::int64_t ws, std::string_view address, std::int64_
   // Claimed on every use, cached or not: the claim is what keeps the cached answer true until
   // commit (the lock manager is asked once per stripe and transaction).
   if (claim) {
-    claim_stripe(address_stripe(ws, address), false);
+    // The address's stripe and its domain's, lower first, as record writers take them.
+    std::uint32_t first = address_stripe(ws, address), second = first;
     const auto at = address.rfind('@');
-    if (at != std::string_view::npos) claim_stripe(address_stripe(ws, address.substr(at)), false);
+    if (at != std::string_view::npos) second = address_stripe(ws, address.substr(at));
+    if (second < first) std::swap(first, second);
+    claim_stripe(first, false);
+    if (second != first) claim_stripe(second, false);
   }
   HTAB *table = current_cache();
   const std::uint64_t key = input_key(ws, address, person, member, strict);
@@ -245,7 +251,49 @@ extern "C" PGDLLEXPORT Datum crm_claim_addresses(PG_FUNCTION_ARGS) {
     }
   }
   std::sort(stripes, stripes + count_stripes);
-  for (int i = 0; i < count_stripes; ++i) claim_stripe(stripes[i], true);
+  claim_stripes_exclusive(stripes, count_stripes);
+  resolution_cache_reset();
+  PG_RETURN_VOID();
+}
+
+// crm._claim_addresses(wss bigint[], addrs text[], domain_wss bigint[], domains text[]): the claims
+// of a whole record statement, which may span workspaces (addrs[i] in wss[i]), all or none.
+extern "C" PGDLLEXPORT Datum crm_claim_record_addresses(PG_FUNCTION_ARGS) {
+  std::uint32_t stripes[kStripes];
+  int count_stripes = 0;
+  bool seen[kStripes] = {false};
+  for (int arg = 0; arg <= 2; arg += 2) {
+    Datum *ws_elems = nullptr, *elems = nullptr;
+    bool *ws_nulls = nullptr, *nulls = nullptr;
+    int ws_count = 0, count = 0;
+    deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                      &ws_elems, &ws_nulls, &ws_count);
+    deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg + 1), TEXTOID, -1, false, TYPALIGN_INT, &elems,
+                      &nulls, &count);
+    if (ws_count != count)
+      elog(ERROR, "crm_claim_record_addresses: %d workspaces for %d addresses", ws_count, count);
+    for (int i = 0; i < count; ++i) {
+      if (nulls[i] || ws_nulls[i]) continue;
+      const std::int64_t ws = DatumGetInt64(ws_elems[i]);
+      const std::string_view value = text_view(elems[i]);
+      std::uint32_t stripe;
+      if (arg == 0) {
+        stripe = address_stripe(ws, value);
+      } else {
+        char buffer[crm::activity::kMaxAddressLength + 2];  // "@domain", as participants claim it
+        const std::size_t n = value.size() < sizeof buffer - 1 ? value.size() : sizeof buffer - 2;
+        buffer[0] = '@';
+        std::memcpy(buffer + 1, value.data(), n);
+        stripe = address_stripe(ws, std::string_view(buffer, n + 1));
+      }
+      if (!seen[stripe]) {
+        seen[stripe] = true;
+        stripes[count_stripes++] = stripe;
+      }
+    }
+  }
+  std::sort(stripes, stripes + count_stripes);
+  claim_stripes_exclusive(stripes, count_stripes);
   resolution_cache_reset();
   PG_RETURN_VOID();
 }

@@ -48,6 +48,10 @@ struct Affected {
   }
 };
 
+bool declined(const Participant &p) {
+  return p.response == signals::Response::Declined;
+}
+
 std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
   bool isnull = false;
   const Datum v = SPI_getbinval(t, d, col, &isnull);
@@ -224,9 +228,12 @@ void participants_updated(TriggerData *td, Micros now) {
     const ParticipantRow *o = it == old_by_id.end() ? nullptr : it->second;
     const bool same_links =
         o && o->p.person_id == n.p.person_id && o->p.company_id == n.p.company_id;
+    // Of the response only "declined or not" counts (signals/contribution.cpp,
+    // connection/terms.cpp): accepting, or answering tentatively, changes nothing derived, and
+    // recomputing for it would cost the activity of every record in the interaction.
     const bool same_shape = o && o->interaction_id == n.interaction_id &&
                             o->p.member_id == n.p.member_id && o->p.role == n.p.role &&
-                            o->p.response == n.p.response && o->p.address_key == n.p.address_key;
+                            declined(o->p) == declined(n.p) && o->p.address_key == n.p.address_key;
     if (!o || o->workspace_id != n.workspace_id || o->interaction_id != n.interaction_id) {
       auto [it, inserted] = unchecked.emplace(n.interaction_id, n.workspace_id);
       if (!inserted && it->second != n.workspace_id)

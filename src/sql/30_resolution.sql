@@ -52,8 +52,17 @@ BEGIN
   IF member_id IS NOT NULL OR person_id IS NOT NULL THEN
     RETURN;
   END IF;
+  -- Ids just written (strict) lock the record they name until commit. Ids carried over need no
+  -- lock: they are on a participant row that already exists, and every change of a record that
+  -- could drop or move them (its deletion, its company) relinks that row by UPDATE, so the row
+  -- lock orders the two writers. (Locking the record here, from a relink that holds address
+  -- claims, would wait for a record writer that waits for those claims.)
   IF given_member IS NOT NULL THEN
-    PERFORM FROM crm.member x WHERE x.id = given_member AND x.workspace_id = ws FOR KEY SHARE;
+    IF strict THEN
+      PERFORM FROM crm.member x WHERE x.id = given_member AND x.workspace_id = ws FOR KEY SHARE;
+    ELSE
+      PERFORM FROM crm.member x WHERE x.id = given_member AND x.workspace_id = ws;
+    END IF;
     IF FOUND THEN
       member_id := given_member;
       company_id := NULL;
@@ -64,10 +73,15 @@ BEGIN
     END IF;
   END IF;
   IF given_person IS NOT NULL THEN
-    -- FOR SHARE, not KEY SHARE: it waits for a concurrent change of the person's company and
-    -- reads the committed one, which that change's relink could not see here.
-    SELECT x.company_id INTO person_company FROM crm.person x
-    WHERE x.id = given_person AND x.workspace_id = ws FOR SHARE;
+    IF strict THEN
+      -- FOR SHARE, not KEY SHARE: it waits for a concurrent change of the person's company and
+      -- reads the committed one, which that change's relink could not see here.
+      SELECT x.company_id INTO person_company FROM crm.person x
+      WHERE x.id = given_person AND x.workspace_id = ws FOR SHARE;
+    ELSE
+      SELECT x.company_id INTO person_company FROM crm.person x
+      WHERE x.id = given_person AND x.workspace_id = ws;
+    END IF;
     IF FOUND THEN
       person_id := given_person;
       company_id := person_company;
@@ -79,42 +93,74 @@ BEGIN
 END
 $$;
 
--- Re-resolves the participants a record change can affect. The rows are only touched when their
--- resolution changes; the participant triggers then re-resolve them and fold the difference.
-CREATE FUNCTION crm._relink(ws bigint, addrs text[], domains text[],
-                            linked_person bigint, linked_member bigint, linked_company bigint)
+-- Re-resolves the participants a record statement can affect (addrs[i] in wss[i], domains[i] in
+-- domain_wss[i], and the participants linked to the given records). The rows are only touched
+-- when their resolution changes; the participant triggers then re-resolve them and fold the
+-- difference. Lock order, the same for every writer (README, "Concurrency"): address claims, all
+-- of the statement's at once, then participant rows, all in one UPDATE, then (in its trigger)
+-- interaction claims and signal rows.
+CREATE FUNCTION crm._relink(wss bigint[], addrs text[], domain_wss bigint[], domains text[],
+                            persons bigint[], members bigint[], companies bigint[])
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  one text;
+  ids bigint[];
+  busy bigint[];
 BEGIN
-  addrs := crm.normalize_addresses(addrs);
-  domains := crm.normalize_addresses(domains);
-  PERFORM crm._claim_addresses(ws, addrs, domains);
-  -- Each statement is a plain index probe on every column of its index, one address or domain at
-  -- a time, so its cached plan stays good as tables grow, and is good before they have
-  -- statistics: written as "= ANY (array)", a plan made in a freshly loaded database (where the
-  -- planner takes the unlinked participants for a handful) probed the workspace alone and
-  -- resolved every unlinked participant in it, 2 s per company written.
-  FOREACH one IN ARRAY addrs LOOP
-    UPDATE crm.participant p SET address = p.address
-    WHERE p.workspace_id = ws AND p.address = one AND crm._link_changes(p);
+  LOOP
+    -- A subtransaction: when a row is busy, what it claimed and locked is let go at once.
+    BEGIN
+      PERFORM crm._claim_addresses(wss, addrs, domain_wss, domains);
+      -- Every arm is an index probe, so the cached plan stays good as tables grow.
+      ids := ARRAY(
+        SELECT p.id FROM crm.participant p
+        WHERE p.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+          -- LATERAL: one probe per address or domain on every column of its index, whatever the
+          -- statistics (OFFSET 0 keeps the planner from flattening it into a join). A join let a plan
+          -- made in a freshly loaded database (which takes the unlinked participants for a handful)
+          -- probe the workspace alone and read every one.
+          SELECT p.id FROM ROWS FROM (pg_catalog.unnest(wss), pg_catalog.unnest(addrs)) AS a(ws, address)
+            CROSS JOIN LATERAL (SELECT p.id FROM crm.participant p
+                                WHERE p.workspace_id OPERATOR(pg_catalog.=) a.ws
+                                  AND p.address OPERATOR(pg_catalog.=) a.address OFFSET 0) p
+          UNION
+          SELECT p.id FROM ROWS FROM (pg_catalog.unnest(domain_wss), pg_catalog.unnest(domains)) AS d(ws, domain)
+            CROSS JOIN LATERAL (SELECT p.id FROM crm.participant p
+                                WHERE p.workspace_id OPERATOR(pg_catalog.=) d.ws
+                                  AND crm.address_domain(p.address) OPERATOR(pg_catalog.=) d.domain
+                                  AND p.person_id IS NULL AND p.member_id IS NULL OFFSET 0) p
+          UNION
+          SELECT p.id FROM crm.participant p WHERE p.person_id OPERATOR(pg_catalog.=) ANY (persons)
+          UNION
+          SELECT p.id FROM crm.participant p WHERE p.member_id OPERATOR(pg_catalog.=) ANY (members)
+          UNION
+          SELECT p.id FROM crm.participant p WHERE p.company_id OPERATOR(pg_catalog.=) ANY (companies)))
+          AND crm._link_changes(p));
+      IF pg_catalog.cardinality(ids) OPERATOR(pg_catalog.=) 0 THEN RETURN; END IF;
+      -- Rows another transaction is writing (an UPDATE of a participant's address locks the row,
+      -- then claims the new address) are not waited for while holding this statement's claims.
+      busy := ARRAY(WITH locked AS (SELECT p.id FROM crm.participant p WHERE p.id OPERATOR(pg_catalog.=) ANY (ids)
+                                    FOR NO KEY UPDATE SKIP LOCKED)
+                    SELECT x FROM pg_catalog.unnest(ids) x
+                    WHERE NOT EXISTS (SELECT FROM locked l WHERE l.id OPERATOR(pg_catalog.=) x));
+      IF pg_catalog.cardinality(busy) OPERATOR(pg_catalog.=) 0 THEN
+        UPDATE crm.participant p SET address = p.address
+        WHERE p.id OPERATOR(pg_catalog.=) ANY (ids) AND crm._link_changes(p);
+        RETURN;
+      END IF;
+      RAISE EXCEPTION USING ERRCODE = 'CRM01';
+    EXCEPTION WHEN SQLSTATE 'CRM01' THEN
+      -- Wait for the busy rows' writers to finish, holding nothing of this statement (not even
+      -- a lock on those rows: the block rolls it back), then claim and read everything again.
+      BEGIN
+        PERFORM FROM crm.participant p WHERE p.id OPERATOR(pg_catalog.=) ANY (busy) FOR SHARE;
+        RAISE EXCEPTION USING ERRCODE = 'CRM01';
+      EXCEPTION WHEN SQLSTATE 'CRM01' THEN
+        NULL;
+      END;
+    END;
   END LOOP;
-  FOREACH one IN ARRAY domains LOOP
-    UPDATE crm.participant p SET address = p.address
-    WHERE p.workspace_id = ws AND p.person_id IS NULL AND p.member_id IS NULL
-      AND crm.address_domain(p.address) = one AND crm._link_changes(p);
-  END LOOP;
-  IF linked_person IS NOT NULL THEN
-    UPDATE crm.participant p SET address = p.address WHERE p.person_id = linked_person AND crm._link_changes(p);
-  END IF;
-  IF linked_member IS NOT NULL THEN
-    UPDATE crm.participant p SET address = p.address WHERE p.member_id = linked_member AND crm._link_changes(p);
-  END IF;
-  IF linked_company IS NOT NULL THEN
-    UPDATE crm.participant p SET address = p.address WHERE p.company_id = linked_company AND crm._link_changes(p);
-  END IF;
 END
 $$;
 
@@ -127,16 +173,6 @@ BEGIN ATOMIC
   SELECT (r.member_id, r.person_id, r.company_id) IS DISTINCT FROM (p.member_id, p.person_id, p.company_id)
   FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r;
 END;
-
--- Keeps crm.record_address equal to the records' addresses.
-CREATE FUNCTION crm._set_record_addresses(ws bigint, person bigint, member bigint, addrs text[])
-RETURNS void
-LANGUAGE sql
-AS $$
-  DELETE FROM crm.record_address a WHERE a.person_id = person OR a.member_id = member;
-  INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
-  SELECT ws, x, member, person FROM pg_catalog.unnest(crm.normalize_addresses(addrs)) x;
-$$;
 
 CREATE FUNCTION crm._no_workspace_move() RETURNS trigger
 LANGUAGE plpgsql
@@ -159,33 +195,72 @@ CREATE TRIGGER person_no_workspace_move BEFORE UPDATE OF workspace_id ON crm.per
 CREATE TRIGGER interaction_no_workspace_move BEFORE UPDATE OF workspace_id ON crm.interaction
   FOR EACH ROW EXECUTE FUNCTION crm._no_workspace_move();
 
+-- The record triggers work per statement, on its transition tables: a statement writing many
+-- records claims all of their addresses at once and relinks their participants in one UPDATE, so
+-- it never waits for a claim or a participant row while it holds signal rows. (Triggers per row
+-- claimed and locked row by row, in an order that concurrent writers of activity could cross.)
+-- They also keep crm.record_address equal to the records' addresses.
 CREATE FUNCTION crm._person_relink() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+  wss bigint[];
+  addrs text[];
+  persons bigint[];
 BEGIN
   IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO crm.person_signal (person_id, workspace_id) VALUES (NEW.id, NEW.workspace_id);
-    PERFORM crm._set_record_addresses(NEW.workspace_id, NEW.id, NULL, NEW.emails || NEW.email);
-    PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email, '{}', NULL, NULL, NULL);
+    INSERT INTO crm.person_signal (person_id, workspace_id) SELECT n.id, n.workspace_id FROM new_rows n;
+    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
+    SELECT n.workspace_id, a, NULL, n.id
+    FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email)) a;
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT n.workspace_id, a AS address
+          FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email)) a) r;
+    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', '{}', '{}');
   ELSIF TG_OP = 'UPDATE' THEN
-    IF (NEW.emails || NEW.email) IS DISTINCT FROM (OLD.emails || OLD.email) THEN
-      PERFORM crm._set_record_addresses(NEW.workspace_id, NEW.id, NULL, NEW.emails || NEW.email);
-      PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email || OLD.emails || OLD.email, '{}', NEW.id, NULL, NULL);
-    ELSIF NEW.company_id IS DISTINCT FROM OLD.company_id THEN
-      -- The person's addresses too: relinking claims them, so a participant being written for
-      -- one of them concurrently either waits and sees the new company or is seen and relinked.
-      PERFORM crm._relink(NEW.workspace_id, NEW.emails || NEW.email, '{}', NEW.id, NULL, NULL);
-    END IF;
+    -- People whose addresses changed: rewritten, and the old and the new addresses relinked.
+    -- People whose company changed: their addresses are relinked too, because relinking claims
+    -- them, so a participant written for one of them concurrently either waits and sees the new
+    -- company or is seen and relinked.
+    DELETE FROM crm.record_address a USING new_rows n, old_rows o
+    WHERE o.id OPERATOR(pg_catalog.=) n.id AND a.person_id OPERATOR(pg_catalog.=) n.id
+      AND (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email);
+    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
+    SELECT n.workspace_id, a, NULL, n.id
+    FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
+         pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email)) a
+    WHERE (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email);
+    persons := ARRAY(
+      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
+      WHERE (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email)
+         OR n.company_id IS DISTINCT FROM o.company_id);
+    IF pg_catalog.cardinality(persons) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT n.workspace_id, a AS address
+          FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
+               pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email
+                 OPERATOR(pg_catalog.||) CASE WHEN (n.emails OPERATOR(pg_catalog.||) n.email)
+                                                   IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email)
+                                              THEN o.emails OPERATOR(pg_catalog.||) o.email ELSE '{}' END)) a
+          WHERE n.id OPERATOR(pg_catalog.=) ANY (persons)) r;
+    PERFORM crm._relink(wss, addrs, '{}', '{}', persons, '{}', '{}');
   ELSE
-    PERFORM crm._set_record_addresses(OLD.workspace_id, OLD.id, NULL, '{}');
+    DELETE FROM crm.record_address a USING old_rows o WHERE a.person_id OPERATOR(pg_catalog.=) o.id;
     -- Deleting a workspace deletes its activity too: nothing is left to relink, and relinking
     -- would touch participants whose interactions the same cascade has removed.
-    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN
-      PERFORM crm._relink(OLD.workspace_id, OLD.emails || OLD.email, '{}', OLD.id, NULL, NULL);
-    END IF;
-    DELETE FROM crm.connection WHERE person_id = OLD.id;
-    DELETE FROM crm.person_signal WHERE person_id = OLD.id;
+    persons := ARRAY(SELECT o.id FROM old_rows o
+                     WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) o.workspace_id));
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT o.workspace_id, a AS address
+          FROM old_rows o, pg_catalog.unnest(crm.normalize_addresses(o.emails OPERATOR(pg_catalog.||) o.email)) a
+          WHERE o.id OPERATOR(pg_catalog.=) ANY (persons)) r;
+    PERFORM crm._relink(wss, addrs, '{}', '{}', persons, '{}', '{}');
+    DELETE FROM crm.connection c USING old_rows o WHERE c.person_id OPERATOR(pg_catalog.=) o.id;
+    DELETE FROM crm.person_signal s USING old_rows o WHERE s.person_id OPERATOR(pg_catalog.=) o.id;
   END IF;
   RETURN NULL;
 END
@@ -194,21 +269,49 @@ $$;
 CREATE FUNCTION crm._member_relink() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+  wss bigint[];
+  addrs text[];
+  members bigint[];
 BEGIN
   IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
   IF TG_OP = 'INSERT' THEN
-    PERFORM crm._set_record_addresses(NEW.workspace_id, NULL, NEW.id, NEW.aliases || NEW.email);
-    PERFORM crm._relink(NEW.workspace_id, NEW.aliases || NEW.email, '{}', NULL, NULL, NULL);
+    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
+    SELECT n.workspace_id, a, n.id, NULL
+    FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email)) a;
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT n.workspace_id, a AS address
+          FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email)) a) r;
+    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', '{}', '{}');
   ELSIF TG_OP = 'UPDATE' THEN
-    IF (NEW.aliases || NEW.email) IS DISTINCT FROM (OLD.aliases || OLD.email) THEN
-      PERFORM crm._set_record_addresses(NEW.workspace_id, NULL, NEW.id, NEW.aliases || NEW.email);
-      PERFORM crm._relink(NEW.workspace_id, NEW.aliases || NEW.email || OLD.aliases || OLD.email, '{}', NULL, NEW.id, NULL);
-    END IF;
+    members := ARRAY(
+      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
+      WHERE (n.aliases OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.aliases OPERATOR(pg_catalog.||) o.email));
+    IF pg_catalog.cardinality(members) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;
+    DELETE FROM crm.record_address a WHERE a.member_id OPERATOR(pg_catalog.=) ANY (members);
+    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
+    SELECT n.workspace_id, a, n.id, NULL
+    FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email)) a
+    WHERE n.id OPERATOR(pg_catalog.=) ANY (members);
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT n.workspace_id, a AS address
+          FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
+               pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email
+                 OPERATOR(pg_catalog.||) o.aliases OPERATOR(pg_catalog.||) o.email)) a
+          WHERE n.id OPERATOR(pg_catalog.=) ANY (members)) r;
+    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', members, '{}');
   ELSE
-    PERFORM crm._set_record_addresses(OLD.workspace_id, NULL, OLD.id, '{}');
-    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN  -- see _person_relink
-      PERFORM crm._relink(OLD.workspace_id, OLD.aliases || OLD.email, '{}', NULL, OLD.id, NULL);
-    END IF;
+    DELETE FROM crm.record_address a USING old_rows o WHERE a.member_id OPERATOR(pg_catalog.=) o.id;
+    members := ARRAY(SELECT o.id FROM old_rows o  -- see _person_relink
+                     WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) o.workspace_id));
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT o.workspace_id, a AS address
+          FROM old_rows o, pg_catalog.unnest(crm.normalize_addresses(o.aliases OPERATOR(pg_catalog.||) o.email)) a
+          WHERE o.id OPERATOR(pg_catalog.=) ANY (members)) r;
+    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', members, '{}');
   END IF;
   RETURN NULL;
 END
@@ -217,32 +320,85 @@ $$;
 CREATE FUNCTION crm._company_relink() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+  wss bigint[];
+  addrs text[];
+  companies bigint[];
 BEGIN
+  IF TG_LEVEL = 'ROW' THEN
+    IF crm._restoring() THEN RETURN OLD; END IF;
+    -- BEFORE DELETE: ON DELETE SET NULL relinks the company's people (their triggers claim their
+    -- addresses and lock signal rows) before this statement's own relink claims the domain. Both
+    -- are claimed here first, at once, so that the deletion never waits for a claim while it
+    -- holds signal rows.
+    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) OLD.workspace_id) THEN
+      SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+        INTO wss, addrs
+      FROM (SELECT DISTINCT p.workspace_id, a AS address
+            FROM crm.person p, pg_catalog.unnest(crm.normalize_addresses(p.emails OPERATOR(pg_catalog.||) p.email)) a
+            WHERE p.company_id OPERATOR(pg_catalog.=) OLD.id) r;
+      PERFORM crm._claim_addresses(wss, addrs,
+        CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[OLD.workspace_id] END,
+        CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[crm.normalize_address(OLD.domain)] END);
+    END IF;
+    RETURN OLD;
+  END IF;
   IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO crm.company_signal (company_id, workspace_id) VALUES (NEW.id, NEW.workspace_id);
-    IF NEW.domain IS NOT NULL THEN
-      PERFORM crm._relink(NEW.workspace_id, '{}', ARRAY[NEW.domain], NULL, NULL, NULL);
-    END IF;
+    INSERT INTO crm.company_signal (company_id, workspace_id) SELECT n.id, n.workspace_id FROM new_rows n;
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.domain), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT n.workspace_id, crm.normalize_address(n.domain) AS domain
+          FROM new_rows n WHERE nullif(pg_catalog.btrim(n.domain), '') IS NOT NULL) r;
+    PERFORM crm._relink('{}', '{}', wss, addrs, '{}', '{}', '{}');
   ELSIF TG_OP = 'UPDATE' THEN
-    IF NEW.domain IS DISTINCT FROM OLD.domain THEN
-      PERFORM crm._relink(NEW.workspace_id, '{}', ARRAY[NEW.domain, OLD.domain], NULL, NULL, NEW.id);
-    END IF;
+    companies := ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
+                       WHERE n.domain IS DISTINCT FROM o.domain);
+    IF pg_catalog.cardinality(companies) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.domain), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT n.workspace_id, crm.normalize_address(d) AS domain
+          FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
+               pg_catalog.unnest(ARRAY[n.domain, o.domain]) d
+          WHERE n.id OPERATOR(pg_catalog.=) ANY (companies) AND nullif(pg_catalog.btrim(d), '') IS NOT NULL) r;
+    PERFORM crm._relink('{}', '{}', wss, addrs, '{}', '{}', companies);
   ELSE
-    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN  -- see _person_relink
-      PERFORM crm._relink(OLD.workspace_id, '{}', ARRAY[OLD.domain], NULL, NULL, OLD.id);
-    END IF;
-    DELETE FROM crm.connection WHERE person_id IS NULL AND company_id = OLD.id;
-    DELETE FROM crm.company_connection WHERE company_id = OLD.id;
-    DELETE FROM crm.company_signal WHERE company_id = OLD.id;
+    companies := ARRAY(SELECT o.id FROM old_rows o  -- see _person_relink
+                       WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) o.workspace_id));
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.domain), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT o.workspace_id, crm.normalize_address(o.domain) AS domain
+          FROM old_rows o
+          WHERE o.id OPERATOR(pg_catalog.=) ANY (companies) AND nullif(pg_catalog.btrim(o.domain), '') IS NOT NULL) r;
+    PERFORM crm._relink('{}', '{}', wss, addrs, '{}', '{}', companies);
+    DELETE FROM crm.connection c USING old_rows o
+    WHERE c.person_id IS NULL AND c.company_id OPERATOR(pg_catalog.=) o.id;
+    DELETE FROM crm.company_connection c USING old_rows o WHERE c.company_id OPERATOR(pg_catalog.=) o.id;
+    DELETE FROM crm.company_signal s USING old_rows o WHERE s.company_id OPERATOR(pg_catalog.=) o.id;
   END IF;
   RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER person_relink AFTER INSERT OR UPDATE OR DELETE ON crm.person
-  FOR EACH ROW EXECUTE FUNCTION crm._person_relink();
-CREATE TRIGGER member_relink AFTER INSERT OR UPDATE OR DELETE ON crm.member
-  FOR EACH ROW EXECUTE FUNCTION crm._member_relink();
-CREATE TRIGGER company_relink AFTER INSERT OR UPDATE OR DELETE ON crm.company
+-- After the duplicate triggers (names sort after theirs): every record writer claims duplicate
+-- keys, then addresses.
+CREATE TRIGGER person_relink_insert AFTER INSERT ON crm.person
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._person_relink();
+CREATE TRIGGER person_relink_update AFTER UPDATE ON crm.person
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._person_relink();
+CREATE TRIGGER person_relink_delete AFTER DELETE ON crm.person
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._person_relink();
+CREATE TRIGGER member_relink_insert AFTER INSERT ON crm.member
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._member_relink();
+CREATE TRIGGER member_relink_update AFTER UPDATE ON crm.member
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._member_relink();
+CREATE TRIGGER member_relink_delete AFTER DELETE ON crm.member
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._member_relink();
+CREATE TRIGGER company_relink_claim BEFORE DELETE ON crm.company
   FOR EACH ROW EXECUTE FUNCTION crm._company_relink();
+CREATE TRIGGER company_relink_insert AFTER INSERT ON crm.company
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._company_relink();
+CREATE TRIGGER company_relink_update AFTER UPDATE ON crm.company
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._company_relink();
+CREATE TRIGGER company_relink_delete AFTER DELETE ON crm.company
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._company_relink();

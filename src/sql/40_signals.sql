@@ -52,6 +52,9 @@ CREATE FUNCTION crm._activity_truncated() RETURNS trigger
   AS 'MODULE_PATHNAME', 'crm_activity_truncated' LANGUAGE C;
 CREATE FUNCTION crm._claim_addresses(ws bigint, addrs text[], domains text[]) RETURNS void
   AS 'MODULE_PATHNAME', 'crm_claim_addresses' LANGUAGE C STRICT;
+-- A record statement's claims (addrs[i] in wss[i], domains[i] in domain_wss[i]): all or none.
+CREATE FUNCTION crm._claim_addresses(wss bigint[], addrs text[], domain_wss bigint[], domains text[]) RETURNS void
+  AS 'MODULE_PATHNAME', 'crm_claim_record_addresses' LANGUAGE C STRICT;
 
 CREATE FUNCTION crm._signals_now(record_kind text, record_id bigint,
   OUT first_interaction_at timestamptz, OUT last_interaction_at timestamptz,

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Load test: single-statement writes of records (people, companies, members: creations, deletions,
+# address, company and domain changes, one row or several) mixed with single-statement writes of
+# activity, by 8 pgbench clients on the same few addresses for CRM_LOAD_SECONDS (default 45). No
+# transaction may fail: no deadlock (40P01), no other error. Then crm.verify_signals() must be
+# empty. TAP output, for prove. Needs PG* set to a database with crm_hygiene installed.
+set -euo pipefail
+seconds=${CRM_LOAD_SECONDS:-45}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+echo "1..4"
+
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+SET client_min_messages = warning;
+TRUNCATE crm.interaction CASCADE;
+DELETE FROM crm.person; DELETE FROM crm.company; DELETE FROM crm.member;
+INSERT INTO crm.member (id, email) SELECT g, 'm' || g || '@us.example' FROM generate_series(1, 4) g;
+INSERT INTO crm.company (id, name, domain)
+SELECT g, 'Company ' || g, 'c' || g || '.example' FROM generate_series(1, 6) g;
+INSERT INTO crm.person (id, first_name, email, company_id)
+SELECT g, 'P' || g, 'p' || g || '@c' || (1 + g % 6) || '.example', 1 + g % 6 FROM generate_series(1, 24) g;
+SQL
+
+# Activity: p<n>@c<k>.example for n in 1..32 and k in 1..8 covers addresses that belong to people,
+# addresses no one has yet (people created later take them), and domains without a company.
+cat >"$dir/interaction.sql" <<'SQL'
+\set m random(1, 4)
+\set a random(1, 32)
+\set b random(1, 32)
+\set c random(1, 32)
+\set ka random(1, 8)
+\set kb random(1, 8)
+\set kc random(1, 8)
+\set op random(1, 10)
+\set d random(-300, 300)
+WITH i AS (INSERT INTO crm.interaction (kind, occurred_at, status)
+           VALUES ((ARRAY['email','meeting','call'])[1 + :a % 3]::crm.interaction_kind,
+                   timestamptz '2026-03-01' + :d * interval '1 day',
+                   CASE WHEN :op = 1 THEN 'canceled' ELSE 'confirmed' END::crm.interaction_status)
+           RETURNING id)
+INSERT INTO crm.participant (interaction_id, address, role, response)
+SELECT i.id, v.address, v.role::crm.participant_role, v.response::crm.participant_response
+FROM i, (VALUES ('m' || :m || '@us.example', 'from', NULL),
+                ('p' || :a || '@c' || :ka || '.example', 'to', NULL),
+                ('p' || :b || '@c' || :kb || '.example', 'cc', NULL),
+                ('p' || :c || '@c' || :kc || '.example', 'cc', CASE WHEN :op = 2 THEN 'declined' END)) v(address, role, response);
+SQL
+cat >"$dir/join.sql" <<'SQL'
+\set a random(1, 32)
+\set k random(1, 8)
+\set n random(1, 80)
+-- Into odd interactions, which delete.sql leaves alone (a deleted one would fail the foreign key).
+INSERT INTO crm.participant (interaction_id, address, role)
+SELECT i.id, 'p' || :a || '@c' || :k || '.example', 'cc' FROM crm.interaction i
+ WHERE i.id = (SELECT max(id) - :n FROM crm.interaction) AND i.id % 2 = 1;
+SQL
+cat >"$dir/move.sql" <<'SQL'
+\set a random(1, 80)
+\set d random(-100, 100)
+UPDATE crm.interaction SET occurred_at = occurred_at + interval '1 day' * :d
+ WHERE id = (SELECT max(id) - :a FROM crm.interaction);
+SQL
+cat >"$dir/delete.sql" <<'SQL'
+\set a random(1, 80)
+DELETE FROM crm.interaction WHERE id = (SELECT max(id) - :a FROM crm.interaction) AND id % 2 = 0;
+SQL
+cat >"$dir/participant.sql" <<'SQL'
+\set a random(1, 200)
+\set op random(1, 3)
+UPDATE crm.participant SET response = (ARRAY['declined','accepted','tentative'])[:op]::crm.participant_response
+ WHERE id = (SELECT max(id) - :a FROM crm.participant);
+SQL
+cat >"$dir/readdress.sql" <<'SQL'
+\set a random(1, 200)
+\set b random(1, 32)
+\set k random(1, 8)
+UPDATE crm.participant SET address = 'p' || :b || '@c' || :k || '.example'
+ WHERE id = (SELECT max(id) - :a FROM crm.participant);
+SQL
+
+# Records. People 1..24 stay; 25..32 come and go, taking addresses that activity already uses.
+# Statements writing several records lock them in id order first: two UPDATEs of overlapping rows
+# in the order a scan meets them deadlock on any table, the extension's or not.
+cat >"$dir/person_email.sql" <<'SQL'
+\set p random(1, 24)
+\set a random(1, 32)
+\set k random(1, 8)
+UPDATE crm.person SET email = 'p' || :a || '@c' || :k || '.example' WHERE id = :p;
+SQL
+cat >"$dir/person_emails.sql" <<'SQL'
+\set p random(1, 24)
+\set a random(1, 32)
+\set b random(1, 32)
+\set k random(1, 8)
+UPDATE crm.person SET emails = ARRAY['p' || :a || '@c' || :k || '.example', 'p' || :b || '@c' || :k || '.example'] WHERE id = :p;
+SQL
+cat >"$dir/person_company.sql" <<'SQL'
+\set p random(1, 24)
+\set c random(1, 6)
+UPDATE crm.person SET company_id = :c WHERE id = :p;
+SQL
+cat >"$dir/people_company.sql" <<'SQL'
+\set p random(1, 20)
+\set c random(1, 6)
+UPDATE crm.person SET company_id = :c
+ WHERE id IN (SELECT id FROM crm.person WHERE id BETWEEN :p AND :p + 4 ORDER BY id FOR UPDATE);
+SQL
+cat >"$dir/people_rename.sql" <<'SQL'
+\set p random(1, 20)
+\set k random(1, 8)
+UPDATE crm.person SET email = 'p' || (id + 8) || '@c' || :k || '.example'
+ WHERE id IN (SELECT id FROM crm.person WHERE id BETWEEN :p AND :p + 3 ORDER BY id FOR UPDATE);
+SQL
+cat >"$dir/person_create.sql" <<'SQL'
+\set p random(25, 32)
+\set k random(1, 8)
+INSERT INTO crm.person (id, first_name, email, emails, company_id)
+VALUES (:p, 'P' || :p, 'p' || :p || '@c' || :k || '.example', ARRAY['p' || (:p - 8) || '@c' || :k || '.example'], 1 + :p % 6)
+ON CONFLICT DO NOTHING;
+SQL
+cat >"$dir/person_delete.sql" <<'SQL'
+\set p random(25, 32)
+DELETE FROM crm.person WHERE id = :p;
+SQL
+cat >"$dir/company_domain.sql" <<'SQL'
+\set c random(1, 6)
+\set k random(1, 8)
+UPDATE crm.company SET domain = 'c' || :k || '.example' WHERE id = :c;
+SQL
+cat >"$dir/company_churn.sql" <<'SQL'
+\set c random(7, 9)
+\set k random(1, 8)
+\set op random(1, 2)
+INSERT INTO crm.company (id, name, domain) SELECT :c, 'Company ' || :c, 'c' || :k || '.example' WHERE :op = 1
+ON CONFLICT DO NOTHING;
+DELETE FROM crm.company WHERE id = :c AND :op = 2;
+SQL
+cat >"$dir/member.sql" <<'SQL'
+\set m random(1, 4)
+\set a random(1, 32)
+\set k random(1, 8)
+UPDATE crm.member SET aliases = ARRAY['p' || :a || '@c' || :k || '.example'] WHERE id = :m;
+SQL
+
+export PGOPTIONS='-c crm.clock=2026-03-01T12:00:00+00 -c deadlock_timeout=20ms'
+scripts=()
+for s in interaction@12 join@3 move@2 delete@1 participant@2 readdress@2 \
+         person_email@2 person_emails@2 person_company@2 people_company@1 people_rename@1 \
+         person_create@2 person_delete@2 company_domain@1 company_churn@1 member@1; do
+  scripts+=(-f "$dir/${s%@*}.sql@${s#*@}")
+done
+pgbench -n --failures-detailed -c 8 -j 2 -T "$seconds" "${scripts[@]}" >"$dir/pgbench.log" 2>&1 || true
+processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/pgbench.log")
+deadlocks=$(sed -n 's/^number of deadlock failures: \([0-9]*\).*/\1/p' "$dir/pgbench.log")
+failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$dir/pgbench.log")
+echo "# $seconds s, 8 clients: ${processed:-?} transactions, ${deadlocks:-?} deadlocks, ${failed:-?} failed"
+if [ "${deadlocks:-x}" = "0" ]; then echo "ok 1 - no deadlock"; else
+  echo "not ok 1 - ${deadlocks:-unknown} deadlocks"; grep -iE 'deadlock|error' "$dir/pgbench.log" | head -20 | sed 's/^/# /'
+fi
+if [ "${failed:-x}" = "0" ] && ! grep -q 'aborted' "$dir/pgbench.log"; then echo "ok 2 - no failed or aborted client"; else
+  echo "not ok 2 - failures"; sed 's/^/# /' "$dir/pgbench.log" | head -40
+fi
+
+diffs=$(psql -X -tA -c "SET crm.clock = '2026-03-01 12:00+00'; SELECT count(*) FROM crm.verify_signals()" | tail -1)
+if [ "$diffs" = "0" ]; then echo "ok 3 - verify_signals is empty after the load"; else
+  echo "not ok 3 - verify_signals lists $diffs differences"
+  psql -X -c "SET crm.clock = '2026-03-01 12:00+00'; SELECT * FROM crm.verify_signals() LIMIT 20" | sed 's/^/# /'
+fi
+
+# Every participant links to what its address resolves to now (no late link was missed).
+stale=$(psql -X -tA -c "SELECT count(*) FROM crm.participant p WHERE crm._link_changes(p)")
+if [ "$stale" = "0" ]; then echo "ok 4 - every participant is linked as its address resolves"; else
+  echo "not ok 4 - $stale participants linked to something else than their address resolves to"
+fi
