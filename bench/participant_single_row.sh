@@ -73,7 +73,7 @@ top_size=$(q -c "SELECT count(*) || ' participants in ' || count(DISTINCT intera
 # One write of each kind with its plans, for the log.
 { echo "== plans of one ON update and one ON delete (auto_explain, nested statements)"
   PGOPTIONS="$PGOPTIONS -c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c auto_explain.log_nested_statements=on -c auto_explain.log_analyze=on -c client_min_messages=log -c auto_explain.log_level=notice" \
-    qt -c "BEGIN" -c "UPDATE crm.participant SET response = 'tentative' WHERE id = (SELECT min(id) + 7 FROM crm.participant)" \
+    qt -c "BEGIN" -c "UPDATE crm.participant SET response = 'declined' WHERE id = (SELECT min(id) + 7 FROM crm.participant)" \
        -c "DELETE FROM crm.participant WHERE id = (SELECT min(id) + 11 FROM crm.participant)" -c "ROLLBACK" 2>&1; } >>"$raw" || true
 
 bench_triggers on
