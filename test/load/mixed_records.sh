@@ -176,11 +176,13 @@ if [ "${churn_deadlocks:-x}" = "0" ]; then echo "ok 3 - no deadlock in company c
 fi
 
 diffs=$(psql -X -tA -c "SET crm.clock = '2026-03-01 12:00+00'; SELECT count(*) FROM crm.verify_signals()" | tail -1)
-# Checks 4 and 5 are TODO: one run in about thirteen (1 of 13 on 2026-12-03, a bare-clone
-# `make test`) left 45 participants linked otherwise than their addresses resolve, a race this
-# mix still has and that is not found yet (issue 10's closing note). They run and report, with the
-# differences on stderr so that prove shows them, but do not fail the suite until it is fixed.
-todo=" # TODO rare relink race under the mixed load, not found yet"
+# Checks 4 and 5 are TODO for now. Two runs in about sixteen left participants linked otherwise
+# than their addresses resolve; the cause found (a record's relink did not claim its addresses'
+# domains, so a deleted person's participants could fall back to a company whose domain was
+# changing) is fixed and has a deterministic test, test/pgtap/relink_domain_race.sql. The checks
+# become hard once enough clean runs show no other race. They run and report, with the
+# differences on stderr so that prove shows them.
+todo=" # TODO until enough clean runs follow the relink-domain fix"
 if [ "$diffs" = "0" ]; then echo "ok 4 - verify_signals is empty after the load$todo"; else
   echo "not ok 4 - verify_signals lists $diffs differences$todo"
   psql -X -c "SET crm.clock = '2026-03-01 12:00+00'; SELECT * FROM crm.verify_signals() LIMIT 40" | sed 's/^/# /' >&2
