@@ -46,11 +46,14 @@ bool check_clock(char **value, void **, GucSource) {
   if (std::strlen(*value) >= MAXDATELEN ||
       ParseDateTime(*value, workbuf, sizeof workbuf, field, ftype, MAXDATEFIELDS, &nf) != 0 ||
       DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0) {
-    GUC_check_errdetail("crm.clock must be a timestamp with time zone, such as '2026-03-01 12:00+00', or empty.");
+    GUC_check_errdetail(
+        "crm.clock must be a timestamp with time zone, such as '2026-03-01 12:00+00', or empty.");
     return false;
   }
-  if (dtype != DTK_DATE || tm2timestamp(&tm, fsec, &tz, &result) != 0 || !IS_VALID_TIMESTAMP(result)) {
-    GUC_check_errdetail("crm.clock must be a finite timestamp within PostgreSQL's range, or empty.");
+  if (dtype != DTK_DATE || tm2timestamp(&tm, fsec, &tz, &result) != 0 ||
+      !IS_VALID_TIMESTAMP(result)) {
+    GUC_check_errdetail(
+        "crm.clock must be a finite timestamp within PostgreSQL's range, or empty.");
     return false;
   }
   return true;

@@ -1,8 +1,8 @@
 // crm._require_workspace: the workspace boundary for functions that run with the owner's rights
 // (SECURITY DEFINER: capture, dismissals, duplicate scans and training). Row-level security
-// keeps every other access inside the workspaces a role may use (src/sql/93_workspace_boundary.sql);
-// these functions bypass it, so they check the role they act for explicitly. Plain Postgres code,
-// no C++ objects: nothing to keep apart from ereport.
+// keeps every other access inside the workspaces a role may use
+// (src/sql/93_workspace_boundary.sql); these functions bypass it, so they check the role they act
+// for explicitly. Plain Postgres code, no C++ objects: nothing to keep apart from ereport.
 #include "pg/pg.hpp"
 
 extern "C" {
@@ -22,8 +22,8 @@ extern "C" PGDLLEXPORT Datum crm_require_workspace(PG_FUNCTION_ARGS) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   Oid types[1] = {INT8OID};
   Datum args[1] = {Int64GetDatum(workspace)};
-  if (SPI_execute_with_args("SELECT w.roles::pg_catalog.oid[] FROM crm.workspace w WHERE w.id = $1", 1,
-                            types, args, nullptr, true, 1) != SPI_OK_SELECT)
+  if (SPI_execute_with_args("SELECT w.roles::pg_catalog.oid[] FROM crm.workspace w WHERE w.id = $1",
+                            1, types, args, nullptr, true, 1) != SPI_OK_SELECT)
     elog(ERROR, "crm_hygiene: cannot read crm.workspace");
   if (SPI_processed == 1) {
     bool isnull = false;
@@ -42,10 +42,9 @@ extern "C" PGDLLEXPORT Datum crm_require_workspace(PG_FUNCTION_ARGS) {
   }
   SPI_finish();
   if (!allowed)
-    ereport(ERROR,
-            (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-             errmsg("workspace %lld is not available to role \"%s\"", static_cast<long long>(workspace),
-                    GetUserNameFromId(role, false)),
-             errhint("crm.workspace.roles lists the roles that may use a workspace.")));
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("workspace %lld is not available to role \"%s\"",
+                           static_cast<long long>(workspace), GetUserNameFromId(role, false)),
+                    errhint("crm.workspace.roles lists the roles that may use a workspace.")));
   PG_RETURN_INT64(workspace);
 }

@@ -27,8 +27,8 @@ struct EventFields {
   EventStatus status = EventStatus::confirmed;
   bool status_cancelled = false;  // STATUS:CANCELLED as written
   std::vector<Participant> participants;
-  std::vector<std::string> dropped;                           // addresses left out (read_participants), with why
-  std::optional<Micros> recurrence_id;                        // RECURRENCE-ID, UTC
+  std::vector<std::string> dropped;     // addresses left out (read_participants), with why
+  std::optional<Micros> recurrence_id;  // RECURRENCE-ID, UTC
   icaltimetype recurrence_id_written = icaltime_null_time();  // as written, for all-day series
 
   icaltimetype dtstart = icaltime_null_time();  // as written; zone attached when it has one
