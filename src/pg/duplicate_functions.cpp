@@ -9,7 +9,7 @@
 #include "core/match/sets.hpp"
 #include "pg/duplicate_detect.hpp"
 #include "pg/guard.hpp"
-#include "pg/id_query.hpp"
+#include "pg/clock.hpp"
 #include "pg/phonetic.hpp"
 #include "pg/spi.hpp"
 
@@ -51,8 +51,8 @@ struct Found {
 };
 
 std::vector<Found> find(RecordKind kind, Datum record, int max_results) {
-  const std::int64_t workspace =
-      query_ids("SELECT crm.current_workspace()", 0, nullptr, nullptr, true).at(0);
+  // The setting itself, not an SPI query planned and run per call only to read it.
+  const std::int64_t workspace = pg_call([] { return session_workspace(); });
   const DuplicateSettings settings = load_settings(kind, {workspace}).at(0);
   prepare_phonetic();
   static const Oid types[1] = {JSONBOID};

@@ -4,9 +4,7 @@
 
 extern "C" {
 #include "utils/rls.h"
-}
 
-extern "C" {
 PG_FUNCTION_INFO_V1(crm_restoring);
 }
 

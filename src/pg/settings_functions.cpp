@@ -1,8 +1,6 @@
 // crm.now() and crm.current_workspace() in C: calling either loads the library, whose check hooks
 // (src/pg/module.cpp) then vet crm.clock and crm.workspace; a value set before the library was
 // loaded is checked at load, reported as a WARNING and ignored, so it cannot break the session.
-#include <cstdlib>
-
 #include "pg/clock.hpp"
 #include "pg/pg.hpp"
 
@@ -16,7 +14,5 @@ extern "C" PGDLLEXPORT Datum crm_now(PG_FUNCTION_ARGS) {
 }
 
 extern "C" PGDLLEXPORT Datum crm_current_workspace(PG_FUNCTION_ARGS) {
-  const char *setting = GetConfigOption("crm.workspace", true, false);
-  if (setting == nullptr || setting[0] == '\0') PG_RETURN_INT64(1);
-  PG_RETURN_INT64(std::strtoll(setting, nullptr, 10));  // the check hook admits positive ids only
+  PG_RETURN_INT64(crm::pg::session_workspace());
 }
