@@ -16,6 +16,7 @@ constexpr long kBatch = 10000;
 
 struct ParticipantOf {
   std::int64_t interaction_id;
+  std::int64_t id;
   Participant participant;
 };
 
@@ -60,6 +61,7 @@ void read_participants(std::vector<ParticipantOf> &out) {
         isnull ? signals::Response::None
                : signals::parse_response(text_view(response)).value_or(signals::Response::None);
     r.participant.address_key = activity::address_key(text_view(SPI_getbinval(t, d, 7, &isnull)));
+    r.id = DatumGetInt64(SPI_getbinval(t, d, 8, &isnull));
   }
   SPI_freetuptable(SPI_tuptable);
 }
@@ -115,8 +117,8 @@ void merge_into(Portal interactions, Portal participants, signals::Folder &folde
 constexpr const char *kInteractionColumns =
     "SELECT id, occurred_at, kind::text, status::text, workspace_id FROM crm.interaction";
 constexpr const char *kParticipantColumns =
-    "SELECT interaction_id, person_id, company_id, member_id, role::text, response::text, address "
-    "FROM crm.participant";
+    "SELECT interaction_id, person_id, company_id, member_id, role::text, response::text, address, "
+    "id FROM crm.participant";
 
 }  // namespace
 
@@ -130,9 +132,14 @@ void fold_all_activity(signals::Folder &folder, bool read_only) {
   merge_into(i, p, folder);
 }
 
-void fold_interactions(const std::vector<std::int64_t> &interaction_ids, signals::Folder &folder,
-                       bool read_only) {
-  if (interaction_ids.empty()) return;
+namespace {
+
+struct Cursors {
+  Portal interactions, participants;
+};
+
+// Cursors over these interactions and their participants, each ordered by interaction id.
+Cursors open_interactions(const std::vector<std::int64_t> &interaction_ids, bool read_only) {
   std::vector<std::int64_t> ids = interaction_ids;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -146,7 +153,52 @@ void fold_interactions(const std::vector<std::int64_t> &interaction_ids, signals
       [&] { return cursor_once(interactions.c_str(), 1, types, &arg, nullptr, read_only); });
   Portal p = pg_call(
       [&] { return cursor_once(participants.c_str(), 1, types, &arg, nullptr, read_only); });
-  merge_into(i, p, folder);
+  return {i, p};
+}
+
+}  // namespace
+
+void fold_interactions(const std::vector<std::int64_t> &interaction_ids, signals::Folder &folder,
+                       bool read_only) {
+  if (interaction_ids.empty()) return;
+  const Cursors c = open_interactions(interaction_ids, read_only);
+  merge_into(c.interactions, c.participants, folder);
+}
+
+std::vector<std::int64_t> fold_versions(const std::vector<std::int64_t> &interaction_ids,
+                                        const ParticipantChange &change, signals::Folder &before,
+                                        signals::Folder &after) {
+  std::vector<std::int64_t> missing;
+  if (interaction_ids.empty()) return missing;
+  std::vector<std::int64_t> wanted = interaction_ids;
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  const Cursors c = open_interactions(wanted, false);
+  Stream<Interaction, read_interactions> is(c.interactions);
+  Stream<ParticipantOf, read_participants> ps(c.participants);
+  std::vector<Participant> now, then;
+  std::size_t next_wanted = 0;
+  for (; !is.done(); is.advance()) {
+    const Interaction interaction = is.peek();
+    for (; next_wanted < wanted.size() && wanted[next_wanted] < interaction.id; ++next_wanted)
+      missing.push_back(wanted[next_wanted]);
+    if (next_wanted < wanted.size() && wanted[next_wanted] == interaction.id) ++next_wanted;
+    while (!ps.done() && ps.peek().interaction_id < interaction.id) ps.advance();
+    now.clear();
+    then.clear();
+    for (; !ps.done() && ps.peek().interaction_id == interaction.id; ps.advance()) {
+      now.push_back(ps.peek().participant);
+      if (!change.written.contains(ps.peek().id)) then.push_back(ps.peek().participant);
+    }
+    if (auto it = change.before.find(interaction.id); it != change.before.end())
+      then.insert(then.end(), it->second.begin(), it->second.end());
+    if (!now.empty()) after.add(interaction, now);
+    if (!then.empty()) before.add(interaction, then);
+  }
+  for (; next_wanted < wanted.size(); ++next_wanted) missing.push_back(wanted[next_wanted]);
+  is.close();
+  ps.close();
+  return missing;
 }
 
 }  // namespace crm::pg

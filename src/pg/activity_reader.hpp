@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/signals/folder.hpp"
@@ -20,5 +22,20 @@ void fold_all_activity(signals::Folder &folder, bool read_only);
 // Folds the interactions with these ids (any order, duplicates allowed).
 void fold_interactions(const std::vector<std::int64_t> &interaction_ids, signals::Folder &folder,
                        bool read_only);
+
+// A change of some participant rows, for fold_versions: the rows it wrote (by id; they are read
+// as they are now) and the rows as they were before it (none for an insert), by interaction.
+struct ParticipantChange {
+  std::unordered_set<std::int64_t> written;
+  std::unordered_map<std::int64_t, std::vector<signals::Participant>> before;
+};
+
+// Folds each of these interactions twice, as it is now into after and as it was before the change
+// into before: its current participants, with the written rows swapped for the rows before. Reads
+// in a fresh snapshot, after the caller claimed the interactions. Returns the ids of interactions
+// that no longer exist (deleted with their participants): they are folded into neither.
+std::vector<std::int64_t> fold_versions(const std::vector<std::int64_t> &interaction_ids,
+                                        const ParticipantChange &change, signals::Folder &before,
+                                        signals::Folder &after);
 
 }  // namespace crm::pg

@@ -270,7 +270,7 @@ extern "C" PGDLLEXPORT Datum crm_recompute_connections(PG_FUNCTION_ARGS) {
         ids_of("SELECT person_id FROM crm.person_signal WHERE workspace_id = $1", workspace);
     const auto companies =
         ids_of("SELECT company_id FROM crm.company_signal WHERE workspace_id = $1", workspace);
-    written = apply_both(nullptr, RecordIds(persons.begin(), persons.end()),
+    written = apply_both({}, RecordIds(persons.begin(), persons.end()),
                          RecordIds(companies.begin(), companies.end()), now);
     return Datum(0);
   });

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "core/signals/extremes.hpp"
 #include "pg/activity_reader.hpp"
 #include "pg/guard.hpp"
 #include "pg/id_query.hpp"
@@ -21,53 +22,118 @@ using signals::Micros;
 using signals::RecordKind;
 using signals::Signals;
 
-void take_min(Micros &slot, Micros value) {
-  if (value != kNoTime && (slot == kNoTime || value < slot)) slot = value;
-}
-void take_max(Micros &slot, Micros value) {
-  if (value != kNoTime && (slot == kNoTime || value > slot)) slot = value;
-}
+using signals::take_max;
+using signals::take_min;
 
-// Records how a contact's pair changed from before to after into the company's increases.
-void note_change(const connection::Pair *before, const connection::Pair &after, std::int64_t member,
-                 CompanyEffects &effects) {
-  const std::int64_t company = after.company_id;
-  const std::int64_t old_company = before ? before->company_id : company;
-  if (company != old_company) {
-    if (old_company != 0) effects.recompute.insert(old_company);
-    if (company != 0) effects.recompute.insert(company);
+// One contact's pair before and after a change, for its company's pair.
+struct ContactChange {
+  std::int64_t member_id = 0;
+  connection::Pair before, after;  // empty when there was none, or is none left
+};
+
+// Notes how a contact's pair changed into its company's pair change.
+void note_change(const ContactChange &c, CompanyEffects &effects) {
+  const std::int64_t company = c.after.company_id != 0 ? c.after.company_id : c.before.company_id;
+  if (c.before.company_id != 0 && c.after.company_id != 0 &&
+      c.before.company_id != c.after.company_id) {
+    effects.recompute.insert(c.before.company_id);
+    effects.recompute.insert(c.after.company_id);
     return;
   }
   if (company == 0) return;
-  const double old_rank = before ? before->rank() : kNothing;
-  const double added = connection::log_increase(old_rank, after.rank());
-  if (std::isnan(added)) {
-    effects.recompute.insert(company);
-    return;
-  }
-  CompanyEffects::Increase &inc = effects.increases[company][member];
-  inc.workspace_id = after.workspace_id;
-  inc.log_added = connection::log_add(inc.log_added, added);
-  if (old_rank == kNothing && after.rank() != kNothing) ++inc.people;
-  take_max(inc.last_at, after.last_at);
-  take_min(inc.next_at, after.next_at);
+  const double old_rank = c.before.rank(), new_rank = c.after.rank();
+  CompanyEffects::Change &ch = effects.changes[company][c.member_id];
+  if (ch.workspace_id == 0)
+    ch.workspace_id = c.after.workspace_id != 0 ? c.after.workspace_id : c.before.workspace_id;
+  // Each difference is taken on its own (an increase never cancels), and only the sum of the
+  // losses is subtracted from the company's pair, where log_replace guards the precision.
+  if (new_rank >= old_rank)
+    ch.log_gained =
+        connection::log_add(ch.log_gained, connection::log_increase(old_rank, new_rank));
+  else
+    ch.log_lost = connection::log_add(ch.log_lost, connection::log_increase(new_rank, old_rank));
+  ch.people += (new_rank != kNothing) - (old_rank != kNothing);
+  take_max(ch.last_before, c.before.last_at);
+  take_max(ch.last_after, c.after.last_at);
+  take_min(ch.next_before, c.before.next_at);
+  take_min(ch.next_after, c.after.next_at);
 }
 
-// Merges delta contacts into stored ones and notes, per company and member, how much R each
-// contact added (a person's company from the person pass, a company's own address contacts in
-// the company pass).
-Contacts merge_contacts(RecordKind kind, Contacts stored, const Contacts &delta,
-                        CompanyEffects &effects) {
-  for (const auto &[key, d] : delta) {
-    if (kind == RecordKind::Company && key.person_id != 0) continue;  // from the person pass
-    auto it = stored.find(key);
-    const bool existed = it != stored.end();
-    const connection::Pair before = existed ? it->second : connection::Pair{};
-    connection::Pair &after = stored[key];
-    after.merge(d);
-    note_change(existed ? &before : nullptr, after, key.member_id, effects);
+// Applies a company's pair changes to its stored pairs; false when one cannot be taken exactly.
+bool apply_changes(const std::map<std::int64_t, CompanyEffects::Change> &changes,
+                   CompanyPairs &pairs) {
+  for (const auto &[member, ch] : changes) {
+    connection::CompanyPair p =
+        pairs.contains(member) ? pairs.at(member) : connection::CompanyPair{};
+    if (p.workspace_id == 0) p.workspace_id = ch.workspace_id;
+    p.people += ch.people;
+    if (p.people < 0) return false;
+    if (p.people == 0) {  // no contact has anything past left
+      p.rank = kNothing;
+      p.last_at = kNoTime;
+    } else {
+      const double rank = connection::log_replace(p.rank, ch.log_lost, ch.log_gained);
+      if (std::isnan(rank) || !signals::replace_max(p.last_at, ch.last_before, ch.last_after))
+        return false;
+      p.rank = rank;
+    }
+    if (!signals::replace_min(p.next_at, ch.next_before, ch.next_after)) return false;
+    if (p.rank == kNothing && p.next_at == kNoTime)
+      pairs.erase(member);
+    else
+      pairs[member] = p;
   }
-  return stored;
+  return true;
+}
+
+// The stored contacts of a record with a delta taken in: removed replaced by added where given,
+// added merged otherwise. The changes of each contact are appended to changed. False when a pair
+// cannot take its delta exactly (the record is then recomputed).
+bool take_delta(RecordKind kind, Contacts &contacts, const Contacts *removed, const Contacts *added,
+                std::vector<ContactChange> &changed) {
+  static const Contacts kNone;
+  if (removed == nullptr) removed = &kNone;
+  if (added == nullptr) added = &kNone;
+  std::vector<connection::ContactKey> keys;
+  for (const auto *part : {removed, added})
+    for (const auto &[key, _] : *part)
+      if (kind == RecordKind::Person || key.person_id == 0) keys.push_back(key);  // see below
+  // A company's person contacts are stored under the people: the person pass notes them.
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (const connection::ContactKey &key : keys) {
+    auto it = contacts.find(key);
+    const connection::Pair before = it == contacts.end() ? connection::Pair{} : it->second;
+    connection::Pair after = before;
+    auto r = removed->find(key);
+    auto a = added->find(key);
+    static const connection::Pair kEmpty;
+    if (r != removed->end()) {
+      if (!after.replace(r->second, a == added->end() ? kEmpty : a->second)) return false;
+    } else if (a != added->end()) {
+      after.merge(a->second);
+    }
+    if (after == before) continue;
+    changed.push_back({key.member_id, before, after});
+    if (after.empty())
+      contacts.erase(key);
+    else
+      contacts[key] = after;
+  }
+  return true;
+}
+
+// Every contact of a recomputed record, before and after, for its companies.
+void note_recomputed(const Contacts *before, const Contacts *after, CompanyEffects &effects) {
+  static const Contacts kNone;
+  if (before == nullptr) before = &kNone;
+  if (after == nullptr) after = &kNone;
+  for (const auto &[key, b] : *before) {
+    auto a = after->find(key);
+    note_change({key.member_id, b, a == after->end() ? connection::Pair{} : a->second}, effects);
+  }
+  for (const auto &[key, a] : *after)
+    if (!before->contains(key)) note_change({key.member_id, connection::Pair{}, a}, effects);
 }
 
 std::vector<std::int64_t> sorted(const RecordIds &ids) {
@@ -108,19 +174,24 @@ Recomputed recompute(RecordKind kind, const RecordIds &ids, Micros now, bool rea
   return {std::move(folder.result(kind)), std::move(folder.contacts(kind))};
 }
 
-std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &recompute_ids,
-                   Micros now, CompanyEffects &effects) {
+std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids, Micros now,
+                   CompanyEffects &effects) {
   const bool person = kind == RecordKind::Person;
   static const SignalMap kNoSignals;
   static const ContactsByRecord kNoContacts;
-  const SignalMap &deltas = folded ? folded->result(kind) : kNoSignals;
-  const ContactsByRecord &contact_deltas = folded ? folded->contacts(kind) : kNoContacts;
+  const SignalMap &added = delta.added ? delta.added->result(kind) : kNoSignals;
+  const ContactsByRecord &added_contacts = delta.added ? delta.added->contacts(kind) : kNoContacts;
+  const SignalMap &removed = delta.removed ? delta.removed->result(kind) : kNoSignals;
+  const ContactsByRecord &removed_contacts =
+      delta.removed ? delta.removed->contacts(kind) : kNoContacts;
 
   RecordIds wanted = recompute_ids;
-  for (const auto &[id, _] : deltas) wanted.insert(id);
-  for (const auto &[id, _] : contact_deltas) wanted.insert(id);
+  for (const SignalMap *m : {&added, &removed})
+    for (const auto &[id, _] : *m) wanted.insert(id);
+  for (const ContactsByRecord *m : {&added_contacts, &removed_contacts})
+    for (const auto &[id, _] : *m) wanted.insert(id);
   if (!person) {
-    for (const auto &[id, _] : effects.increases) wanted.insert(id);
+    for (const auto &[id, _] : effects.changes) wanted.insert(id);
     wanted.insert(effects.recompute.begin(), effects.recompute.end());
   }
   if (wanted.empty()) return 0;
@@ -134,7 +205,7 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
     for (std::int64_t id : effects.recompute)
       if (stored.contains(id)) again.insert(id);
 
-  // Records whose stored state can take the new activity by merging.
+  // Records whose stored state can take the delta.
   std::vector<std::int64_t> merging;
   for (std::int64_t id : ids) {
     auto it = stored.find(id);
@@ -147,57 +218,72 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
   }
   std::vector<std::int64_t> with_contacts;
   for (std::int64_t id : merging)
-    if (contact_deltas.contains(id) || (!person && effects.increases.contains(id)))
+    if (added_contacts.contains(id) || removed_contacts.contains(id) ||
+        (!person && effects.changes.contains(id)))
       with_contacts.push_back(id);
   LoadedContacts loaded = load_contacts(kind, with_contacts, now);
   LoadedPairs loaded_pairs = person ? LoadedPairs{} : load_company_pairs(with_contacts, now);
 
+  auto find = [](const auto &map, std::int64_t id) {
+    auto it = map.find(id);
+    return it == map.end() ? nullptr : &it->second;
+  };
   SignalMap out;
   ContactsByRecord contacts_out;
   PairsByCompany pairs_out;
-  static const Contacts kNone;
   for (std::int64_t id : merging) {
     const StoredSignals &s = stored.at(id);
     Signals merged = s.signals;
-    if (auto d = deltas.find(id); d != deltas.end()) merged.merge(d->second);
+    const Signals *plus = find(added, id);
+    if (const Signals *minus = find(removed, id)) {
+      if (!merged.replace(*minus, plus ? *plus : Signals{})) {
+        again.insert(id);
+        continue;
+      }
+    } else if (plus) {
+      merged.merge(*plus);
+    }
     const bool has_contacts = std::binary_search(with_contacts.begin(), with_contacts.end(), id);
     if (has_contacts) {
       if (loaded.stale.contains(id) || loaded_pairs.stale.contains(id)) {
         again.insert(id);
         continue;
       }
-      auto stored_contacts = loaded.rows.find(id);
-      auto delta = contact_deltas.find(id);
-      Contacts c = merge_contacts(
-          kind, stored_contacts == loaded.rows.end() ? Contacts{} : stored_contacts->second,
-          delta == contact_deltas.end() ? kNone : delta->second, effects);
+      const Contacts *stored_contacts = find(loaded.rows, id);
+      Contacts c = stored_contacts ? *stored_contacts : Contacts{};
+      std::vector<ContactChange> changed;
+      if (!take_delta(kind, c, find(removed_contacts, id), find(added_contacts, id), changed)) {
+        again.insert(id);
+        continue;
+      }
       if (person) {
+        for (const ContactChange &change : changed) note_change(change, effects);
         const connection::Strongest best = connection::strongest_of(c);
         merged.strongest_member_id = best.member_id;
         merged.strongest_rank = best.rank;
         contacts_out.emplace(id, std::move(c));
       } else {
-        if (effects.recompute.contains(id)) {  // an increase that could not be taken exactly
+        // The company's own address contacts change its pairs as its people's do.
+        CompanyEffects own;
+        for (const ContactChange &change : changed) note_change(change, own);
+        if (effects.recompute.contains(id) || own.recompute.contains(id)) {
           again.insert(id);
           continue;
         }
-        auto stored_pairs = loaded_pairs.rows.find(id);
-        CompanyPairs pairs =
-            stored_pairs == loaded_pairs.rows.end() ? CompanyPairs{} : stored_pairs->second;
-        if (auto inc = effects.increases.find(id); inc != effects.increases.end()) {
-          for (const auto &[member, i] : inc->second) {
-            connection::CompanyPair &p = pairs[member];
-            p.workspace_id = i.workspace_id;
-            p.rank = connection::log_add(p.rank, i.log_added);
-            p.people += i.people;
-            take_max(p.last_at, i.last_at);
-            take_min(p.next_at, i.next_at);
-          }
+        const CompanyPairs *stored_pairs = find(loaded_pairs.rows, id);
+        CompanyPairs pairs = stored_pairs ? *stored_pairs : CompanyPairs{};
+        bool exact = true;
+        for (const CompanyEffects *e : {&effects, &own})
+          if (auto ch = e->changes.find(id); exact && ch != e->changes.end())
+            exact = apply_changes(ch->second, pairs);
+        if (!exact) {
+          again.insert(id);
+          continue;
         }
         const connection::Strongest best = connection::strongest_of(pairs);
         merged.strongest_member_id = best.member_id;
         merged.strongest_rank = best.rank;
-        if (delta != contact_deltas.end()) contacts_out.emplace(id, std::move(c));
+        if (!changed.empty()) contacts_out.emplace(id, std::move(c));
         pairs_out.emplace(id, std::move(pairs));
       }
     }
@@ -219,13 +305,20 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
     force.insert(old.stale.begin(), old.stale.end());
     force.insert(old_pairs.stale.begin(), old_pairs.stale.end());
     if (person) {
-      // The companies these people belonged to, and belong to now, sum their pairs again.
-      for (const auto &[id, contacts] : old.rows)
-        for (const auto &[key, p] : contacts)
-          if (p.company_id != 0) effects.recompute.insert(p.company_id);
-      for (const auto &[id, contacts] : fresh.contacts)
-        for (const auto &[key, p] : contacts)
-          if (p.company_id != 0) effects.recompute.insert(p.company_id);
+      // The companies of these people take the difference of their pairs; pairs that were not
+      // exact at their clock cannot give one, and their companies sum again.
+      for (std::int64_t id : again) {
+        const Contacts *before = find(old.rows, id);
+        if (old.stale.contains(id)) {
+          for (const Contacts *c :
+               {before, static_cast<const Contacts *>(find(fresh.contacts, id))})
+            if (c)
+              for (const auto &[key, p] : *c)
+                if (p.company_id != 0) effects.recompute.insert(p.company_id);
+          continue;
+        }
+        note_recomputed(before, find(fresh.contacts, id), effects);
+      }
     }
     for (std::int64_t id : again) {
       auto f = fresh.signals.find(id);
@@ -264,11 +357,11 @@ std::int64_t apply(RecordKind kind, signals::Folder *folded, const RecordIds &re
   return static_cast<std::int64_t>(out.size());
 }
 
-std::int64_t apply_both(signals::Folder *folded, const RecordIds &persons,
-                        const RecordIds &companies, Micros now) {
+std::int64_t apply_both(Delta delta, const RecordIds &persons, const RecordIds &companies,
+                        Micros now) {
   CompanyEffects effects;
-  const std::int64_t n = apply(RecordKind::Person, folded, persons, now, effects);
-  return n + apply(RecordKind::Company, folded, companies, now, effects);
+  const std::int64_t n = apply(RecordKind::Person, delta, persons, now, effects);
+  return n + apply(RecordKind::Company, delta, companies, now, effects);
 }
 
 }  // namespace crm::pg

@@ -14,16 +14,20 @@
 namespace crm::pg {
 
 // What the people written in a statement changed in their companies' pairs, for the company pass
-// of the same statement. A company pair is a sum over people, so an increase can be added; any
-// other change makes the company recompute.
+// of the same statement. A company pair is a sum over people: what their R gained is added, what
+// it lost subtracted while that stays exact (connection::log_replace); any other change makes the
+// company recompute.
 struct CompanyEffects {
-  struct Increase {
+  struct Change {
     std::int64_t workspace_id = 0;
-    double log_added = connection::kNothing;  // log2 of the R added at the epoch
-    std::int64_t people = 0;                  // contacts whose R became positive
-    signals::Micros last_at = signals::kNoTime, next_at = signals::kNoTime;
+    double log_gained = connection::kNothing;  // log2 of the R gained at the epoch
+    double log_lost = connection::kNothing;    // log2 of the R lost
+    std::int64_t people = 0;                   // net change of contacts with a positive R
+    // Extremes over the changed contacts, before and after.
+    signals::Micros last_before = signals::kNoTime, last_after = signals::kNoTime;
+    signals::Micros next_before = signals::kNoTime, next_after = signals::kNoTime;
   };
-  std::unordered_map<std::int64_t, std::map<std::int64_t, Increase>> increases;  // company, member
+  std::unordered_map<std::int64_t, std::map<std::int64_t, Change>> changes;  // company, member
   RecordIds recompute;
 };
 
@@ -43,15 +47,23 @@ Recomputed recompute(signals::RecordKind kind, const RecordIds &ids, signals::Mi
                      bool read_only = false,
                      const std::function<void(signals::Folder &)> &prepare = nullptr);
 
-// Merges what folded holds (new activity only, folded at now) into the stored state of its
-// records, and recomputes the records in recompute_ids and any whose stored state is no longer
-// mergeable. People must be applied before companies: the person pass fills effects for the
-// company pass. Returns the number of records whose signal row was written.
-std::int64_t apply(signals::RecordKind kind, signals::Folder *folded,
-                   const RecordIds &recompute_ids, signals::Micros now, CompanyEffects &effects);
+// What some interactions contribute, folded at now: added is merged into the stored state of its
+// records; removed, when given, is what the same interactions contributed before a change and is
+// taken out first (signals::Signals::replace). A record whose stored state cannot take that
+// exactly, or is no longer mergeable, and those in recompute_ids, are recomputed from their
+// activity.
+struct Delta {
+  signals::Folder *added = nullptr;
+  signals::Folder *removed = nullptr;
+};
+
+// People must be applied before companies: the person pass fills effects for the company pass.
+// Returns the number of records whose signal row was written.
+std::int64_t apply(signals::RecordKind kind, Delta delta, const RecordIds &recompute_ids,
+                   signals::Micros now, CompanyEffects &effects);
 
 // Both passes, people first.
-std::int64_t apply_both(signals::Folder *folded, const RecordIds &persons,
-                        const RecordIds &companies, signals::Micros now);
+std::int64_t apply_both(Delta delta, const RecordIds &persons, const RecordIds &companies,
+                        signals::Micros now);
 
 }  // namespace crm::pg

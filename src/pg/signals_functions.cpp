@@ -244,7 +244,7 @@ extern "C" PGDLLEXPORT Datum crm_tick(PG_FUNCTION_ARGS) {
     lock_models_shared();
     const RecordIds persons = due_records(RecordKind::Person, now);
     const RecordIds companies = due_records(RecordKind::Company, now);
-    refreshed = apply_both(nullptr, persons, companies, now);
+    refreshed = apply_both({}, persons, companies, now);
     return Datum(0);
   });
   SPI_finish();

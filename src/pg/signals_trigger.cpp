@@ -11,6 +11,7 @@
 
 #include "core/signals/folder.hpp"
 #include "pg/clock.hpp"
+#include "pg/activity_reader.hpp"
 #include "pg/fresh_interactions.hpp"
 #include "pg/guard.hpp"
 #include "pg/interaction_claims.hpp"
@@ -159,7 +160,38 @@ void expand_interactions(Affected &affected) {
 
 void apply_all(signals::Folder *folded, Affected &affected, Micros now) {
   expand_interactions(affected);
-  apply_both(folded, affected.persons, affected.companies, now);
+  apply_both({.added = folded}, affected.persons, affected.companies, now);
+}
+
+// Applies a change of participant rows as a difference: each changed interaction is folded as it
+// was and as it is, and what each record gained and lost replaces its stored state (record_apply:
+// Delta). The cost is the size of the interactions, not the activity of the records in them; a
+// record whose stored state cannot take the difference exactly (it lost an extreme, say its last
+// interaction) is recomputed. Interactions deleted with their participants cannot be folded as
+// they were: their records are recomputed. added may already hold what new interactions of the
+// statement contribute: one pass applies both.
+void apply_change(const ParticipantChange &change, std::vector<std::int64_t> interactions,
+                  const std::vector<const ParticipantRow *> &before_rows, Micros now,
+                  signals::Folder *added_already = nullptr) {
+  std::sort(interactions.begin(), interactions.end());
+  interactions.erase(std::unique(interactions.begin(), interactions.end()), interactions.end());
+  if (interactions.empty() && added_already == nullptr) return;
+  if (!interactions.empty()) pg_call([&] { claim_interactions(interactions); });
+  signals::Folder removed(now, interrupt_pending), own_added(now, interrupt_pending);
+  signals::Folder &added = added_already ? *added_already : own_added;
+  attach_models(removed, false);
+  if (added_already == nullptr) attach_models(added, false);
+  const std::vector<std::int64_t> missing = fold_versions(interactions, change, removed, added);
+  Affected gone;
+  for (const ParticipantRow *r : before_rows)
+    if (std::binary_search(missing.begin(), missing.end(), r->interaction_id)) gone.add(r->p);
+  pg_call([&] {
+    elog(DEBUG1,
+         "crm_hygiene: participant change in %zu interactions applied as a difference, %zu "
+         "deleted",
+         interactions.size(), missing.size());
+  });
+  apply_both({.added = &added, .removed = &removed}, gone.persons, gone.companies, now);
 }
 
 void participants_inserted(TriggerData *td, Micros now) {
@@ -170,7 +202,8 @@ void participants_inserted(TriggerData *td, Micros now) {
 
   signals::Folder folder(now, interrupt_pending);
   attach_models(folder, false);
-  Affected affected;
+  ParticipantChange change;  // rows added to interactions that had participants already
+  std::vector<std::int64_t> older;
   std::unordered_map<std::int64_t, std::int64_t> unchecked;
   std::vector<Participant> group;
   for (const auto &entry : by_interaction) {
@@ -193,23 +226,24 @@ void participants_inserted(TriggerData *td, Micros now) {
                  group);
       continue;
     }
-    // An interaction that already had participants: recompute all of its records.
     for (std::size_t i : indexes) {
       auto [it, inserted] = unchecked.emplace(interaction_id, rows[i].workspace_id);
       if (!inserted && it->second != rows[i].workspace_id)
         workspace_mismatch(interaction_id, it->second, rows[i].workspace_id);
+      change.written.insert(rows[i].id);
     }
-    affected.interactions.push_back(interaction_id);
+    older.push_back(interaction_id);
   }
   check_workspaces(unchecked);
-  const std::size_t folded = by_interaction.size() - affected.interactions.size();
-  const std::size_t recomputed = affected.interactions.size();
+  const std::size_t folded = by_interaction.size() - older.size();
+  const std::size_t differences = older.size();
   pg_call([&] {
     elog(DEBUG1,
-         "crm_hygiene: %zu participants: %zu interactions folded from new rows, %zu recomputed",
-         rows.size(), folded, recomputed);
+         "crm_hygiene: %zu participants: %zu interactions folded from new rows, %zu applied as a "
+         "difference",
+         rows.size(), folded, differences);
   });
-  apply_all(&folder, affected, now);
+  apply_change(change, std::move(older), {}, now, &folder);
 }
 
 void participants_updated(TriggerData *td, Micros now) {
@@ -221,7 +255,9 @@ void participants_updated(TriggerData *td, Micros now) {
   std::unordered_map<std::int64_t, const ParticipantRow *> old_by_id;
   for (const ParticipantRow &r : before) old_by_id.emplace(r.id, &r);
 
-  Affected affected;
+  ParticipantChange change;
+  std::vector<std::int64_t> interactions;
+  std::vector<const ParticipantRow *> changed_before;
   std::unordered_map<std::int64_t, std::int64_t> unchecked;
   for (const ParticipantRow &n : after) {
     auto it = old_by_id.find(n.id);
@@ -229,8 +265,7 @@ void participants_updated(TriggerData *td, Micros now) {
     const bool same_links =
         o && o->p.person_id == n.p.person_id && o->p.company_id == n.p.company_id;
     // Of the response only "declined or not" counts (signals/contribution.cpp,
-    // connection/terms.cpp): accepting, or answering tentatively, changes nothing derived, and
-    // recomputing for it would cost the activity of every record in the interaction.
+    // connection/terms.cpp): accepting, or answering tentatively, changes nothing derived.
     const bool same_shape = o && o->interaction_id == n.interaction_id &&
                             o->p.member_id == n.p.member_id && o->p.role == n.p.role &&
                             declined(o->p) == declined(n.p) && o->p.address_key == n.p.address_key;
@@ -240,28 +275,31 @@ void participants_updated(TriggerData *td, Micros now) {
         workspace_mismatch(n.interaction_id, it->second, n.workspace_id);
     }
     if (same_links && same_shape) continue;
-    // Any change can move the interaction's audience (its non-member participants), which
-    // weighs every connection in it: all of its records are recomputed.
-    affected.add(n.p);
-    if (o) affected.add(o->p);
-    affected.interactions.push_back(n.interaction_id);
-    if (o) affected.interactions.push_back(o->interaction_id);
+    change.written.insert(n.id);
+    interactions.push_back(n.interaction_id);
+    if (o) {
+      change.before[o->interaction_id].push_back(o->p);
+      interactions.push_back(o->interaction_id);
+      changed_before.push_back(o);
+    }
   }
   check_workspaces(unchecked);
-  apply_all(nullptr, affected, now);
+  apply_change(change, std::move(interactions), changed_before, now);
 }
 
 void participants_deleted(TriggerData *td, Micros now) {
   const std::vector<ParticipantRow> rows =
       read_participants(td->tg_oldtable, td->tg_relation->rd_att);
   pg_call([] { fresh_forget_all(); });
-  Affected affected;
+  ParticipantChange change;
+  std::vector<std::int64_t> interactions;
+  std::vector<const ParticipantRow *> before;
   for (const ParticipantRow &r : rows) {
-    affected.add(r.p);
-    // The interaction's audience shrinks: every connection in it weighs differently.
-    affected.interactions.push_back(r.interaction_id);
+    change.before[r.interaction_id].push_back(r.p);
+    interactions.push_back(r.interaction_id);
+    before.push_back(&r);
   }
-  apply_all(nullptr, affected, now);
+  apply_change(change, std::move(interactions), before, now);
 }
 
 void interactions_inserted(Tuplestorestate *store, TupleDesc desc) {

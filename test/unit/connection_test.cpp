@@ -274,3 +274,78 @@ TEST(ConnectionCompany, StrongestPrefersHigherRankThenLowerMemberId) {
 }
 
 }  // namespace
+
+namespace {
+
+// The pair of kMember and kPerson folded from rows.
+Pair fold_pair(const std::vector<Row> &rows, Micros now) {
+  Folder f = fold(rows, now);
+  return pair_of(f);
+}
+
+}  // namespace
+
+TEST(ConnectionMaths, LogReplace) {
+  EXPECT_NEAR(log_replace(3.0, 1.0, 2.0), std::log2(8.0 - 2.0 + 4.0), 1e-12);
+  EXPECT_NEAR(log_replace(3.0, 2.0, kNothing), 2.0, 1e-12);  // 8 - 4 = 4: half may go
+  EXPECT_EQ(log_replace(3.0, kNothing, 3.0), 4.0);
+  EXPECT_TRUE(std::isnan(log_replace(3.0, 2.5, kNothing))) << "more than half would go";
+  EXPECT_TRUE(std::isnan(log_replace(3.0, 3.5, 9.0))) << "more than the sum holds";
+  EXPECT_TRUE(std::isnan(log_replace(kNothing, 1.0, 2.0)));
+  EXPECT_NEAR(log_replace(3.0, 1.0, 1000.0), 1000.0, 1e-12);  // no overflow
+}
+
+TEST(ConnectionReplace, EqualsFoldingTheChangedInteractionsWheneverItAnswers) {
+  std::mt19937 rng(11);
+  int answered = 0, runs = 0;
+  for (int round = 0; round < 100; ++round) {
+    std::vector<Row> rows;
+    const int n = 2 + round % 30;
+    for (int i = 0; i < n; ++i) {
+      const Micros at = kDay0 + static_cast<Micros>(rng() % 300) * kDay;
+      rows.push_back(i % 3 == 0   ? email_out(i + 1, at)
+                     : i % 3 == 1 ? email_in(i + 1, at)
+                                  : meeting(i + 1, at));
+    }
+    for (int i = 0; i < n; i += 2) {
+      // The interaction changed: the contact declines it (it gives the pair nothing) or a second
+      // contact joins it (a larger audience weighs it less).
+      Row changed = rows[i];
+      if (round % 2 == 0)
+        changed.participants[1].response = Response::Declined;
+      else
+        changed.participants.push_back(person(kPerson + 1, Role::Cc));
+      const Micros now = kDay0 + 320 * kDay;
+      Pair stored = fold_pair(rows, now);
+      const Pair before_change = stored;
+      Folder removed = fold({rows[i]}, now), added = fold({changed}, now);
+      auto find = [](Folder &f) {
+        auto &c = f.contacts(RecordKind::Person)[kPerson];
+        auto it = c.find(ContactKey{.member_id = kMember, .person_id = kPerson});
+        return it == c.end() ? Pair{} : it->second;
+      };
+      std::vector<Row> all = rows;
+      all[i] = changed;
+      const Pair expected = fold_pair(all, now);
+      ++runs;
+      if (!stored.replace(find(removed), find(added))) {
+        EXPECT_EQ(stored, before_change) << "a refused replace changed the pair";
+        continue;
+      }
+      ++answered;
+      EXPECT_TRUE(differences(stored, expected, [](Micros m) { return std::to_string(m); }).empty())
+          << "round " << round << " interaction " << i;
+    }
+  }
+  EXPECT_GT(answered, runs / 2);
+}
+
+TEST(ConnectionReplace, AnOnlyTermRemovedLeavesAnEmptyPair) {
+  const Micros now = kDay0 + 10 * kDay;
+  const std::vector<Row> rows = {email_out(1, kDay0)};
+  Pair stored = fold_pair(rows, now);
+  ASSERT_TRUE(stored.replace(fold_pair(rows, now), Pair{}));
+  EXPECT_TRUE(stored.empty());
+  EXPECT_EQ(stored.first_at, kNoTime);
+  EXPECT_EQ(stored.last_at, kNoTime);
+}

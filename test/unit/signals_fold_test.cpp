@@ -549,3 +549,91 @@ TEST(Differences, LastInteractionIdIsCompared) {
 }
 
 }  // namespace
+
+// ---- replace: one interaction's contribution taken out and another put in ----
+
+namespace {
+
+// Removes the contribution at index i of cs (and puts replacement in its place, when given) by
+// Signals::replace, and compares with folding the changed list from scratch.
+struct ReplaceOutcome {
+  bool exact = false;
+  bool equal = false;
+};
+ReplaceOutcome replace_one(const std::vector<Contribution> &cs, std::size_t i,
+                           const Contribution *replacement) {
+  Signals stored = fold_all(cs, kNow);
+  const Signals before = stored;
+  Signals removed, added;
+  removed.fold(cs[i], kNow);
+  if (replacement) added.fold(*replacement, kNow);
+  std::vector<Contribution> changed = cs;
+  changed.erase(changed.begin() + static_cast<std::ptrdiff_t>(i));
+  if (replacement) changed.push_back(*replacement);
+  ReplaceOutcome out;
+  out.exact = stored.replace(removed, added);
+  if (!out.exact) return {false, stored == before};  // refused: left as it was
+  out.equal = stored == oracle(changed, kNow);
+  return out;
+}
+
+}  // namespace
+
+TEST(SignalsReplace, EqualsFoldingTheChangedListWheneverItAnswers) {
+  std::mt19937 rng(7);
+  int answered = 0, runs = 0;
+  for (int round = 0; round < 200; ++round) {
+    const std::vector<Contribution> cs = random_contributions(rng, 1 + round % 40);
+    for (std::size_t i = 0; i < cs.size(); i += 3) {
+      // The same interaction with another lead member, or another kind, or nothing.
+      Contribution other = cs[i];
+      other.member_id = (other.member_id + 1) % 7;
+      if (round % 3 == 1) other.kind = static_cast<Kind>((static_cast<int>(other.kind) + 1) % 5);
+      const ReplaceOutcome r = replace_one(cs, i, round % 3 == 2 ? nullptr : &other);
+      ++runs;
+      if (r.exact) {
+        ++answered;
+        EXPECT_TRUE(r.equal) << "round " << round << " index " << i;
+      } else {
+        EXPECT_TRUE(r.equal) << "a refused replace changed the state, round " << round;
+      }
+    }
+  }
+  // Most changes touch no extreme: the difference path must be the common one.
+  EXPECT_GT(answered, runs / 2);
+}
+
+TEST(SignalsReplace, TheLastInteractionRemovedIsRefusedUnlessTheSameComesBack) {
+  const std::vector<Contribution> cs = {at(kNow - 50, Kind::Call, 1), at(kNow - 10, Kind::Call, 2)};
+  Signals s = fold_all(cs, kNow), removed, added;
+  removed.fold(cs[1], kNow);
+  EXPECT_FALSE(s.replace(removed, added)) << "the older call may or may not be last";
+  EXPECT_EQ(s, fold_all(cs, kNow));
+  Contribution led = cs[1];
+  led.member_id = 5;
+  added.fold(led, kNow);
+  ASSERT_TRUE(s.replace(removed, added));
+  EXPECT_EQ(s.last_interaction_member_id, 5) << "the same interaction, led by another member";
+}
+
+TEST(SignalsReplace, CountsFallingToZeroClearTheirExtremes) {
+  const std::vector<Contribution> cs = {
+      at(kNow - 40, Kind::Call, 1), email(kNow - 30, true, false, 2), at(kNow - 10, Kind::Call, 3)};
+  Signals s = fold_all(cs, kNow), removed;
+  removed.fold(cs[1], kNow);
+  ASSERT_TRUE(s.replace(removed, Signals{})) << "the only email, neither first nor last";
+  EXPECT_EQ(s, oracle({cs[0], cs[2]}, kNow));
+  EXPECT_EQ(s.first_email_at, kNoTime);
+  EXPECT_EQ(s.last_inbound_email_at, kNoTime);
+  ASSERT_TRUE(s.replace(fold_all({cs[0], cs[2]}, kNow), Signals{})) << "everything left";
+  EXPECT_TRUE(s.empty());
+  EXPECT_EQ(s, Signals{});
+}
+
+TEST(SignalsReplace, RemovingWhatWasNeverFoldedIsRefused) {
+  Signals s = fold_all({at(kNow - 30, Kind::Call, 1)}, kNow), removed;
+  removed.fold(at(kNow - 40, Kind::Meeting, 9), kNow);
+  const Signals before = s;
+  EXPECT_FALSE(s.replace(removed, Signals{}));
+  EXPECT_EQ(s, before);
+}

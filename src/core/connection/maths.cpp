@@ -36,6 +36,17 @@ double log_increase(double before, double after) {
   return after + std::log2(-std::expm1((before - after) * std::log(2.0)));
 }
 
+double log_replace(double sum, double removed, double added) {
+  if (removed == kNothing) return log_add(sum, added);
+  if (sum == kNothing) return std::nan("");
+  // Relative to sum: 1 - d + a, where d <= 1/2 keeps the rounding of the result near one ulp.
+  const double d = std::exp2(removed - sum);
+  if (!(d <= 0.5)) return std::nan("");
+  const double a = added == kNothing ? 0.0 : std::exp2(added - sum);
+  if (a > 1.0) return added + std::log2(1.0 + (1.0 - d) / a);
+  return sum + std::log2(1.0 - d + a);
+}
+
 double elapsed_half_lives(Micros now, Micros half_life) {
   return static_cast<double>(now) / static_cast<double>(half_life);
 }

@@ -34,6 +34,11 @@ double reciprocity(double log_out, double log_in, double log_meet);
 // Returns NaN when after < before (the caller then recomputes instead of subtracting).
 double log_increase(double before, double after);
 
+// log2(2^sum - 2^removed + 2^added): a sum with one part replaced by another (kNothing for none).
+// NaN when what is removed is more than half of sum, or more than sum holds: the subtraction would
+// lose the precision a recomputation keeps, so the caller recomputes instead.
+double log_replace(double sum, double removed, double added);
+
 // Half-lives elapsed from the epoch to now: log2 of the decay of everything stored.
 double elapsed_half_lives(Micros now, Micros half_life);
 

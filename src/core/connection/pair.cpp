@@ -3,16 +3,29 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/signals/extremes.hpp"
+
 namespace crm::connection {
 namespace {
 
 using signals::kNoTime;
+using signals::replace_count;
+using signals::replace_max;
+using signals::replace_min;
+using signals::take_max;
+using signals::take_min;
 
-void take_min(Micros &slot, Micros value) {
-  if (value != kNoTime && (slot == kNoTime || value < slot)) slot = value;
-}
-void take_max(Micros &slot, Micros value) {
-  if (value != kNoTime && (slot == kNoTime || value > slot)) slot = value;
+// One channel's log sum and count: the count says exactly when nothing is left, which the
+// subtraction of logs cannot.
+bool replace_channel(double &log_sum, std::int64_t count_after, double removed, double added) {
+  if (count_after == 0) {
+    log_sum = kNothing;
+    return true;
+  }
+  const double r = log_replace(log_sum, removed, added);
+  if (std::isnan(r)) return false;
+  log_sum = r;
+  return true;
 }
 
 std::string render_log(double v) {
@@ -66,6 +79,33 @@ void Pair::merge(const Pair &o) {
   take_min(first_at, o.first_at);
   take_max(last_at, o.last_at);
   take_min(next_at, o.next_at);
+}
+
+bool Pair::replace(const Pair &removed, const Pair &added) {
+  Pair r = *this;
+  for (const Pair *part : {&removed, &added})
+    if (part->company_id != 0 && r.company_id != 0 && part->company_id != r.company_id)
+      return false;  // the contact changed company: both companies sum again
+  if (r.workspace_id == 0) r.workspace_id = added.workspace_id;
+  if (r.company_id == 0) r.company_id = added.company_id;
+  bool exact =
+      replace_count(r.emails_sent, removed.emails_sent, added.emails_sent) &&
+      replace_count(r.emails_received, removed.emails_received, added.emails_received) &&
+      replace_count(r.meetings, removed.meetings, added.meetings) &&
+      replace_count(r.calls, removed.calls, added.calls) &&
+      replace_channel(r.log_out, r.emails_sent, removed.log_out, added.log_out) &&
+      replace_channel(r.log_in, r.emails_received, removed.log_in, added.log_in) &&
+      replace_channel(r.log_meet, r.meetings + r.calls, removed.log_meet, added.log_meet) &&
+      replace_min(r.next_at, removed.next_at, added.next_at);
+  if (r.emails_sent + r.emails_received + r.meetings + r.calls == 0) {
+    r.first_at = r.last_at = kNoTime;  // nothing past is left
+  } else {
+    exact = exact && replace_min(r.first_at, removed.first_at, added.first_at) &&
+            replace_max(r.last_at, removed.last_at, added.last_at);
+  }
+  if (!exact) return false;
+  *this = r;
+  return true;
 }
 
 CompanyPairs roll_up(const Contacts &contacts) {

@@ -26,6 +26,10 @@ struct Pair {
   // A term joins the sums once it has started (at <= now); before that it only sets next_at.
   void fold(const Term &term, Micros now, Micros half_life);
   void merge(const Pair &other);
+  // Replaces what removed holds by what added holds, as signals::Signals::replace does; false,
+  // leaving the pair as it was, when only a recomputation can tell the result (an extreme only
+  // the removed part held, a sum mostly made of what is removed, another company).
+  bool replace(const Pair &removed, const Pair &added);
   double rank() const { return rank_of(log_out, log_in, log_meet); }
   bool empty() const { return rank() == kNothing && next_at == signals::kNoTime; }
   bool operator==(const Pair &) const = default;

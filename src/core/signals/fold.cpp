@@ -3,16 +3,10 @@
 #include <algorithm>
 
 #include "core/connection/pair.hpp"
+#include "core/signals/extremes.hpp"
 
 namespace crm::signals {
 namespace {
-
-void take_min(Micros &slot, Micros value) {
-  if (value != kNoTime && (slot == kNoTime || value < slot)) slot = value;
-}
-void take_max(Micros &slot, Micros value) {
-  if (value != kNoTime && (slot == kNoTime || value > slot)) slot = value;
-}
 
 bool later(Micros at, std::int64_t id, Micros than_at, std::int64_t than_id) {
   if (than_at == kNoTime) return at != kNoTime;
@@ -68,6 +62,81 @@ void Signals::merge(const Signals &o) {
   email_count += o.email_count;
   meeting_count += o.meeting_count;
   interaction_count += o.interaction_count;
+}
+
+bool Signals::replace(const Signals &removed, const Signals &added) {
+  Signals r = *this;
+  // The last interaction is an argmax over (time, id): the same rules as an extreme, on the pair.
+  const bool none_left =
+      r.interaction_count - removed.interaction_count + added.interaction_count == 0;
+  if (none_left) {
+    r.last_interaction_at = kNoTime;
+    r.last_interaction_id = 0;
+    r.last_interaction_kind = Kind::Email;
+    r.last_interaction_member_id = 0;
+  } else if (removed.last_interaction_at != kNoTime) {
+    if (later(removed.last_interaction_at, removed.last_interaction_id, r.last_interaction_at,
+              r.last_interaction_id))
+      return false;
+    const bool was_last = removed.last_interaction_at == r.last_interaction_at &&
+                          removed.last_interaction_id == r.last_interaction_id;
+    const bool added_reaches = added.last_interaction_at == r.last_interaction_at &&
+                               added.last_interaction_id == r.last_interaction_id;
+    if (was_last && !added_reaches &&
+        !later(added.last_interaction_at, added.last_interaction_id, r.last_interaction_at,
+               r.last_interaction_id))
+      return false;
+    if (was_last && added_reaches) {  // the same interaction, now with another lead member
+      r.last_interaction_kind = added.last_interaction_kind;
+      r.last_interaction_member_id = added.last_interaction_member_id;
+    }
+  }
+  if (later(added.last_interaction_at, added.last_interaction_id, r.last_interaction_at,
+            r.last_interaction_id)) {
+    r.last_interaction_at = added.last_interaction_at;
+    r.last_interaction_id = added.last_interaction_id;
+    r.last_interaction_kind = added.last_interaction_kind;
+    r.last_interaction_member_id = added.last_interaction_member_id;
+  }
+  if (!replace_count(r.email_count, removed.email_count, added.email_count) ||
+      !replace_count(r.meeting_count, removed.meeting_count, added.meeting_count) ||
+      !replace_count(r.interaction_count, removed.interaction_count, added.interaction_count))
+    return false;
+  // A count that falls to zero says exactly that its extremes are gone.
+  auto replace_past_min = [](std::int64_t count, Micros &slot, Micros removed, Micros added) {
+    if (count == 0) {
+      slot = kNoTime;
+      return true;
+    }
+    return replace_min(slot, removed, added);
+  };
+  auto replace_past_max = [](std::int64_t count, Micros &slot, Micros removed, Micros added) {
+    if (count == 0) {
+      slot = kNoTime;
+      return true;
+    }
+    return replace_max(slot, removed, added);
+  };
+  const bool exact =
+      replace_past_min(r.interaction_count, r.first_interaction_at, removed.first_interaction_at,
+                       added.first_interaction_at) &&
+      replace_past_min(r.email_count, r.first_email_at, removed.first_email_at,
+                       added.first_email_at) &&
+      replace_past_max(r.email_count, r.last_email_at, removed.last_email_at,
+                       added.last_email_at) &&
+      replace_past_max(r.email_count, r.last_inbound_email_at, removed.last_inbound_email_at,
+                       added.last_inbound_email_at) &&
+      replace_past_max(r.email_count, r.last_outbound_email_at, removed.last_outbound_email_at,
+                       added.last_outbound_email_at) &&
+      replace_past_min(r.meeting_count, r.first_meeting_at, removed.first_meeting_at,
+                       added.first_meeting_at) &&
+      replace_past_max(r.meeting_count, r.last_meeting_at, removed.last_meeting_at,
+                       added.last_meeting_at) &&
+      replace_min(r.next_meeting_at, removed.next_meeting_at, added.next_meeting_at) &&
+      replace_min(r.next_interaction_at, removed.next_interaction_at, added.next_interaction_at);
+  if (!exact) return false;
+  *this = r;
+  return true;
 }
 
 bool Signals::equivalent(const Signals &other) const {

@@ -39,6 +39,12 @@ struct Signals {
   // An interaction is past once it has started: occurred_at <= now.
   void fold(const Contribution &c, Micros now);
   void merge(const Signals &other);
+  // Replaces what removed holds (what some interactions contributed, folded at the same clock as
+  // this state) by what added holds (what they contribute now). False, leaving this state as it
+  // was, when the result cannot be known without the other interactions: an extreme that only the
+  // removed part held, or more removed than this state holds. The strongest connection is left
+  // alone (it is set from the pairs).
+  bool replace(const Signals &removed, const Signals &added);
   bool empty() const { return interaction_count == 0 && next_interaction_at == kNoTime; }
   bool operator==(const Signals &) const = default;
   // Equal, with the strongest rank compared as verify_signals does (a recomputation sums in
