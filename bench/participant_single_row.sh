@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cost of one-row writes of participants at size: UPDATE ... WHERE id = x and DELETE ... WHERE id = x,
-# each its own transaction, with the extension's triggers enabled (ON) and disabled (OFF: ALTER
+# Cost of one-row writes of activity at size: UPDATE and DELETE of a participant, and an interaction
+# moved an hour back (UPDATE crm.interaction SET occurred_at), each its own transaction, with the extension's triggers enabled (ON) and disabled (OFF: ALTER
 # TABLE crm.participant / crm.interaction DISABLE TRIGGER USER).
 #
 #   bash bench/participant_single_row.sh
@@ -8,11 +8,12 @@
 # Data: bench/sql/generate.sql at BENCH_PARTICIPANTS=600000 participants (~200,000 interactions),
 # BENCH_COMPANIES=500 companies of 10 people (5,000 people), 20 members, loaded by COPY with the
 # triggers ON. Then, in one session each: BENCH_WRITES (200) UPDATEs that flip the response of a
-# participant (declined <-> none: every one changes what the participant contributes, so the
-# statement trigger recomputes), then BENCH_WRITES DELETEs of other participants, ids drawn
-# deterministically over the whole table; then the same for participants of the company with the
-# most activity (whose every write recomputes that company); the same with the triggers OFF on
-# other rows. psql
+# participant (declined <-> none: every one changes what the participant contributes, and the
+# audience that weighs everyone else's connection in the interaction), then BENCH_WRITES DELETEs of
+# other participants, ids drawn deterministically over the whole table; then the same for
+# participants of the company with the most activity (before 0.2.0 every such write recomputed
+# that company); then BENCH_WRITES interactions of participants of each kind moved an hour back;
+# the same with the triggers OFF on other rows. psql
 # \timing of each statement (autocommit) gives p50 / p99 / max. crm.verify_signals() is counted
 # after the ON writes. Results: stdout and bench/out/participant_single_row.md; psql output and
 # the plans of one ON write (auto_explain, nested statements) in bench/out/participant_single_row.log.
@@ -51,6 +52,8 @@ script() {  # kind offset [top] -> file of WRITES statements
     for id in $(ids "$2" "${3:-}"); do
       if [ "$1" = update ]; then
         echo "UPDATE crm.participant SET response = CASE WHEN response IS NULL THEN 'declined' END::crm.participant_response WHERE id = $id;"
+      elif [ "$1" = reschedule ]; then
+        echo "UPDATE crm.interaction SET occurred_at = occurred_at - interval '1 hour' WHERE id = (SELECT interaction_id FROM crm.participant WHERE id = $id);"
       else
         echo "DELETE FROM crm.participant WHERE id = $id;"
       fi
@@ -81,12 +84,16 @@ run ON update 1
 run ON delete 2
 run ON update 5 top
 run ON delete 6 top
+run ON reschedule 9
+run ON reschedule 10 top
 verify=$(timed_sql 600 "SELECT count(*) FROM crm.verify_signals()")
 bench_triggers off
 run OFF update 3
 run OFF delete 4
 run OFF update 7 top
 run OFF delete 8 top
+run OFF reschedule 11
+run OFF reschedule 12 top
 bench_triggers on
 
 {

@@ -193,7 +193,9 @@ std::vector<std::int64_t> fold_versions(const std::vector<std::int64_t> &interac
     if (auto it = change.before.find(interaction.id); it != change.before.end())
       then.insert(then.end(), it->second.begin(), it->second.end());
     if (!now.empty()) after.add(interaction, now);
-    if (!then.empty()) before.add(interaction, then);
+    auto was = change.interaction_before.find(interaction.id);
+    if (!then.empty())
+      before.add(was == change.interaction_before.end() ? interaction : was->second, then);
   }
   for (; next_wanted < wanted.size(); ++next_wanted) missing.push_back(wanted[next_wanted]);
   is.close();

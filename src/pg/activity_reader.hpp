@@ -23,11 +23,13 @@ void fold_all_activity(signals::Folder &folder, bool read_only);
 void fold_interactions(const std::vector<std::int64_t> &interaction_ids, signals::Folder &folder,
                        bool read_only);
 
-// A change of some participant rows, for fold_versions: the rows it wrote (by id; they are read
-// as they are now) and the rows as they were before it (none for an insert), by interaction.
+// A change of some activity, for fold_versions: the participant rows it wrote (by id; they are
+// read as they are now), the rows as they were before it (none for an insert), by interaction,
+// and interactions whose kind, status or time it changed, as they were.
 struct ParticipantChange {
   std::unordered_set<std::int64_t> written;
   std::unordered_map<std::int64_t, std::vector<signals::Participant>> before;
+  std::unordered_map<std::int64_t, signals::Interaction> interaction_before;
 };
 
 // Folds each of these interactions twice, as it is now into after and as it was before the change

@@ -130,7 +130,8 @@ void note_recomputed(const Contacts *before, const Contacts *after, CompanyEffec
   if (after == nullptr) after = &kNone;
   for (const auto &[key, b] : *before) {
     auto a = after->find(key);
-    note_change({key.member_id, b, a == after->end() ? connection::Pair{} : a->second}, effects);
+    const connection::Pair now = a == after->end() ? connection::Pair{} : a->second;
+    if (!(now == b)) note_change({key.member_id, b, now}, effects);
   }
   for (const auto &[key, a] : *after)
     if (!before->contains(key)) note_change({key.member_id, connection::Pair{}, a}, effects);
@@ -205,6 +206,8 @@ std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids,
     for (std::int64_t id : effects.recompute)
       if (stored.contains(id)) again.insert(id);
 
+  // Why records are recomputed rather than merged, for DEBUG1.
+  std::size_t asked = again.size(), unmergeable = 0, refused_signals = 0, refused_pairs = 0;
   // Records whose stored state can take the delta.
   std::vector<std::int64_t> merging;
   for (std::int64_t id : ids) {
@@ -212,6 +215,7 @@ std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids,
     if (it == stored.end() || again.contains(id)) continue;
     if (!signals::mergeable(it->second.signals, it->second.as_of, now)) {
       again.insert(id);
+      ++unmergeable;
       continue;
     }
     merging.push_back(id);
@@ -238,6 +242,7 @@ std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids,
     if (const Signals *minus = find(removed, id)) {
       if (!merged.replace(*minus, plus ? *plus : Signals{})) {
         again.insert(id);
+        ++refused_signals;
         continue;
       }
     } else if (plus) {
@@ -254,6 +259,7 @@ std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids,
       std::vector<ContactChange> changed;
       if (!take_delta(kind, c, find(removed_contacts, id), find(added_contacts, id), changed)) {
         again.insert(id);
+        ++refused_pairs;
         continue;
       }
       if (person) {
@@ -278,6 +284,7 @@ std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids,
             exact = apply_changes(ch->second, pairs);
         if (!exact) {
           again.insert(id);
+          ++refused_pairs;
           continue;
         }
         const connection::Strongest best = connection::strongest_of(pairs);
@@ -290,6 +297,16 @@ std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids,
     if (!(merged == s.signals)) out.emplace(id, merged);
   }
 
+  if (!again.empty())
+    pg_call([&] {
+      std::size_t merged = 0;
+      for (std::int64_t id : merging) merged += !again.contains(id);
+      elog(DEBUG1,
+           "crm_hygiene: %s: %zu merged, %zu recomputed (%zu asked, %zu with started future "
+           "activity, %zu lost an extreme, %zu whose pairs could not take the change exactly)",
+           person ? "people" : "companies", merged, again.size(), asked, unmergeable,
+           refused_signals, refused_pairs);
+    });
   // What the written records hold now, so that only changed rows are written.
   ContactsByRecord &previous = loaded.rows;
   PairsByCompany &previous_pairs = loaded_pairs.rows;

@@ -42,7 +42,6 @@ struct ParticipantRow {
 
 struct Affected {
   RecordIds persons, companies;
-  std::vector<std::int64_t> interactions;  // every record taking part in these is recomputed
   void add(const Participant &p) {
     if (p.person_id) persons.insert(p.person_id);
     if (p.company_id) companies.insert(p.company_id);
@@ -51,12 +50,6 @@ struct Affected {
 
 bool declined(const Participant &p) {
   return p.response == signals::Response::Declined;
-}
-
-std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
-  bool isnull = false;
-  const Datum v = SPI_getbinval(t, d, col, &isnull);
-  return isnull ? 0 : DatumGetInt64(v);
 }
 
 // Reads a transition table of crm.participant into plain rows.
@@ -127,42 +120,6 @@ void check_workspaces(const std::unordered_map<std::int64_t, std::int64_t> &expe
   }
 }
 
-// Adds every person and company currently taking part in the affected interactions, read after
-// claiming them (interaction_claims.hpp) in a fresh snapshot.
-void expand_interactions(Affected &affected) {
-  if (affected.interactions.empty()) return;
-  std::vector<std::int64_t> &ids = affected.interactions;
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  pg_call([&] { claim_interactions(ids); });
-  const std::size_t n = pg_call([&] {
-    static const Oid types[1] = {INT8ARRAYOID};
-    Datum arg = int8_array(ids.data(), static_cast<int>(ids.size()));
-    execute_once(
-        "SELECT DISTINCT person_id, company_id FROM crm.participant WHERE interaction_id = ANY "
-        "($1)",
-        1, types, &arg, nullptr, false, SPI_OK_SELECT);
-    return static_cast<std::size_t>(SPI_processed);
-  });
-  std::vector<std::int64_t> rows(2 * n);
-  pg_call([&] {
-    for (uint64 i = 0; i < SPI_processed; ++i) {
-      rows[2 * i] = int8_or_zero(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-      rows[2 * i + 1] = int8_or_zero(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-    }
-    SPI_freetuptable(SPI_tuptable);
-  });
-  for (std::size_t i = 0; i < n; ++i) {
-    if (rows[2 * i]) affected.persons.insert(rows[2 * i]);
-    if (rows[2 * i + 1]) affected.companies.insert(rows[2 * i + 1]);
-  }
-}
-
-void apply_all(signals::Folder *folded, Affected &affected, Micros now) {
-  expand_interactions(affected);
-  apply_both({.added = folded}, affected.persons, affected.companies, now);
-}
-
 // Applies a change of participant rows as a difference: each changed interaction is folded as it
 // was and as it is, and what each record gained and lost replaces its stored state (record_apply:
 // Delta). The cost is the size of the interactions, not the activity of the records in them; a
@@ -178,20 +135,35 @@ void apply_change(const ParticipantChange &change, std::vector<std::int64_t> int
   if (interactions.empty() && added_already == nullptr) return;
   if (!interactions.empty()) pg_call([&] { claim_interactions(interactions); });
   signals::Folder removed(now, interrupt_pending), own_added(now, interrupt_pending);
-  signals::Folder &added = added_already ? *added_already : own_added;
+  // Under REPEATABLE READ or SERIALIZABLE the interactions are read in the transaction's snapshot,
+  // which may predate a change another transaction committed to them: a difference taken there
+  // would take that change out twice. The records are recomputed from that snapshot instead, and
+  // a conflicting write fails with a serialization error as any other would.
+  const bool snapshot_reads = pg_call([] { return IsolationUsesXactSnapshot(); });
+  signals::Folder &added = added_already && !snapshot_reads ? *added_already : own_added;
   attach_models(removed, false);
-  if (added_already == nullptr) attach_models(added, false);
+  if (&added == &own_added) attach_models(added, false);
   const std::vector<std::int64_t> missing = fold_versions(interactions, change, removed, added);
-  Affected gone;
+  Affected recompute;
   for (const ParticipantRow *r : before_rows)
-    if (std::binary_search(missing.begin(), missing.end(), r->interaction_id)) gone.add(r->p);
+    if (std::binary_search(missing.begin(), missing.end(), r->interaction_id)) recompute.add(r->p);
+  if (snapshot_reads) {
+    for (signals::Folder *f : {&removed, &own_added})
+      for (RecordKind kind : {RecordKind::Person, RecordKind::Company}) {
+        RecordIds &ids = kind == RecordKind::Person ? recompute.persons : recompute.companies;
+        for (const auto &[id, _] : f->result(kind)) ids.insert(id);
+        for (const auto &[id, _] : f->contacts(kind)) ids.insert(id);
+      }
+    apply_both({.added = added_already}, recompute.persons, recompute.companies, now);
+    return;
+  }
   pg_call([&] {
     elog(DEBUG1,
          "crm_hygiene: participant change in %zu interactions applied as a difference, %zu "
          "deleted",
          interactions.size(), missing.size());
   });
-  apply_both({.added = &added, .removed = &removed}, gone.persons, gone.companies, now);
+  apply_both({.added = &added, .removed = &removed}, recompute.persons, recompute.companies, now);
 }
 
 void participants_inserted(TriggerData *td, Micros now) {
@@ -323,27 +295,44 @@ void interactions_inserted(Tuplestorestate *store, TupleDesc desc) {
   });
 }
 
+// A change of an interaction's kind, status or time: folded as it was and as it is, with the same
+// participants, and applied as a difference (apply_change).
 void interactions_updated(Micros now) {
   pg_call([] { fresh_forget_all(); });
-  Affected affected;
   const std::size_t n = pg_call([&] {
     const char *sql =
-        "SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+        "SELECT o.id, o.occurred_at, o.kind::text, o.status::text, o.workspace_id "
+        "FROM new_rows n JOIN old_rows o ON o.id = n.id "
         "WHERE (n.kind, n.status, n.occurred_at) IS DISTINCT FROM (o.kind, o.status, "
         "o.occurred_at)";
     if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
       elog(ERROR, "crm_hygiene: cannot compare interactions");
     return static_cast<std::size_t>(SPI_processed);
   });
-  affected.interactions.resize(n);
+  std::vector<signals::Interaction> before(n);
   pg_call([&] {
-    bool isnull = false;
-    for (uint64 i = 0; i < SPI_processed; ++i)
-      affected.interactions[i] =
-          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+    TupleDesc d = SPI_tuptable->tupdesc;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      HeapTuple t = SPI_tuptable->vals[i];
+      bool isnull = false;
+      signals::Interaction &r = before[i];
+      r.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+      r.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
+      r.kind = signals::parse_kind(text_view(SPI_getbinval(t, d, 3, &isnull)))
+                   .value_or(signals::Kind::Note);
+      r.status = signals::parse_status(text_view(SPI_getbinval(t, d, 4, &isnull)))
+                     .value_or(signals::Status::Confirmed);
+      r.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
+    }
     SPI_freetuptable(SPI_tuptable);
   });
-  apply_all(nullptr, affected, now);
+  ParticipantChange change;
+  std::vector<std::int64_t> interactions;
+  for (const signals::Interaction &i : before) {
+    change.interaction_before.emplace(i.id, i);
+    interactions.push_back(i.id);
+  }
+  apply_change(change, std::move(interactions), {}, now);
 }
 
 TriggerData *statement_trigger(FunctionCallInfo fcinfo, const char *name) {

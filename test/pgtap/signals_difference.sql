@@ -1,10 +1,11 @@
--- One-row updates and deletes of participants are applied as a difference (what the interaction
--- gave each record before, replaced by what it gives now) instead of recomputing every record in
--- the interaction. Every kind of change, including those that take a record's extreme away (its
+-- One-row updates and deletes of participants, participants added to older interactions, and
+-- changes of an interaction's kind, status or time are applied as a difference (what the
+-- interaction gave each record before, replaced by what it gives now) instead of recomputing
+-- every record in the interaction. Every kind of change, including those that take a record's extreme away (its
 -- last interaction, its only inbound email, a contact's only pair) and fall back to a recompute,
 -- must leave crm.verify_signals() empty; so must a long random sequence of them.
 BEGIN;
-SELECT plan(16);
+SELECT plan(20);
 SET LOCAL timezone = 'UTC';
 SET LOCAL crm.clock = '2026-03-01 12:00+00';
 
@@ -84,6 +85,16 @@ SELECT is_empty('SELECT * FROM crm.verify_signals()', 'all participants of an in
 DELETE FROM crm.interaction WHERE id = 42;
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'an interaction deleted with its participants');
 
+-- An interaction's kind, status or time changed: folded as it was and as it is.
+UPDATE crm.interaction SET occurred_at = occurred_at - interval '3 days' WHERE id = 60;
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'an interaction moved back in time');
+UPDATE crm.interaction SET occurred_at = '2026-02-28 12:00+00' WHERE id = 61;
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'an interaction moved to become everyone''s last');
+UPDATE crm.interaction SET occurred_at = '2026-03-15 12:00+00', kind = 'meeting' WHERE id = 62;
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'an email turned into a future meeting');
+UPDATE crm.interaction SET status = 'canceled' WHERE id IN (63, 64);
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'two interactions canceled in one statement');
+
 -- A long random sequence of one-row writes of every kind, checked along the way.
 CREATE FUNCTION pg_temp.churn(n int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -92,7 +103,7 @@ DECLARE
 BEGIN
   FOR k IN 1 .. n LOOP
     SELECT id INTO target FROM crm.participant ORDER BY random() LIMIT 1;
-    op := (random() * 5)::int;
+    op := floor(random() * 7)::int;
     IF op = 0 THEN
       UPDATE crm.participant SET response = (CASE WHEN response IS NULL THEN 'declined' END)::crm.participant_response WHERE id = target;
     ELSIF op = 1 THEN
@@ -103,6 +114,13 @@ BEGIN
       UPDATE crm.participant SET address = 'p' || (1 + floor(random() * 12)::int) || '@'
         || CASE WHEN random() < 0.5 THEN 'umbrella' ELSE 'hooli' END || '.example'
       WHERE id = target AND member_id IS NULL;
+    ELSIF op = 5 THEN
+      UPDATE crm.interaction SET occurred_at = occurred_at + (random() * 20 - 10) * interval '1 day'
+      WHERE id = (SELECT interaction_id FROM crm.participant WHERE id = target);
+    ELSIF op = 6 THEN
+      UPDATE crm.interaction SET status = (CASE WHEN status = 'canceled' THEN 'confirmed' ELSE 'canceled' END)::crm.interaction_status,
+                                 kind = (CASE WHEN kind = 'email' THEN 'meeting' ELSE 'email' END)::crm.interaction_kind
+      WHERE id = (SELECT interaction_id FROM crm.participant WHERE id = target);
     ELSE
       INSERT INTO crm.participant (interaction_id, address, role)
       VALUES (1 + (random() * 399)::int,
