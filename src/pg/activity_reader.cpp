@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/activity/address.hpp"
+#include "pg/fresh_interactions.hpp"
 #include "pg/guard.hpp"
 #include "pg/spi.hpp"
 
@@ -200,7 +201,24 @@ std::vector<std::int64_t> fold_versions(const std::vector<std::int64_t> &interac
   for (; next_wanted < wanted.size(); ++next_wanted) missing.push_back(wanted[next_wanted]);
   is.close();
   ps.close();
-  return missing;
+  // Interactions this statement deleted with their participants: as they were, from the registry.
+  std::vector<std::int64_t> unknown;
+  for (std::int64_t id : missing) {
+    const FreshInteraction *gone = pg_call([&] { return deleted_find(id); });
+    auto rows = change.before.find(id);
+    if (gone == nullptr) {
+      unknown.push_back(id);
+      continue;
+    }
+    if (rows == change.before.end()) continue;
+    before.add({.id = gone->id,
+                .workspace_id = gone->workspace_id,
+                .occurred_at = gone->occurred_at,
+                .kind = static_cast<signals::Kind>(gone->kind),
+                .status = static_cast<signals::Status>(gone->status)},
+               rows->second);
+  }
+  return unknown;
 }
 
 }  // namespace crm::pg

@@ -34,8 +34,9 @@ struct ParticipantChange {
 
 // Folds each of these interactions twice, as it is now into after and as it was before the change
 // into before: its current participants, with the written rows swapped for the rows before. Reads
-// in a fresh snapshot, after the caller claimed the interactions. Returns the ids of interactions
-// that no longer exist (deleted with their participants): they are folded into neither.
+// in a fresh snapshot, after the caller claimed the interactions. An interaction this statement
+// deleted (fresh_interactions.hpp: deleted_remember) is folded as it was into before only. Returns
+// the ids of interactions that exist no more and were not remembered: folded into neither.
 std::vector<std::int64_t> fold_versions(const std::vector<std::int64_t> &interaction_ids,
                                         const ParticipantChange &change, signals::Folder &before,
                                         signals::Folder &after);

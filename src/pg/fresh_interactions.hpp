@@ -26,4 +26,13 @@ void fresh_remember(const FreshInteraction &interaction);
 FreshInteraction *fresh_find(std::int64_t id);
 void fresh_forget_all();
 
+// Interactions this transaction is deleting, as they were just before (a BEFORE DELETE row trigger
+// remembers them). Their participants go by cascade, and the participants' trigger runs before the
+// interaction's statement trigger, when the interaction row is already gone: this is where it
+// finds what they contributed, and forgets them. (The cascade's triggers are queued behind the
+// interaction's own statement trigger, so that one cannot.)
+void deleted_remember(const FreshInteraction &interaction);
+const FreshInteraction *deleted_find(std::int64_t id);
+void deleted_forget_all();
+
 }  // namespace crm::pg

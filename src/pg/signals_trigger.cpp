@@ -25,6 +25,7 @@
 extern "C" {
 PG_FUNCTION_INFO_V1(crm_participant_signals);
 PG_FUNCTION_INFO_V1(crm_interaction_signals);
+PG_FUNCTION_INFO_V1(crm_interaction_deleting);
 PG_FUNCTION_INFO_V1(crm_activity_truncated);
 }
 
@@ -272,6 +273,7 @@ void participants_deleted(TriggerData *td, Micros now) {
     before.push_back(&r);
   }
   apply_change(change, std::move(interactions), before, now);
+  pg_call([] { deleted_forget_all(); });
 }
 
 void interactions_inserted(Tuplestorestate *store, TupleDesc desc) {
@@ -383,7 +385,9 @@ extern "C" PGDLLEXPORT Datum crm_interaction_signals(PG_FUNCTION_ARGS) {
   TriggerData *td = statement_trigger(fcinfo, "crm_interaction_signals");
   if (restoring()) return PointerGetDatum(nullptr);
   if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
-    // Participants cascade, and their own trigger recomputes what they contributed.
+    // Participants cascade, and their own trigger takes out what they contributed. It runs after
+    // this one (the cascade's triggers are queued behind the statement's), and forgets the
+    // interactions remembered as deleting once it has used them.
     fresh_forget_all();
     return PointerGetDatum(nullptr);
   }
@@ -393,6 +397,35 @@ extern "C" PGDLLEXPORT Datum crm_interaction_signals(PG_FUNCTION_ARGS) {
     else
       interactions_updated(now);
   });
+}
+
+// BEFORE DELETE ... FOR EACH ROW on crm.interaction: remembers the interaction as it is, for the
+// participants' trigger, which runs when the cascade has deleted them and the row is gone.
+extern "C" PGDLLEXPORT Datum crm_interaction_deleting(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "crm_interaction_deleting: not called as a trigger");
+  TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+      !TRIGGER_FIRED_BY_DELETE(td->tg_event))
+    elog(ERROR, "crm_interaction_deleting: must fire BEFORE DELETE ... FOR EACH ROW");
+  if (restoring()) return PointerGetDatum(td->tg_trigtuple);
+  TupleDesc desc = td->tg_relation->rd_att;
+  HeapTuple row = td->tg_trigtuple;
+  auto column = [&](const char *name) {
+    bool isnull = false;
+    return heap_getattr(row, SPI_fnumber(desc, name), desc, &isnull);
+  };
+  FreshInteraction f{};
+  f.id = DatumGetInt64(column("id"));
+  f.workspace_id = DatumGetInt64(column("workspace_id"));
+  f.occurred_at = DatumGetTimestampTz(column("occurred_at"));
+  f.kind = static_cast<std::uint8_t>(
+      crm::signals::parse_kind(enum_label(DatumGetObjectId(column("kind"))))
+          .value_or(crm::signals::Kind::Note));
+  f.status = static_cast<std::uint8_t>(
+      crm::signals::parse_status(enum_label(DatumGetObjectId(column("status"))))
+          .value_or(crm::signals::Status::Confirmed));
+  deleted_remember(f);
+  return PointerGetDatum(row);
 }
 
 extern "C" PGDLLEXPORT Datum crm_activity_truncated(PG_FUNCTION_ARGS) {

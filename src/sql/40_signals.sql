@@ -50,6 +50,10 @@ CREATE FUNCTION crm._interaction_signals() RETURNS trigger
   AS 'MODULE_PATHNAME', 'crm_interaction_signals' LANGUAGE C;
 CREATE FUNCTION crm._activity_truncated() RETURNS trigger
   AS 'MODULE_PATHNAME', 'crm_activity_truncated' LANGUAGE C;
+-- Remembers an interaction being deleted, for the participants' trigger that runs after the
+-- cascade: it takes out what they contributed as a difference.
+CREATE FUNCTION crm._interaction_deleting() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_interaction_deleting' LANGUAGE C;
 CREATE FUNCTION crm._claim_addresses(ws bigint, addrs text[], domains text[]) RETURNS void
   AS 'MODULE_PATHNAME', 'crm_claim_addresses' LANGUAGE C STRICT;
 -- A record statement's claims (addrs[i] in wss[i], domains[i] in domain_wss[i]): all or none.
@@ -94,6 +98,8 @@ CREATE TRIGGER interaction_signals_update AFTER UPDATE ON crm.interaction
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._interaction_signals();
 CREATE TRIGGER interaction_signals_delete AFTER DELETE ON crm.interaction
   FOR EACH STATEMENT EXECUTE FUNCTION crm._interaction_signals();
+CREATE TRIGGER interaction_signals_deleting BEFORE DELETE ON crm.interaction
+  FOR EACH ROW EXECUTE FUNCTION crm._interaction_deleting();
 CREATE TRIGGER participant_truncated AFTER TRUNCATE ON crm.participant
   FOR EACH STATEMENT EXECUTE FUNCTION crm._activity_truncated();
 CREATE TRIGGER interaction_truncated AFTER TRUNCATE ON crm.interaction

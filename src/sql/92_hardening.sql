@@ -19,7 +19,8 @@ DECLARE
   pure_c constant text[] := ARRAY['_band', '_strength', '_valid_duplicate_model', '_restoring',
     'default_duplicate_model', 'given_name_forms', 'is_disposable_email_domain', 'is_free_email_domain',
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
-    'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar'];
+    'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
+    '_interaction_deleting'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',

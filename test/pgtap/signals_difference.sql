@@ -5,7 +5,7 @@
 -- last interaction, its only inbound email, a contact's only pair) and fall back to a recompute,
 -- must leave crm.verify_signals() empty; so must a long random sequence of them.
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 SET LOCAL timezone = 'UTC';
 SET LOCAL crm.clock = '2026-03-01 12:00+00';
 
@@ -84,6 +84,17 @@ DELETE FROM crm.participant WHERE interaction_id = 41;
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'all participants of an interaction deleted');
 DELETE FROM crm.interaction WHERE id = 42;
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'an interaction deleted with its participants');
+DELETE FROM crm.interaction WHERE id IN (43, 44, 45);
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'three interactions deleted in one statement');
+-- A deletion rolled back leaves its interaction remembered as deleting: nothing may use that.
+SAVEPOINT undone;
+DELETE FROM crm.interaction WHERE id = 46;
+ROLLBACK TO SAVEPOINT undone;
+UPDATE crm.interaction SET occurred_at = occurred_at + interval '1 hour' WHERE id = 46;
+DELETE FROM crm.participant WHERE id = (SELECT max(id) FROM crm.participant WHERE interaction_id = 46);
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'a deletion rolled back to a savepoint');
+DELETE FROM crm.interaction WHERE id = 46;
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'and the same interaction deleted after all');
 
 -- An interaction's kind, status or time changed: folded as it was and as it is.
 UPDATE crm.interaction SET occurred_at = occurred_at - interval '3 days' WHERE id = 60;
@@ -103,7 +114,7 @@ DECLARE
 BEGIN
   FOR k IN 1 .. n LOOP
     SELECT id INTO target FROM crm.participant ORDER BY random() LIMIT 1;
-    op := floor(random() * 7)::int;
+    op := floor(random() * 8)::int;
     IF op = 0 THEN
       UPDATE crm.participant SET response = (CASE WHEN response IS NULL THEN 'declined' END)::crm.participant_response WHERE id = target;
     ELSIF op = 1 THEN
@@ -121,9 +132,11 @@ BEGIN
       UPDATE crm.interaction SET status = (CASE WHEN status = 'canceled' THEN 'confirmed' ELSE 'canceled' END)::crm.interaction_status,
                                  kind = (CASE WHEN kind = 'email' THEN 'meeting' ELSE 'email' END)::crm.interaction_kind
       WHERE id = (SELECT interaction_id FROM crm.participant WHERE id = target);
+    ELSIF op = 7 THEN
+      DELETE FROM crm.interaction WHERE id = (SELECT interaction_id FROM crm.participant WHERE id = target);
     ELSE
       INSERT INTO crm.participant (interaction_id, address, role)
-      VALUES (1 + (random() * 399)::int,
+      VALUES ((SELECT id FROM crm.interaction ORDER BY random() LIMIT 1),
               (ARRAY['ann', 'ben', 'cy'])[1 + floor(random() * 3)::int] || '@us.example', 'cc');
     END IF;
   END LOOP;

@@ -1194,6 +1194,13 @@ CREATE TRIGGER company_relink_delete AFTER DELETE ON crm.company
 
 
 
+-- Interactions deleted: remembered as they were for the participants' trigger, which takes out
+-- what they contributed as a difference (no recompute of every record in them).
+CREATE FUNCTION crm._interaction_deleting() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_interaction_deleting' LANGUAGE C;
+CREATE TRIGGER interaction_signals_deleting BEFORE DELETE ON crm.interaction
+  FOR EACH ROW EXECUTE FUNCTION crm._interaction_deleting();
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
@@ -1202,7 +1209,8 @@ DECLARE
   pure_c constant text[] := ARRAY['_band', '_strength', '_valid_duplicate_model', '_restoring',
     'default_duplicate_model', 'given_name_forms', 'is_disposable_email_domain', 'is_free_email_domain',
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
-    'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar'];
+    'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
+    '_interaction_deleting'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
