@@ -15,6 +15,7 @@
 #include "core/match/reference.hpp"
 #include "core/match/sets.hpp"
 #include "core/match/similarity.hpp"
+#include "core/match/text.hpp"
 #include "core/match/training.hpp"
 #include "core/error.hpp"
 
@@ -383,6 +384,86 @@ TEST(Evidence, IsValidJsonWithEscapedAttributeNames) {
             "email exact, attributes.say \"hi\"\\ one_edit");
   EXPECT_NEAR(doc["score"].get<double>(),
               crm::match::probability(crm::match::match_weight(m, levels)), 1e-12);
+}
+
+}  // namespace
+
+// ---- what does not identify anyone (issue 11) ----
+
+namespace {
+
+TEST(Placeholder, NoValueWordsButNotNames) {
+  for (std::string_view v : {"", " ", "n a", "unknown", "none", "null", "test", "xxx", "00000", "0",
+                             "not known", "anonymous"})
+    EXPECT_TRUE(crm::match::is_placeholder(v)) << v;
+  // Real names and values: Na and Nil are names, Blank and Sample surnames, 10001 a postal code.
+  for (std::string_view v : {"na", "nil", "blank", "sample", "10001", "smith", "x", "testa"})
+    EXPECT_FALSE(crm::match::is_placeholder(v)) << v;
+}
+
+TEST_F(WithReference, PlaceholdersAreMissingValues) {
+  const Profile p = person({"N/A", "Unknown", "none@none.com", "", "-", "n/a", "00000"});
+  EXPECT_EQ(p[kFirstName], "");
+  EXPECT_EQ(p[kLastName], "");
+  EXPECT_EQ(p[kEmails], "");
+  EXPECT_EQ(p[kStreet], "");
+  EXPECT_EQ(p[kCity], "");
+  EXPECT_EQ(p[kPostalCode], "");
+  // Two records that both say "unknown" agree on nothing.
+  const Model m = default_model(RecordKind::Person);
+  const Profile q = person({"n/a", "UNKNOWN", "noemail@corp.com", "", "Unknown", "N/A", "0"});
+  for (std::int8_t level : compare(m, p, q)) EXPECT_EQ(level, -1);
+  EXPECT_EQ(person({"Ann", "Lee", "no-reply@corp.com"})[kEmails], "");
+  EXPECT_EQ(person({"Ann", "Lee", "ann.test@corp.com"})[kEmails], "ann.test@corp.com");
+}
+
+TEST_F(WithReference, TitlesAloneAreNoName) {
+  EXPECT_EQ(person({"Sir", "Bt."})[kFirstName], "");
+  EXPECT_EQ(person({"Sir", "Bt."})[kLastName], "");
+  EXPECT_EQ(person({"Jr."})[kFirstName], "");
+  EXPECT_EQ(person({"Sir John", "Smith Bt."})[kFirstName], "john");
+  EXPECT_EQ(person({"Sir John", "Smith Bt."})[kLastName], "smith");
+  EXPECT_EQ(person({"Ann", "Lord"})[kLastName], "lord") << "a surname, not a title";
+}
+
+TEST_F(WithReference, FirstOfJanuaryIsAYearOnly) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile year = person({"Ann", "Lee", "", "", "", "", "", "", "1950-01-01"});
+  const Profile day = person({"Ann", "Lee", "", "", "", "", "", "", "1950-06-14"});
+  const Profile other_year = person({"Ann", "Lee", "", "", "", "", "", "", "1951-01-01"});
+  EXPECT_EQ(year[kBirthDate], "1950");
+  EXPECT_EQ(day[kBirthDate], "19500614");
+  const int date = 4;  // birth_date in the default person model
+  EXPECT_EQ(compare(m, year, day)[date], 2) << "agrees as far as it is known: same_year";
+  EXPECT_EQ(compare(m, year, year)[date], 2) << "two 1 Januaries are not an exact date";
+  EXPECT_EQ(compare(m, year, other_year)[date], 3);
+  // Two namesakes "born 1 January 1950" have far less in common than two born on 14 June.
+  EXPECT_LT(match_weight(m, compare(m, year, year)), match_weight(m, compare(m, day, day)) - 10);
+  // A year-only date makes no birth-date key (a block of everyone born that year), but still
+  // pairs with the same surname sound.
+  const std::vector<std::int64_t> k = blocking_keys(RecordKind::Person, year, 1, first_letters);
+  const std::vector<std::int64_t> kd = blocking_keys(RecordKind::Person, day, 1, first_letters);
+  EXPECT_TRUE(std::any_of(k.begin(), k.end(), [&](std::int64_t key) {
+    return std::find(kd.begin(), kd.end(), key) != kd.end();
+  }));
+}
+
+TEST_F(WithReference, NamesakesAtTheirOwnCompaniesAreNotDuplicates) {
+  // The demo's case: Richard Thompson at five companies, each first.last@ his company's domain.
+  const Model m = default_model(RecordKind::Person);
+  const Profile a =
+      person({"Richard", "Thompson", "richard.thompson@acme.com", "", "", "", "", "", "", "11"});
+  const Profile b =
+      person({"Richard", "Thompson", "richard.thompson@globex.com", "", "", "", "", "", "", "12"});
+  const Levels l = compare(m, a, b);
+  EXPECT_EQ(l[2], 4) << "two companies' addresses: different, whatever the local part";
+  EXPECT_EQ(l[9], 1) << "two business domains: different";
+  EXPECT_LT(score(m, a, b), 0.5);
+  // The same mailbox name with two providers still points at one person.
+  const Profile c = person({"Richard", "Thompson", "rthompson1970@gmail.com"});
+  const Profile d = person({"Richard", "Thompson", "rthompson1970@yahoo.com"});
+  EXPECT_EQ(compare(m, c, d)[2], 2);
+  EXPECT_GE(score(m, c, d), 0.9);
 }
 
 }  // namespace

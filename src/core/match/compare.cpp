@@ -48,6 +48,19 @@ int surname_level(std::string_view a, std::string_view b) {
   return 3;
 }
 
+// A personal mailbox provider's domain (gmail.com, mail.yahoo.co.jp): its parents are looked up
+// too.
+bool free_mail(std::string_view domain) {
+  const Reference &ref = reference();
+  while (!domain.empty()) {
+    if (ref.is_free_domain(domain)) return true;
+    const std::size_t dot = domain.find('.');
+    if (dot == std::string_view::npos) break;
+    domain.remove_prefix(dot + 1);
+  }
+  return false;
+}
+
 int email_level(std::string_view a, std::string_view b) {
   int best = 4;
   for (std::string_view x : split(a)) {
@@ -55,7 +68,10 @@ int email_level(std::string_view a, std::string_view b) {
       int level = 4;
       if (x == y) {
         level = is_generic_local_part(local_part(x)) ? 1 : 0;
-      } else if (local_part(x) == local_part(y) && !is_generic_local_part(local_part(x))) {
+      } else if (local_part(x) == local_part(y) && !is_generic_local_part(local_part(x)) &&
+                 (free_mail(domain_part(x)) || free_mail(domain_part(y)))) {
+        // The same mailbox name with two providers is someone's habit. At two companies'
+        // domains it is the companies' pattern (first.last@), which namesakes share.
         level = 2;
       } else if (domain_part(x) == domain_part(y) &&
                  jaro_winkler(local_part(x), local_part(y)) >= 0.88) {
@@ -74,6 +90,8 @@ int phone_level(std::string_view a, std::string_view b) {
 }
 
 int date_level(std::string_view a, std::string_view b) {
+  // A date known to the year only ('yyyy', profile.cpp) agrees only as far as the year.
+  if (a.size() == 4 || b.size() == 4) return a.substr(0, 4) == b.substr(0, 4) ? 2 : 3;
   if (a == b) return 0;
   // A typo in one digit, or day and month swapped (US against European order).
   const bool swapped = a.size() == 8 && b.size() == 8 && a.substr(0, 4) == b.substr(0, 4) &&

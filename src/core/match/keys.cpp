@@ -109,11 +109,12 @@ void person_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
     for (std::uint32_t g : groups)
       keys.add(Rule::GivenGroupSurnameSound, std::to_string(g), surname_sound);
   }
-  // A typo in the day or month of birth: the surname's sound and the year.
-  if (!surname_sound.empty() && p[kBirthDate].size() == 8)
+  // A typo in the day or month of birth, or a date known to the year only: the surname's sound
+  // and the year. A year alone is no key (a block of everyone born that year).
+  if (!surname_sound.empty() && p[kBirthDate].size() >= 4)
     keys.add(Rule::SurnameSoundBirthYear, surname_sound,
              std::string_view(p[kBirthDate]).substr(0, 4));
-  keys.add(Rule::BirthDate, p[kBirthDate]);
+  if (p[kBirthDate].size() == 8) keys.add(Rule::BirthDate, p[kBirthDate]);
   const std::string_view number = street_number(p[kStreet]);
   if (!p[kPostalCode].empty() && !surname_sound.empty())
     keys.add(Rule::PostalSurnameSound, p[kPostalCode], surname_sound);

@@ -534,8 +534,12 @@ void strip_legal_terms(std::vector<std::string> &tokens, const Scripts &scripts,
       strip_terms(tokens, terms->prefixes, terms->max_tokens, true);
 }
 
-constexpr std::array<std::string_view, 14> kHonorifics = {
-    "mr", "mrs", "ms", "miss", "dr", "prof", "jr", "sr", "ii", "iii", "iv", "phd", "md", "esq"};
+// Titles, generational words and post-nominal letters: never part of whom a name identifies.
+// (Not "lord", "lady" or "dean": they are surnames too.)
+constexpr std::array<std::string_view, 30> kHonorifics = {
+    "mr",   "mrs", "ms",  "miss", "mx",  "dr",  "prof", "jr", "sr",   "ii",
+    "iii",  "iv",  "phd", "md",   "esq", "sir", "dame", "bt", "bart", "rev",
+    "revd", "hon", "kbe", "cbe",  "obe", "mbe", "frs",  "qc", "kc",   "kt"};
 
 bool is_honorific(std::string_view t) {
   return std::find(kHonorifics.begin(), kHonorifics.end(), t) != kHonorifics.end();

@@ -66,14 +66,33 @@ std::string region_of(std::string_view country, std::string_view fallback) {
   return std::string(fallback);
 }
 
-// 'YYYY-MM-DD' (Postgres' ISO date output) → 'yyyymmdd'; anything else is unknown.
+// 'YYYY-MM-DD' (Postgres' ISO date output) → 'yyyymmdd'; anything else is unknown. 1 January
+// is how year-only dates are stored (a birth year typed into a date column): it becomes 'yyyy',
+// which agrees with another date only as far as the year.
 std::string compact_date(std::string_view date) {
   if (date.size() != 10 || date[4] != '-' || date[7] != '-') return {};
   std::string out;
   for (char c : date)
     if (c != '-') out.push_back(c);
-  return std::all_of(out.begin(), out.end(), [](char c) { return c >= '0' && c <= '9'; }) ? out
-                                                                                          : "";
+  if (!std::all_of(out.begin(), out.end(), [](char c) { return c >= '0' && c <= '9'; })) return {};
+  if (out.compare(4, 4, "0101") == 0) out.resize(4);
+  return out;
+}
+
+std::string unless_placeholder(std::string value) {
+  return is_placeholder(value) ? std::string() : value;
+}
+
+// An address that names nobody: "none@none.com", "noemail@...", "test@...". (Not the reserved
+// example domains: staging data and documentation use them for real people.)
+bool placeholder_email(std::string_view email) {
+  std::string local(email.substr(0, email.find('@')));
+  for (char &c : local)
+    if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
+  static constexpr std::array<std::string_view, 8> kNobody = {
+      "noemail", "no email", "nomail",     "no mail",
+      "noreply", "no reply", "donotreply", "do not reply"};
+  return is_placeholder(local) || std::find(kNobody.begin(), kNobody.end(), local) != kNobody.end();
 }
 
 std::string domain_unless_free(std::string_view address_or_host) {
@@ -87,11 +106,14 @@ std::string domain_unless_free(std::string_view address_or_host) {
 Profile person_profile(const RawRecord &raw, std::string_view default_region) {
   Profile p;
   p.fields.resize(kPersonFields);
-  p.fields[kFirstName] = normalize_person_name(column(raw, kColFirst)).value_or("");
-  p.fields[kLastName] = normalize_person_name(column(raw, kColLast)).value_or("");
+  p.fields[kFirstName] =
+      unless_placeholder(normalize_person_name(column(raw, kColFirst)).value_or(""));
+  p.fields[kLastName] =
+      unless_placeholder(normalize_person_name(column(raw, kColLast)).value_or(""));
   std::vector<std::string> emails, domains;
   auto add_email = [&](std::string_view text) {
-    if (std::optional<std::string> e = normalize_email(text)) {
+    std::optional<std::string> e = normalize_email(text);
+    if (e && !placeholder_email(*e)) {
       domains.push_back(domain_unless_free(*e));
       emails.push_back(std::move(*e));
     }
@@ -103,9 +125,9 @@ Profile person_profile(const RawRecord &raw, std::string_view default_region) {
   const std::string region = region_of(column(raw, kColCountry), default_region);
   p.fields[kPhone] = normalize_phone(column(raw, kColPhone), region).value_or("");
   p.fields[kBirthDate] = compact_date(column(raw, kColBirth));
-  p.fields[kStreet] = normalize_street(column(raw, kColStreet));
-  p.fields[kCity] = fold_text(column(raw, kColCity));
-  p.fields[kPostalCode] = fold_compact(column(raw, kColPostal));
+  p.fields[kStreet] = unless_placeholder(normalize_street(column(raw, kColStreet)));
+  p.fields[kCity] = unless_placeholder(fold_text(column(raw, kColCity)));
+  p.fields[kPostalCode] = unless_placeholder(fold_compact(column(raw, kColPostal)));
   p.fields[kCompanyId] = std::string(column(raw, kColCompany));
   return p;
 }
@@ -113,14 +135,15 @@ Profile person_profile(const RawRecord &raw, std::string_view default_region) {
 Profile company_profile(const RawRecord &raw, std::string_view default_region) {
   Profile p;
   p.fields.resize(kCompanyFields);
-  p.fields[kCompanyName] = normalize_company_name(column(raw, kColName)).value_or("");
+  p.fields[kCompanyName] =
+      unless_placeholder(normalize_company_name(column(raw, kColName)).value_or(""));
   p.fields[kDomain] = domain_unless_free(column(raw, kColDomain));
   const std::string region = region_of(column(raw, kColCompanyCountry), default_region);
   p.fields[kCompanyPhone] = normalize_phone(column(raw, kColCompanyPhone), region).value_or("");
-  p.fields[kCompanyStreet] = normalize_street(column(raw, kColCompanyStreet));
-  p.fields[kCompanyCity] = fold_text(column(raw, kColCompanyCity));
-  p.fields[kCompanyPostalCode] = fold_compact(column(raw, kColCompanyPostal));
-  p.fields[kCountry] = fold_text(column(raw, kColCompanyCountry));
+  p.fields[kCompanyStreet] = unless_placeholder(normalize_street(column(raw, kColCompanyStreet)));
+  p.fields[kCompanyCity] = unless_placeholder(fold_text(column(raw, kColCompanyCity)));
+  p.fields[kCompanyPostalCode] = unless_placeholder(fold_compact(column(raw, kColCompanyPostal)));
+  p.fields[kCountry] = unless_placeholder(fold_text(column(raw, kColCompanyCountry)));
   return p;
 }
 

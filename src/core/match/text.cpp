@@ -1,5 +1,8 @@
 #include "core/match/text.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include <unicode/translit.h>
 #include <unicode/unistr.h>
 
@@ -69,6 +72,46 @@ std::string fold_compact(std::string_view text) {
   for (char c : folded)
     if (c != ' ') out.push_back(c);
   return out;
+}
+
+bool is_placeholder(std::string_view folded) {
+  if (folded.find_first_not_of(' ') == std::string_view::npos) return true;
+  // Zeros only: "0", "00000" in a postal code or house number.
+  if (folded.find_first_not_of("0 ") == std::string_view::npos) return true;
+  // Only words that are nobody's name: "Na", "Nil", "Blank" and "Sample" are real names, so
+  // "na" counts only when it was written "N/A" (folded to "n a").
+  static constexpr std::array<std::string_view, 31> kPlaceholders = {"n a",
+                                                                     "n k",
+                                                                     "not known",
+                                                                     "not given",
+                                                                     "not available",
+                                                                     "not applicable",
+                                                                     "no name",
+                                                                     "unknown",
+                                                                     "unk",
+                                                                     "none",
+                                                                     "null",
+                                                                     "test",
+                                                                     "testing",
+                                                                     "tbd",
+                                                                     "tba",
+                                                                     "tbc",
+                                                                     "xx",
+                                                                     "xxx",
+                                                                     "xxxx",
+                                                                     "anonymous",
+                                                                     "noname",
+                                                                     "notknown",
+                                                                     "missing",
+                                                                     "empty",
+                                                                     "dummy",
+                                                                     "asdf",
+                                                                     "qwerty",
+                                                                     "nobody",
+                                                                     "undefined",
+                                                                     "no one",
+                                                                     "someone"};
+  return std::find(kPlaceholders.begin(), kPlaceholders.end(), folded) != kPlaceholders.end();
 }
 
 }  // namespace crm::match
