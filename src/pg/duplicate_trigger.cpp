@@ -76,8 +76,12 @@ void apply_rule(RecordKind kind, const DuplicateSettings &settings,
       return it != settled.end() && (it->second == kMerged || it->second == c->fingerprint);
     });
   }
-  std::sort(firing.begin(), firing.end(),
-            [](const CandidateRow *x, const CandidateRow *y) { return x->score > y->score; });
+  // Best first; equal scores (a probability saturates at 1) by the records' ids, so that the
+  // messages, and which record a block names, do not depend on the order pairs were found in.
+  std::sort(firing.begin(), firing.end(), [](const CandidateRow *x, const CandidateRow *y) {
+    if (x->score != y->score) return x->score > y->score;
+    return std::pair(x->record_id, x->other_id) < std::pair(y->record_id, y->other_id);
+  });
   const std::string name = kind_name(kind);
   constexpr std::size_t kMaxWarnings = 10;
   for (std::size_t i = 0; i < firing.size(); ++i) {

@@ -464,6 +464,13 @@ TEST_F(WithReference, NamesakesAtTheirOwnCompaniesAreNotDuplicates) {
   const Profile d = person({"Richard", "Thompson", "rthompson1970@yahoo.com"});
   EXPECT_EQ(compare(m, c, d)[2], 2);
   EXPECT_GE(score(m, c, d), 0.9);
+  // And so does a mistyped domain, but not a company's numbered one.
+  const Profile e = person({"Theo", "Morris", "t.m39@brooks-sawer.com"});
+  const Profile f = person({"Theo", "Morris", "t.m39@brooks-sawyer.com"});
+  EXPECT_EQ(compare(m, e, f)[2], 2);
+  const Profile g = person({"Ann", "Lee", "ann.lee@office1.example"});
+  const Profile h = person({"Ann", "Lee", "ann.lee@office2.example"});
+  EXPECT_EQ(compare(m, g, h)[2], 4);
 }
 
 }  // namespace

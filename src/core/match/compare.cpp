@@ -61,6 +61,18 @@ bool free_mail(std::string_view domain) {
   return false;
 }
 
+// Two spellings of one domain ("brooks-sawyer.com", "brooks-sawer.com"), not two domains that
+// differ in a number only ("office1.acme.com", "office2.acme.com").
+bool mistyped_domain(std::string_view a, std::string_view b) {
+  if (a == b || jaro_winkler(a, b) < 0.92) return false;
+  if (a.size() != b.size()) return true;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const bool digits = a[i] >= '0' && a[i] <= '9' && b[i] >= '0' && b[i] <= '9';
+    if (a[i] != b[i] && !digits) return true;
+  }
+  return false;
+}
+
 int email_level(std::string_view a, std::string_view b) {
   int best = 4;
   for (std::string_view x : split(a)) {
@@ -69,9 +81,11 @@ int email_level(std::string_view a, std::string_view b) {
       if (x == y) {
         level = is_generic_local_part(local_part(x)) ? 1 : 0;
       } else if (local_part(x) == local_part(y) && !is_generic_local_part(local_part(x)) &&
-                 (free_mail(domain_part(x)) || free_mail(domain_part(y)))) {
-        // The same mailbox name with two providers is someone's habit. At two companies'
-        // domains it is the companies' pattern (first.last@), which namesakes share.
+                 (free_mail(domain_part(x)) || free_mail(domain_part(y)) ||
+                  mistyped_domain(domain_part(x), domain_part(y)))) {
+        // The same mailbox name with two providers is someone's habit, and with a mistyped
+        // domain the same address. At two companies' domains it is the companies' pattern
+        // (first.last@), which namesakes share.
         level = 2;
       } else if (domain_part(x) == domain_part(y) &&
                  jaro_winkler(local_part(x), local_part(y)) >= 0.88) {
