@@ -527,7 +527,7 @@ SELECT 'The ' || c.name || ', Inc.', 'https://www.' || c.domain || '/', c.city, 
 FROM crm.company c WHERE c.id % 50 = 0 ORDER BY c.id;
 COMMIT;
 
-SELECT format('trade-show import: %s people and %s companies added, %s of them flagged as probable duplicates as they were written; %s open pairs in all, most between namesakes in the generated data, at %ss',
+SELECT format('trade-show import: %s people and %s companies added, %s of them flagged as probable duplicates as they were written; %s open pairs in all, at %ss',
               (SELECT count(*) FROM crm.person WHERE created_at = :'clock'::timestamptz - interval '2 days'),
               (SELECT count(*) FROM crm.company WHERE created_at = :'clock'::timestamptz - interval '2 days'),
               (SELECT count(DISTINCT r.id) FROM (

@@ -471,6 +471,15 @@ TEST_F(WithReference, NamesakesAtTheirOwnCompaniesAreNotDuplicates) {
   const Profile g = person({"Ann", "Lee", "ann.lee@office1.example"});
   const Profile h = person({"Ann", "Lee", "ann.lee@office2.example"});
   EXPECT_EQ(compare(m, g, h)[2], 4);
+  // Two companies with similar names are two domains (the demo's James Russo at Summit Motors
+  // and at Summit Foods); numbered mailboxes at one provider are two people's.
+  const Profile i = person({"James", "Russo", "james.russo@summitmotors.com"});
+  const Profile j = person({"James", "Russo", "james.russo@summitfoods.com"});
+  EXPECT_EQ(compare(m, i, j)[2], 4);
+  const Profile k = person({"Priya", "Ferrari", "priya.ferrari63@icloud.com"});
+  const Profile l2 = person({"Priya", "Ferrari", "priya.ferrari21@icloud.com"});
+  EXPECT_EQ(compare(m, k, l2)[2], 4);
+  EXPECT_LT(score(m, k, l2), 0.9);
 }
 
 }  // namespace

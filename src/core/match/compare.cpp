@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 
 #include "core/match/reference.hpp"
 #include "core/match/similarity.hpp"
@@ -61,16 +62,23 @@ bool free_mail(std::string_view domain) {
   return false;
 }
 
-// Two spellings of one domain ("brooks-sawyer.com", "brooks-sawer.com"), not two domains that
-// differ in a number only ("office1.acme.com", "office2.acme.com").
+// Two strings that are the same but for their numbers: "priya.ferrari63" and "priya.ferrari21",
+// "office1.acme.com" and "office2.acme.com". Numbered mailboxes and hosts are distinct ones.
+bool differ_in_numbers_only(std::string_view a, std::string_view b) {
+  auto letters = [](std::string_view s) {
+    std::string out;
+    for (char c : s)
+      if (c < '0' || c > '9') out.push_back(c);
+    return out;
+  };
+  return a != b && letters(a) == letters(b);
+}
+
+// Two spellings of one domain ("brooks-sawyer.com", "brooks-sawer.com"): at most two edits apart
+// and close overall, which two companies' names ("summitmotors.com", "summitfoods.com") are not.
 bool mistyped_domain(std::string_view a, std::string_view b) {
-  if (a == b || jaro_winkler(a, b) < 0.92) return false;
-  if (a.size() != b.size()) return true;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const bool digits = a[i] >= '0' && a[i] <= '9' && b[i] >= '0' && b[i] <= '9';
-    if (a[i] != b[i] && !digits) return true;
-  }
-  return false;
+  return a != b && !differ_in_numbers_only(a, b) && levenshtein(a, b, 2) <= 2 &&
+         jaro_winkler(a, b) >= 0.92;
 }
 
 int email_level(std::string_view a, std::string_view b) {
@@ -88,6 +96,7 @@ int email_level(std::string_view a, std::string_view b) {
         // (first.last@), which namesakes share.
         level = 2;
       } else if (domain_part(x) == domain_part(y) &&
+                 !differ_in_numbers_only(local_part(x), local_part(y)) &&
                  jaro_winkler(local_part(x), local_part(y)) >= 0.88) {
         level = 3;
       }
