@@ -1,6 +1,7 @@
 // SQL functions over duplicate detection that read: crm.find_duplicates, crm._duplicate_sets,
 // the model's default and its validation.
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -124,21 +125,27 @@ extern "C" PGDLLEXPORT Datum crm_duplicate_sets(PG_FUNCTION_ARGS) {
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   barrier([&] {
-    // Grouped by workspace and kind; within a group, union-find over the open pairs.
+    // Grouped by workspace and kind; within a group, coherent sets of the open pairs.
     std::vector<crm::pg::TextRow> rows = crm::pg::text_rows(
-        "SELECT record_id, other_id, workspace_id::text, kind FROM crm.duplicate_candidate "
-        "WHERE status = 'open' ORDER BY workspace_id, kind",
+        "SELECT record_id, other_id, workspace_id::text, kind, score::text "
+        "FROM crm.duplicate_candidate WHERE status = 'open' ORDER BY workspace_id, kind",
         0, nullptr, nullptr, true);
     for (std::size_t begin = 0; begin < rows.size();) {
       std::size_t end = begin;
-      std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
-      while (end < rows.size() && rows[end].columns == rows[begin].columns) {
-        pairs.emplace_back(rows[end].id, rows[end].workspace);
+      std::vector<crm::match::CandidatePair> pairs;
+      auto same_group = [&](std::size_t i) {
+        return rows[i].columns[0] == rows[begin].columns[0] &&
+               rows[i].columns[1] == rows[begin].columns[1];
+      };
+      while (end < rows.size() && same_group(end)) {
+        pairs.push_back({rows[end].id, rows[end].workspace,
+                         std::strtod(rows[end].columns[2].value_or("0").c_str(), nullptr)});
         ++end;
       }
       const std::int64_t workspace = std::stoll(rows[begin].columns[0].value_or("0"));
       const std::string kind = rows[begin].columns[1].value_or("");
-      for (const crm::match::SetMember &m : crm::match::connected_sets(pairs)) {
+      for (const crm::match::SetMember &m :
+           crm::match::coherent_sets(pairs, crm::pg::interrupt_pending)) {
         pg_call([&] {
           Datum values[4] = {
               Int64GetDatum(workspace),

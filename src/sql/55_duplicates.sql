@@ -176,4 +176,4 @@ CREATE FUNCTION crm._duplicate_sets() RETURNS TABLE (workspace_id bigint, kind t
 
 CREATE VIEW crm.duplicate_sets WITH (security_invoker = true) AS SELECT * FROM crm._duplicate_sets();
 COMMENT ON VIEW crm.duplicate_sets IS
-  'records linked by open candidates, transitively; set_id is the smallest record id of the set';
+  'records linked by open candidates, without chaining (components cut where one pair alone joins two groups); set_id is the smallest record id of the set';

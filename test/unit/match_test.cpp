@@ -357,13 +357,62 @@ TEST(Training, FewPairsMoveTheModelLittle) {
   EXPECT_GT(r.model.fields[1].m[1], 0.2);  // two agreeing pairs do not make m certain
 }
 
-TEST(Sets, ConnectedSetsUseTheSmallestId) {
-  const auto sets = connected_sets({{5, 9}, {9, 12}, {3, 4}, {20, 21}, {21, 5}});
+std::vector<std::pair<std::int64_t, std::int64_t>> set_pairs(std::vector<CandidatePair> pairs) {
   std::vector<std::pair<std::int64_t, std::int64_t>> got;
-  for (const SetMember &m : sets) got.emplace_back(m.set_id, m.record_id);
-  EXPECT_EQ(got, (std::vector<std::pair<std::int64_t, std::int64_t>>{
-                     {3, 3}, {3, 4}, {5, 5}, {5, 9}, {5, 12}, {5, 20}, {5, 21}}));
-  EXPECT_TRUE(connected_sets({}).empty());
+  for (const SetMember &m : coherent_sets(pairs)) got.emplace_back(m.set_id, m.record_id);
+  return got;
+}
+using Members = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+TEST(Sets, SetsUseTheSmallestId) {
+  EXPECT_EQ(set_pairs({{5, 9, 0.99}, {9, 12, 0.98}, {3, 4, 0.95}}),
+            (Members{{3, 3}, {3, 4}, {5, 5}, {5, 9}, {5, 12}}));
+  EXPECT_TRUE(coherent_sets({}).empty());
+}
+
+TEST(Sets, AChainDoesNotMakeOneSet) {
+  // 1-2-3-4-5-6, each linked to the next only: cut, weakest first, where two or more records
+  // are left on each side: 4-5 (4 | 2), then 2-3 (2 | 2).
+  const Members got =
+      set_pairs({{1, 2, 0.99}, {2, 3, 0.98}, {3, 4, 0.97}, {4, 5, 0.96}, {5, 6, 0.95}});
+  EXPECT_EQ(got, (Members{{1, 1}, {1, 2}, {3, 3}, {3, 4}, {5, 5}, {5, 6}}));
+}
+
+TEST(Sets, AStarOfCopiesIsOneSet) {
+  // One record and five copies of it, each too mangled to match the others.
+  EXPECT_EQ(set_pairs({{1, 2, 0.95}, {1, 3, 0.95}, {1, 4, 0.92}, {1, 5, 0.99}, {1, 6, 0.91}}),
+            (Members{{1, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}, {1, 6}}));
+}
+
+TEST(Sets, OneWeakLinkDoesNotMergeTwoGroups) {
+  // Two groups of four, every pair within each linked, and one weak pair between them.
+  std::vector<CandidatePair> pairs;
+  for (std::int64_t base : {10, 20})
+    for (std::int64_t i = 0; i < 4; ++i)
+      for (std::int64_t j = i + 1; j < 4; ++j) pairs.push_back({base + i, base + j, 0.99});
+  pairs.push_back({13, 20, 0.91});
+  EXPECT_EQ(
+      set_pairs(pairs),
+      (Members{{10, 10}, {10, 11}, {10, 12}, {10, 13}, {20, 20}, {20, 21}, {20, 22}, {20, 23}}));
+}
+
+TEST(Sets, ADenseGroupWithAMissingPairStaysOne) {
+  // Five records, all pairs but two linked (a duplicate too mangled to match every other copy).
+  std::vector<CandidatePair> pairs;
+  for (std::int64_t i = 1; i <= 5; ++i)
+    for (std::int64_t j = i + 1; j <= 5; ++j)
+      if (!(i == 4 && j == 5) && !(i == 1 && j == 5)) pairs.push_back({i, j, 0.9 + 0.01 * i});
+  EXPECT_EQ(set_pairs(pairs), (Members{{1, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}}));
+}
+
+TEST(Sets, IndependentOfTheOrderOfPairs) {
+  std::vector<CandidatePair> pairs = {{1, 2, 0.99}, {2, 3, 0.95}, {3, 4, 0.95}, {4, 5, 0.99},
+                                      {1, 3, 0.93}, {5, 6, 0.97}, {2, 6, 0.95}};
+  const Members first = set_pairs(pairs);
+  std::reverse(pairs.begin(), pairs.end());
+  EXPECT_EQ(set_pairs(pairs), first);
+  std::rotate(pairs.begin(), pairs.begin() + 3, pairs.end());
+  EXPECT_EQ(set_pairs(pairs), first);
 }
 
 }  // namespace

@@ -1201,6 +1201,10 @@ CREATE FUNCTION crm._interaction_deleting() RETURNS trigger
 CREATE TRIGGER interaction_signals_deleting BEFORE DELETE ON crm.interaction
   FOR EACH ROW EXECUTE FUNCTION crm._interaction_deleting();
 
+-- Duplicate sets no longer chain (src/core/match/sets.cpp); the view is unchanged, its comment says so.
+COMMENT ON VIEW crm.duplicate_sets IS
+  'records linked by open candidates, without chaining (components cut where one pair alone joins two groups); set_id is the smallest record id of the set';
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
