@@ -162,6 +162,23 @@ for ds in $(q -c "SELECT ds FROM bench.dataset ORDER BY pos"); do
     notes+="- $ds: train_duplicate_model failed: $(value_of "$t")"$'\n'
     log "$ds: training failed: $t"
   fi
+
+  # Calibration: the default model with its candidate threshold lowered to 0.5 and a scan, so that
+  # the scores below the threshold are seen too; every open pair, true or not, by score.
+  c=$(in_ws "$ws" "INSERT INTO crm.duplicate_model (workspace_id, kind, model)
+                   VALUES ($ws, '$kind', jsonb_set(crm.default_duplicate_model('$kind'), '{threshold}', '0.5'))
+                   ON CONFLICT (workspace_id, kind) DO UPDATE SET model = EXCLUDED.model, trained_at = NULL")
+  r=$(in_ws "$ws" "SELECT crm.scan_duplicates('$kind')")
+  if [ "$(status_of "$c")" = ok ] && [ "$(status_of "$r")" = ok ]; then
+    q -c "INSERT INTO bench.calibration (ds, score, same_entity)
+          SELECT '$ds', c.score, a.entity = b.entity FROM crm.duplicate_candidate c
+          JOIN bench.rec a ON a.ds = '$ds' AND a.record_id = c.record_id
+          JOIN bench.rec b ON b.ds = '$ds' AND b.record_id = c.other_id
+          WHERE c.workspace_id = $ws AND c.kind = '$kind' AND c.status = 'open'" >/dev/null 2>>"$raw" \
+      || log "$ds: collecting the calibration pairs failed"
+  else
+    notes+="- $ds: the calibration scan failed: $(value_of "$c") $(value_of "$r")"$'\n'
+  fi
 done
 
 checks=$(q -c "SELECT string_agg(format('%s %s: %s stray', ds, stage, stray), '; ' ORDER BY ds, stage)
@@ -189,5 +206,10 @@ cuts=$(q -c "SELECT string_agg(format('%s %s: %s', ds, stage, components_differ)
     echo "- no candidate or set names a record outside its data set."
   fi
   echo "- records whose set is not their whole connected component of open candidates (cut at a bridge between two groups): ${cuts:-none}"
+  echo
+  echo "Reliability of the default model's score (every pair scoring at least 0.5 once the threshold is lowered to 0.5, all data sets pooled; precision: the share that are true duplicates):"
+  echo
+  q -c "SELECT bench.reliability()"
+  echo
   echo "- errors at write (first 30 false negatives and false positives of each set, with both records, profiles and evidence): bench/out/duplicates_errors_<set>.txt"
 } | tee "$report"

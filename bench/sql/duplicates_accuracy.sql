@@ -409,3 +409,30 @@ AS $$
                    what, a, b, round(score_before::numeric, 6), round(score_after::numeric, 6), ev_before, ev_after)
      FROM diff WHERE what = 'rescored' ORDER BY abs(score_after - score_before) DESC LIMIT p_limit)) x;
 $$;
+
+-- Pairs scored by the default model with its threshold lowered to 0.5 (the calibration stage).
+CREATE TABLE bench.calibration (ds text NOT NULL, score float8 NOT NULL, same_entity boolean NOT NULL);
+
+-- The reliability table: per score bucket, pairs and the share of them that are true duplicates;
+-- people and companies apart, then all.
+CREATE FUNCTION bench.reliability() RETURNS SETOF text LANGUAGE sql STABLE
+AS $$
+  WITH b AS (
+    SELECT c.*, d.kind,
+           CASE WHEN score >= 0.999 THEN '0.999-1' WHEN score >= 0.99 THEN '0.99-0.999'
+                WHEN score >= 0.95 THEN '0.95-0.99' WHEN score >= 0.9 THEN '0.9-0.95'
+                WHEN score >= 0.7 THEN '0.7-0.9' ELSE '0.5-0.7' END AS bucket,
+           CASE WHEN score >= 0.999 THEN 6 WHEN score >= 0.99 THEN 5 WHEN score >= 0.95 THEN 4
+                WHEN score >= 0.9 THEN 3 WHEN score >= 0.7 THEN 2 ELSE 1 END AS pos
+    FROM bench.calibration c JOIN bench.dataset d USING (ds)),
+  t AS (
+    SELECT kind AS who, bucket, pos, count(*) AS pairs, avg(same_entity::int) AS precision FROM b GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT 'all', bucket, pos, count(*), avg(same_entity::int) FROM b GROUP BY 2, 3
+    UNION ALL
+    SELECT 'all', '0.9-1', 7, count(*), avg(same_entity::int) FROM b WHERE score >= 0.9)
+  SELECT '| records | score | pairs | precision |'
+  UNION ALL SELECT '|---|---|---|---|'
+  UNION ALL (SELECT format('| %s | %s | %s | %s |', who, bucket, pairs, bench.f3(precision)) FROM t
+             ORDER BY CASE who WHEN 'person' THEN 1 WHEN 'company' THEN 2 ELSE 3 END, pos);
+$$;
