@@ -199,6 +199,15 @@ std::int64_t apply(RecordKind kind, Delta delta, const RecordIds &recompute_ids,
   const std::vector<std::int64_t> ids = sorted(wanted);
 
   const StoredMap stored = lock_and_load(kind, ids);
+  if (person) {
+    // A person with no signal row (deleted in this statement) hands its companies no difference:
+    // they sum their pairs again.
+    for (const ContactsByRecord *m : {&added_contacts, &removed_contacts})
+      for (const auto &[id, contacts] : *m)
+        if (!stored.contains(id))
+          for (const auto &[key, pair] : contacts)
+            if (pair.company_id != 0) effects.recompute.insert(pair.company_id);
+  }
   RecordIds again;
   for (std::int64_t id : recompute_ids)
     if (stored.contains(id)) again.insert(id);

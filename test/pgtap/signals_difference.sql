@@ -5,7 +5,7 @@
 -- last interaction, its only inbound email, a contact's only pair) and fall back to a recompute,
 -- must leave crm.verify_signals() empty; so must a long random sequence of them.
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 SET LOCAL timezone = 'UTC';
 SET LOCAL crm.clock = '2026-03-01 12:00+00';
 
@@ -95,6 +95,13 @@ DELETE FROM crm.participant WHERE id = (SELECT max(id) FROM crm.participant WHER
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'a deletion rolled back to a savepoint');
 DELETE FROM crm.interaction WHERE id = 46;
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'and the same interaction deleted after all');
+
+-- People deleted and created again: their participants fall back to address contacts of the
+-- company owning the domain, which takes the difference from the person's pairs.
+DELETE FROM crm.person WHERE id = 7;
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'a person with activity deleted');
+INSERT INTO crm.person (id, email, company_id) VALUES (7, 'p7@hooli.example', 2);
+SELECT is_empty('SELECT * FROM crm.verify_signals()', 'and created again: the participants link back');
 
 -- An interaction's kind, status or time changed: folded as it was and as it is.
 UPDATE crm.interaction SET occurred_at = occurred_at - interval '3 days' WHERE id = 60;
