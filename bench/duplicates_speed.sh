@@ -16,7 +16,7 @@
 #      (TRUNCATE of the people and what their triggers wrote, VACUUM, CHECKPOINT: untimed) with
 #      these user triggers of crm.person enabled (BENCH_DUP_LOAD_MODES, in this order):
 #        none      none (ALTER TABLE crm.person DISABLE TRIGGER USER)
-#        dup_only  the duplicate triggers only (the foundation's row trigger person_relink disabled)
+#        dup_only  the duplicate triggers only (the foundation's person_relink_* triggers disabled)
 #        off       the foundation's only (DISABLE TRIGGER person_duplicates_insert/_update/_delete)
 #        on        all, as an application has them (last, so the data stays for what follows)
 #      ON/OFF is the cost of duplicate maintenance in a real import; DUP_ONLY/NONE the same cost
@@ -148,7 +148,7 @@ reset_people() {
 }
 # Load modes: which user triggers of crm.person are enabled.
 #   none      none (DISABLE TRIGGER USER): the table and its indexes alone
-#   dup_only  the duplicate triggers only (the foundation's row trigger person_relink disabled)
+#   dup_only  the duplicate triggers only (the foundation's person_relink_* triggers disabled)
 #   off       the foundation's triggers only (duplicate triggers disabled): the baseline
 #   on        all of them, as an application has it
 declare -A mode_label=([none]="none" [dup_only]="duplicate triggers only" [off]="foundation triggers only (duplicates OFF)" [on]="all (duplicates ON)")
@@ -159,7 +159,9 @@ load_people() {  # round mode
   q -c "ALTER TABLE crm.person ENABLE TRIGGER USER"
   case $mode in
     none) q -c "ALTER TABLE crm.person DISABLE TRIGGER USER" ;;
-    dup_only) q -c "ALTER TABLE crm.person DISABLE TRIGGER person_relink" ;;
+    dup_only) for t in person_relink_insert person_relink_update person_relink_delete; do
+                q -c "ALTER TABLE crm.person DISABLE TRIGGER $t"
+              done ;;
     off) dup_triggers off ;;
   esac
   reset_people
