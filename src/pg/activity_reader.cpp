@@ -27,24 +27,6 @@ std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
   return isnull ? 0 : DatumGetInt64(v);
 }
 
-// Postgres phase: the current SPI batch into plain rows (out already has SPI_processed of them).
-void read_interactions(std::vector<Interaction> &out) {
-  TupleDesc d = SPI_tuptable->tupdesc;
-  for (uint64 i = 0; i < SPI_processed; ++i) {
-    HeapTuple t = SPI_tuptable->vals[i];
-    bool isnull = false;
-    Interaction &r = out[i];
-    r.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-    r.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
-    r.kind = signals::parse_kind(text_view(SPI_getbinval(t, d, 3, &isnull)))
-                 .value_or(signals::Kind::Note);
-    r.status = signals::parse_status(text_view(SPI_getbinval(t, d, 4, &isnull)))
-                   .value_or(signals::Status::Confirmed);
-    r.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
-  }
-  SPI_freetuptable(SPI_tuptable);
-}
-
 void read_participants(std::vector<ParticipantOf> &out) {
   TupleDesc d = SPI_tuptable->tupdesc;
   for (uint64 i = 0; i < SPI_processed; ++i) {
@@ -122,6 +104,23 @@ constexpr const char *kParticipantColumns =
     "id FROM crm.participant";
 
 }  // namespace
+
+void read_interactions(std::vector<Interaction> &out) {
+  TupleDesc d = SPI_tuptable->tupdesc;
+  for (uint64 i = 0; i < SPI_processed; ++i) {
+    HeapTuple t = SPI_tuptable->vals[i];
+    bool isnull = false;
+    Interaction &r = out[i];
+    r.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+    r.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
+    r.kind = signals::parse_kind(text_view(SPI_getbinval(t, d, 3, &isnull)))
+                 .value_or(signals::Kind::Note);
+    r.status = signals::parse_status(text_view(SPI_getbinval(t, d, 4, &isnull)))
+                   .value_or(signals::Status::Confirmed);
+    r.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
+  }
+  SPI_freetuptable(SPI_tuptable);
+}
 
 void fold_all_activity(signals::Folder &folder, bool read_only) {
   const std::string interactions = std::string(kInteractionColumns) + " ORDER BY id";

@@ -16,6 +16,10 @@
 
 namespace crm::pg {
 
+// Postgres phase: the current SPI result, columns (id, occurred_at, kind::text, status::text,
+// workspace_id), into plain rows (out already has SPI_processed of them); frees it.
+void read_interactions(std::vector<signals::Interaction> &out);
+
 // Folds all activity of every workspace.
 void fold_all_activity(signals::Folder &folder, bool read_only);
 

@@ -142,8 +142,12 @@ void apply_change(const ParticipantChange &change, std::vector<std::int64_t> int
   // a conflicting write fails with a serialization error as any other would.
   const bool snapshot_reads = pg_call([] { return IsolationUsesXactSnapshot(); });
   signals::Folder &added = added_already && !snapshot_reads ? *added_already : own_added;
-  attach_models(removed, false);
-  if (&added == &own_added) attach_models(added, false);
+  // One cache of connection models for every Folder of the statement: each model is read once.
+  if (added_already != nullptr)
+    own_added.set_models(added_already->models());
+  else
+    attach_models(own_added, false);
+  removed.set_models(own_added.models());
   const std::vector<std::int64_t> missing = fold_versions(interactions, change, removed, added);
   Affected recompute;
   for (const ParticipantRow *r : before_rows)
@@ -312,22 +316,7 @@ void interactions_updated(Micros now) {
     return static_cast<std::size_t>(SPI_processed);
   });
   std::vector<signals::Interaction> before(n);
-  pg_call([&] {
-    TupleDesc d = SPI_tuptable->tupdesc;
-    for (uint64 i = 0; i < SPI_processed; ++i) {
-      HeapTuple t = SPI_tuptable->vals[i];
-      bool isnull = false;
-      signals::Interaction &r = before[i];
-      r.id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-      r.occurred_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
-      r.kind = signals::parse_kind(text_view(SPI_getbinval(t, d, 3, &isnull)))
-                   .value_or(signals::Kind::Note);
-      r.status = signals::parse_status(text_view(SPI_getbinval(t, d, 4, &isnull)))
-                     .value_or(signals::Status::Confirmed);
-      r.workspace_id = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
-    }
-    SPI_freetuptable(SPI_tuptable);
-  });
+  pg_call([&] { read_interactions(before); });
   ParticipantChange change;
   std::vector<std::int64_t> interactions;
   for (const signals::Interaction &i : before) {
@@ -410,21 +399,37 @@ extern "C" PGDLLEXPORT Datum crm_interaction_deleting(PG_FUNCTION_ARGS) {
   if (restoring()) return PointerGetDatum(td->tg_trigtuple);
   TupleDesc desc = td->tg_relation->rd_att;
   HeapTuple row = td->tg_trigtuple;
-  auto column = [&](const char *name) {
-    bool isnull = false;
-    return heap_getattr(row, SPI_fnumber(desc, name), desc, &isnull);
+  // Read: the row's fields as plain values (every column is NOT NULL).
+  bool isnull = false;
+  const std::int64_t id = DatumGetInt64(heap_getattr(row, SPI_fnumber(desc, "id"), desc, &isnull));
+  const std::int64_t workspace =
+      DatumGetInt64(heap_getattr(row, SPI_fnumber(desc, "workspace_id"), desc, &isnull));
+  const TimestampTz at =
+      DatumGetTimestampTz(heap_getattr(row, SPI_fnumber(desc, "occurred_at"), desc, &isnull));
+  // The enum labels copied out of the syscache (its buffer serves the next lookup).
+  char kind[NAMEDATALEN], status[NAMEDATALEN];
+  auto copy_label = [&](const char *column, char *out) {
+    const std::string_view label =
+        enum_label(DatumGetObjectId(heap_getattr(row, SPI_fnumber(desc, column), desc, &isnull)));
+    const std::size_t n = std::min(label.size(), static_cast<std::size_t>(NAMEDATALEN - 1));
+    memcpy(out, label.data(), n);
+    out[n] = '\0';
   };
-  FreshInteraction f{};
-  f.id = DatumGetInt64(column("id"));
-  f.workspace_id = DatumGetInt64(column("workspace_id"));
-  f.occurred_at = DatumGetTimestampTz(column("occurred_at"));
-  f.kind = static_cast<std::uint8_t>(
-      crm::signals::parse_kind(enum_label(DatumGetObjectId(column("kind"))))
-          .value_or(crm::signals::Kind::Note));
-  f.status = static_cast<std::uint8_t>(
-      crm::signals::parse_status(enum_label(DatumGetObjectId(column("status"))))
-          .value_or(crm::signals::Status::Confirmed));
-  deleted_remember(f);
+  copy_label("kind", kind);
+  copy_label("status", status);
+  // Compute in the barrier; remember through pg_call.
+  barrier([&] {
+    FreshInteraction f{};
+    f.id = id;
+    f.workspace_id = workspace;
+    f.occurred_at = at;
+    f.kind = static_cast<std::uint8_t>(
+        crm::signals::parse_kind(kind).value_or(crm::signals::Kind::Note));
+    f.status = static_cast<std::uint8_t>(
+        crm::signals::parse_status(status).value_or(crm::signals::Status::Confirmed));
+    pg_call([&] { deleted_remember(f); });
+    return Datum(0);
+  });
   return PointerGetDatum(row);
 }
 

@@ -2,9 +2,7 @@
 -- interaction with each participant once, and two messages to the same new address make one
 -- person. Sessions are dblink connections, so this file commits its data and cleans up at the end.
 SELECT plan(8);
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
+\ir include/sessions.sql
 -- The outcomes an asynchronous ingest returned (one row each), once it has finished.
 CREATE FUNCTION pg_temp.outcomes(conn text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

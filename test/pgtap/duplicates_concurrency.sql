@@ -3,19 +3,7 @@
 -- statement_timeout in another session leaves the committed candidates as they were. Sessions
 -- are dblink connections to this database, so this file commits its data and cleans up at the end.
 SELECT plan(14);
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
--- Collects every result of an asynchronous query, so the connection is free again; a remote
--- error is raised here.
-CREATE FUNCTION pg_temp.drain(conn text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE n int;
-BEGIN
-  LOOP
-    SELECT count(*) INTO n FROM dblink_get_result(conn) AS r(x text);
-    EXIT WHEN n = 0;
-  END LOOP;
-END $$;
+\ir include/sessions.sql
 -- The same, for a query that may fail: returns the remote error message (NULL if none) and
 -- leaves the connection outside any transaction.
 CREATE FUNCTION pg_temp.drain_error(conn text) RETURNS text LANGUAGE plpgsql AS $$

@@ -4,9 +4,7 @@
 -- not wait for it while holding its claims: it lets them go, waits, and claims again. Sessions are
 -- dblink connections, so this file commits its data and cleans up at the end.
 SELECT plan(7);
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
+\ir include/sessions.sql
 -- The result of an asynchronous statement: 'ok', or the SQLSTATE it failed with.
 CREATE FUNCTION pg_temp.outcome(conn text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

@@ -4,17 +4,7 @@
 -- too). test/load/mixed_records.sh found it: 56 participants left on the old owner.
 -- Sessions are dblink connections, so this file commits its data and cleans up at the end.
 SELECT plan(3);
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
-CREATE FUNCTION pg_temp.drain(conn text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE n int;
-BEGIN
-  LOOP
-    SELECT count(*) INTO n FROM dblink_get_result(conn, false) AS r(x text);
-    EXIT WHEN n = 0;
-  END LOOP;
-END $$;
+\ir include/sessions.sql
 SELECT dblink_connect('a', pg_temp.here());
 SELECT dblink_connect('b', pg_temp.here());
 INSERT INTO crm.workspace (id, name) VALUES (62, 'domain race');
@@ -32,7 +22,7 @@ SELECT dblink_exec('a', $$UPDATE crm.company SET domain = 'other62.example' WHER
 SELECT dblink_send_query('b', $$DELETE FROM crm.person WHERE id = 621$$);
 SELECT pg_sleep(0.3);
 SELECT dblink_exec('a', 'COMMIT');
-SELECT pg_temp.drain('b');
+SELECT pg_temp.drain('b', false);
 SELECT is((SELECT (person_id, company_id)::text FROM crm.participant WHERE interaction_id = 6201 AND role = 'to'), '(,622)',
           'the participant of the deleted person links to the domain''s new owner');
 SELECT is_empty($$SELECT * FROM crm.verify_signals()$$, 'verify_signals empty after the race');

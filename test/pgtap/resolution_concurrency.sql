@@ -3,17 +3,7 @@
 -- crm.verify_signals() is empty (by address, and by an explicit person_id with no address known).
 -- Sessions are dblink connections, so this file commits its data and cleans up at the end.
 SELECT plan(6);
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
-CREATE FUNCTION pg_temp.drain(conn text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE n int;
-BEGIN
-  LOOP
-    SELECT count(*) INTO n FROM dblink_get_result(conn, false) AS r(x text);
-    EXIT WHEN n = 0;
-  END LOOP;
-END $$;
+\ir include/sessions.sql
 SELECT dblink_connect('a', pg_temp.here());
 SELECT dblink_connect('b', pg_temp.here());
 INSERT INTO crm.workspace (id, name) VALUES (61, 'race');
@@ -30,7 +20,7 @@ SELECT dblink_exec('a', 'UPDATE crm.person SET company_id = 612 WHERE id = 611')
 SELECT dblink_send_query('b', $$INSERT INTO crm.participant (interaction_id, address, role) VALUES (6101, 'mo@us61.example', 'from'), (6101, 'hank@people61.example', 'to')$$);
 SELECT pg_sleep(0.3);
 SELECT dblink_exec('a', 'COMMIT');
-SELECT pg_temp.drain('b');
+SELECT pg_temp.drain('b', false);
 SELECT is((SELECT company_id FROM crm.participant WHERE interaction_id = 6101 AND address = 'hank@people61.example'), 612::bigint,
           'a participant written during a company change gets the new company');
 
@@ -40,7 +30,7 @@ SELECT dblink_exec('b', $$INSERT INTO crm.participant (interaction_id, address, 
 SELECT dblink_send_query('a', 'UPDATE crm.person SET company_id = 611 WHERE id = 611');
 SELECT pg_sleep(0.3);
 SELECT dblink_exec('b', 'COMMIT');
-SELECT pg_temp.drain('a');
+SELECT pg_temp.drain('a', false);
 SELECT is((SELECT array_agg(DISTINCT company_id) FROM crm.participant WHERE person_id = 611), '{611}'::bigint[],
           'a company change during a participant write relinks it too');
 
@@ -50,7 +40,7 @@ SELECT dblink_exec('a', 'UPDATE crm.person SET company_id = 612 WHERE id = 612')
 SELECT dblink_send_query('b', $$INSERT INTO crm.participant (interaction_id, address, role, person_id) VALUES (6103, 'mo@us61.example', 'from', NULL), (6103, '+15550100611', 'to', 612)$$);
 SELECT pg_sleep(0.3);
 SELECT dblink_exec('a', 'COMMIT');
-SELECT pg_temp.drain('b');
+SELECT pg_temp.drain('b', false);
 SELECT is((SELECT company_id FROM crm.participant WHERE interaction_id = 6103 AND person_id = 612), 612::bigint,
           'an explicit person_id written during a company change gets the new company');
 
@@ -60,7 +50,7 @@ SELECT dblink_exec('b', $$INSERT INTO crm.participant (interaction_id, address, 
 SELECT dblink_send_query('a', 'UPDATE crm.person SET company_id = 611 WHERE id = 612');
 SELECT pg_sleep(0.3);
 SELECT dblink_exec('b', 'COMMIT');
-SELECT pg_temp.drain('a');
+SELECT pg_temp.drain('a', false);
 SELECT is((SELECT array_agg(DISTINCT company_id) FROM crm.participant WHERE person_id = 612), '{611}'::bigint[],
           'a company change during an explicit-id participant write relinks it too');
 

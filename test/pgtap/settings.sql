@@ -2,9 +2,7 @@
 -- every later statement of the session (every trigger and view reads it).
 BEGIN;
 SELECT plan(10);
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
+\ir include/sessions.sql
 
 -- A value set before the library is loaded cannot be checked then; loading it (any crm function
 -- does) checks it, warns and ignores it. A new session shows it.

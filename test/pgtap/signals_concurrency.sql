@@ -3,18 +3,7 @@
 -- connections to this database, so this file commits its data and cleans up at the end.
 SELECT plan(12);
 SET crm.clock = '2026-03-01 00:00+00';
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
--- Collects every result of an asynchronous query, so the connection is free again.
-CREATE FUNCTION pg_temp.drain(conn text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE n int;
-BEGIN
-  LOOP
-    SELECT count(*) INTO n FROM dblink_get_result(conn) AS r(x text);
-    EXIT WHEN n = 0;
-  END LOOP;
-END $$;
+\ir include/sessions.sql
 SELECT dblink_connect('a', pg_temp.here());
 SELECT dblink_connect('b', pg_temp.here());
 SELECT dblink_exec(c, 'SET crm.clock = ''2026-03-01 00:00+00''') FROM (VALUES ('a'), ('b')) v(c);

@@ -6,17 +6,7 @@
 -- this file commits its data and cleans up at the end.
 SELECT plan(6);
 SET crm.clock = '2026-03-01 00:00+00';
-CREATE FUNCTION pg_temp.here() RETURNS text LANGUAGE sql AS $$
-  SELECT format('dbname=%s host=%s port=%s user=%s', current_database(),
-                split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user) $$;
-CREATE FUNCTION pg_temp.drain(conn text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE n int;
-BEGIN
-  LOOP
-    SELECT count(*) INTO n FROM dblink_get_result(conn, false) AS r(x text);
-    EXIT WHEN n = 0;
-  END LOOP;
-END $$;
+\ir include/sessions.sql
 SELECT dblink_connect('a', pg_temp.here());
 SELECT dblink_connect('b', pg_temp.here());
 SELECT dblink_exec(c, 'SET crm.clock = ''2026-03-01 00:00+00''') FROM (VALUES ('a'), ('b')) v(c);
@@ -60,8 +50,8 @@ CREATE FUNCTION pg_temp.one_row_writes(seed int) RETURNS text LANGUAGE sql AS $$
   FROM generate_series(1, 30) g $$;
 SELECT dblink_send_query('a', pg_temp.one_row_writes(1));
 SELECT dblink_send_query('b', pg_temp.one_row_writes(2));
-SELECT pg_temp.drain('a');
-SELECT pg_temp.drain('b');
+SELECT pg_temp.drain('a', false);
+SELECT pg_temp.drain('b', false);
 SELECT is((SELECT count(*)::int FROM crm.participant WHERE interaction_id BETWEEN 40001 AND 40040), 200,
           'both sessions wrote all of their rows');
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'concurrent one-row writes on the same interactions');

@@ -10,8 +10,9 @@ namespace {
 
 using signals::kNoTime;
 using signals::replace_count;
-using signals::replace_max;
 using signals::replace_min;
+using signals::replace_past_max;
+using signals::replace_past_min;
 using signals::take_max;
 using signals::take_min;
 
@@ -88,7 +89,8 @@ bool Pair::replace(const Pair &removed, const Pair &added) {
       return false;  // the contact changed company: both companies sum again
   if (r.workspace_id == 0) r.workspace_id = added.workspace_id;
   if (r.company_id == 0) r.company_id = added.company_id;
-  bool exact =
+  // The counts are replaced first (left to right): they say when nothing past is left.
+  const bool exact =
       replace_count(r.emails_sent, removed.emails_sent, added.emails_sent) &&
       replace_count(r.emails_received, removed.emails_received, added.emails_received) &&
       replace_count(r.meetings, removed.meetings, added.meetings) &&
@@ -96,13 +98,9 @@ bool Pair::replace(const Pair &removed, const Pair &added) {
       replace_channel(r.log_out, r.emails_sent, removed.log_out, added.log_out) &&
       replace_channel(r.log_in, r.emails_received, removed.log_in, added.log_in) &&
       replace_channel(r.log_meet, r.meetings + r.calls, removed.log_meet, added.log_meet) &&
-      replace_min(r.next_at, removed.next_at, added.next_at);
-  if (r.emails_sent + r.emails_received + r.meetings + r.calls == 0) {
-    r.first_at = r.last_at = kNoTime;  // nothing past is left
-  } else {
-    exact = exact && replace_min(r.first_at, removed.first_at, added.first_at) &&
-            replace_max(r.last_at, removed.last_at, added.last_at);
-  }
+      replace_min(r.next_at, removed.next_at, added.next_at) &&
+      replace_past_min(r.past_count(), r.first_at, removed.first_at, added.first_at) &&
+      replace_past_max(r.past_count(), r.last_at, removed.last_at, added.last_at);
   if (!exact) return false;
   *this = r;
   return true;

@@ -31,6 +31,7 @@ struct Pair {
   // the removed part held, a sum mostly made of what is removed, another company).
   bool replace(const Pair &removed, const Pair &added);
   double rank() const { return rank_of(log_out, log_in, log_meet); }
+  std::int64_t past_count() const { return emails_sent + emails_received + meetings + calls; }
   bool empty() const { return rank() == kNothing && next_at == signals::kNoTime; }
   bool operator==(const Pair &) const = default;
 };

@@ -34,6 +34,19 @@ inline bool replace_max(Micros &slot, Micros removed, Micros added) {
   return true;
 }
 
+// The same for an extreme over past values only, whose count (after the replacement) says
+// exactly when none is left: then the extreme is gone, whatever the removed part held.
+inline bool replace_past_min(std::int64_t count, Micros &slot, Micros removed, Micros added) {
+  if (count != 0) return replace_min(slot, removed, added);
+  slot = kNoTime;
+  return true;
+}
+inline bool replace_past_max(std::int64_t count, Micros &slot, Micros removed, Micros added) {
+  if (count != 0) return replace_max(slot, removed, added);
+  slot = kNoTime;
+  return true;
+}
+
 // Replaces, in a count, what was removed by what was added; false when more is removed than held.
 inline bool replace_count(std::int64_t &count, std::int64_t removed, std::int64_t added) {
   if (removed > count) return false;

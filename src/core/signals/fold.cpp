@@ -102,21 +102,6 @@ bool Signals::replace(const Signals &removed, const Signals &added) {
       !replace_count(r.meeting_count, removed.meeting_count, added.meeting_count) ||
       !replace_count(r.interaction_count, removed.interaction_count, added.interaction_count))
     return false;
-  // A count that falls to zero says exactly that its extremes are gone.
-  auto replace_past_min = [](std::int64_t count, Micros &slot, Micros removed, Micros added) {
-    if (count == 0) {
-      slot = kNoTime;
-      return true;
-    }
-    return replace_min(slot, removed, added);
-  };
-  auto replace_past_max = [](std::int64_t count, Micros &slot, Micros removed, Micros added) {
-    if (count == 0) {
-      slot = kNoTime;
-      return true;
-    }
-    return replace_max(slot, removed, added);
-  };
   const bool exact =
       replace_past_min(r.interaction_count, r.first_interaction_at, removed.first_interaction_at,
                        added.first_interaction_at) &&

@@ -31,6 +31,8 @@ class Folder {
   void restrict_to(RecordKind kind, std::unordered_set<std::int64_t> ids);
 
   void set_models(ModelFor model_for) { model_for_ = std::move(model_for); }
+  // The models, to give another Folder of the same statement (they load lazily, once).
+  const ModelFor &models() const { return model_for_; }
   // Sees every connection term before it is folded (crm.explain_connection).
   using TermSink = std::function<void(const connection::Term &, const connection::Model &)>;
   void set_term_sink(TermSink sink) { term_sink_ = std::move(sink); }
