@@ -6,6 +6,7 @@
 #include "core/match/blocking.hpp"
 #include "core/match/keys.hpp"
 #include "core/match/model_json.hpp"
+#include "pg/match_frequency.hpp"
 #include "pg/phonetic.hpp"
 #include "pg/reference_dir.hpp"
 
@@ -36,16 +37,18 @@ CandidateRow candidate_of(const DuplicateSettings &settings, const StoredProfile
   row.record_id = std::min(a.id, b.id);
   row.other_id = std::max(a.id, b.id);
   row.score = scored.score;
-  row.evidence = match::evidence_json(settings.model, scored.levels);
-  row.summary = match::evidence_summary(settings.model, scored.levels);
+  row.evidence = match::evidence_json(settings.model, scored.comparison);
+  row.summary = match::evidence_summary(settings.model, scored.comparison);
   row.fingerprint = a.fingerprint ^ b.fingerprint;
+  row.agreed = agreed_tokens(settings.model, a.profile, b.profile, scored.comparison.levels);
   return row;
 }
 
 std::vector<CandidateRow> detect(const DuplicateSettings &settings,
                                  const std::vector<const StoredProfile *> &fresh,
                                  const std::vector<const StoredProfile *> &others,
-                                 const std::vector<std::int64_t> &oversized, CancelCheck cancel) {
+                                 const std::vector<std::int64_t> &oversized,
+                                 const match::Frequencies &frequencies, CancelCheck cancel) {
   use_installed_reference_data();
   std::vector<const StoredProfile *> all(fresh.begin(), fresh.end());
   std::unordered_set<std::int64_t> fresh_ids;
@@ -74,8 +77,8 @@ std::vector<CandidateRow> detect(const DuplicateSettings &settings,
       if (usable.count(k)) keys[i].push_back(k);
   }
   const match::BlockedPairs blocked = match::blocked_pairs(keys, is_fresh, cancel);
-  const std::vector<match::ScoredPair> scored =
-      match::score_pairs(settings.model, profiles, blocked.pairs, settings.model.threshold, cancel);
+  const std::vector<match::ScoredPair> scored = match::score_pairs(
+      settings.model, profiles, blocked.pairs, settings.model.threshold, frequencies, cancel);
   std::vector<CandidateRow> out;
   out.reserve(scored.size());
   for (const match::ScoredPair &s : scored)

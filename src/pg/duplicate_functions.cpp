@@ -10,6 +10,7 @@
 #include "core/match/sets.hpp"
 #include "pg/duplicate_detect.hpp"
 #include "pg/guard.hpp"
+#include "pg/match_frequency.hpp"
 #include "pg/clock.hpp"
 #include "pg/phonetic.hpp"
 #include "pg/spi.hpp"
@@ -69,8 +70,11 @@ std::vector<Found> find(RecordKind kind, Datum record, int max_results) {
   std::vector<const StoredProfile *> others;
   for (const StoredProfile &p : loaded)
     if (p.id != own_id) others.push_back(&p);
+  // A record not written yet is counted as if it were: what its insert would score.
+  const match::Frequencies frequencies = load_frequencies(
+      kind, workspace, counted_values(kind, {&probe[0]}), FrequencyRead::Snapshot, own_id == 0);
   const std::vector<CandidateRow> candidates =
-      detect(settings, {&probe[0]}, others, oversized, interrupt_pending);
+      detect(settings, {&probe[0]}, others, oversized, frequencies, interrupt_pending);
   std::vector<Found> found;
   for (const CandidateRow &c : candidates)
     found.push_back({c.record_id == 0 ? c.other_id : c.record_id, c.score, c.evidence});

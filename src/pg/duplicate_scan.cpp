@@ -19,6 +19,7 @@
 #include "pg/duplicate_claims.hpp"
 #include "pg/duplicate_detect.hpp"
 #include "pg/guard.hpp"
+#include "pg/match_frequency.hpp"
 #include "pg/id_query.hpp"
 #include "pg/phonetic.hpp"
 #include "pg/spi.hpp"
@@ -116,7 +117,9 @@ std::int64_t scan(RecordKind kind) {
   fresh.reserve(all.size());
   for (const StoredProfile &p : all) fresh.push_back(&p);
   progress("scan_duplicates: comparing the records that share a blocking key");
-  const std::vector<CandidateRow> candidates = detect(settings, fresh, {}, {}, interrupt_pending);
+  const match::Frequencies frequencies = load_workspace_frequencies(kind, workspace);
+  const std::vector<CandidateRow> candidates =
+      detect(settings, fresh, {}, {}, frequencies, interrupt_pending);
   progress("scan_duplicates: " + std::to_string(candidates.size()) + " candidate pairs; writing");
   upsert_candidates(kind, candidates);
   delete_stale_candidates_in_workspace(kind, workspace, candidates);

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/match/compare.hpp"
 #include "pg/duplicate_claims.hpp"
 #include "pg/duplicate_detect.hpp"
 #include "pg/guard.hpp"
+#include "pg/match_frequency.hpp"
 #include "pg/phonetic.hpp"
 #include "pg/spi.hpp"
 #include "pg/restore_mode.hpp"
@@ -118,6 +120,82 @@ void apply_rule(RecordKind kind, const DuplicateSettings &settings,
   }
 }
 
+// The fresh records compared with the records sharing their keys (the whole workspace for a
+// bulk statement).
+std::vector<CandidateRow> compare_with_blocks(RecordKind kind, const DuplicateSettings &settings,
+                                              const std::vector<const StoredProfile *> &fresh,
+                                              const std::vector<std::int64_t> &keys,
+                                              const std::unordered_set<std::int64_t> &written,
+                                              const match::Frequencies &frequencies) {
+  std::vector<StoredProfile> loaded;
+  std::vector<std::int64_t> oversized;
+  if (fresh.size() > kProbeLimit) {
+    stream_profiles(kind, settings.workspace, [&](std::vector<StoredProfile> &batch) {
+      for (StoredProfile &p : batch)
+        if (!written.count(p.id)) loaded.push_back(std::move(p));
+    });
+  } else {
+    loaded = load_blocks(kind, settings.workspace, keys, oversized);
+  }
+  std::vector<const StoredProfile *> others;
+  for (const StoredProfile &p : loaded) others.push_back(&p);
+  return detect(settings, fresh, others, oversized, frequencies, interrupt_pending);
+}
+
+// A value that grew common weighs less in every stored pair agreeing on it exactly: those pairs
+// are scored again. Scores only fall (the counts used are high-water marks), so no new pair can
+// appear; a pair that falls below the threshold is removed unless it was dismissed.
+void rescore_pairs_agreeing_on(RecordKind kind, const DuplicateSettings &settings,
+                               const std::vector<CountedValue> &grown,
+                               const std::unordered_set<std::int64_t> &written) {
+  std::vector<std::string> tokens;
+  for (const CountedValue &v : grown)
+    tokens.push_back(agreed_token(kind, v.profile_field, v.value));
+  std::vector<std::pair<std::int64_t, std::int64_t>> pairs =
+      pairs_agreeing_on(kind, settings.workspace, tokens);
+  // The statement's own pairs were just scored with the new counts.
+  std::erase_if(pairs,
+                [&](const auto &p) { return written.count(p.first) || written.count(p.second); });
+  if (pairs.empty()) return;
+  std::vector<std::int64_t> ids;
+  for (const auto &[r, o] : pairs) {
+    ids.push_back(r);
+    ids.push_back(o);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  const std::vector<StoredProfile> profiles = load_profiles(kind, ids);
+  std::unordered_map<std::int64_t, const StoredProfile *> by_id;
+  std::vector<const StoredProfile *> all;
+  for (const StoredProfile &p : profiles) {
+    by_id[p.id] = &p;
+    all.push_back(&p);
+  }
+  const match::Frequencies frequencies =
+      load_frequencies(kind, settings.workspace, counted_values(kind, all), FrequencyRead::Current);
+  std::vector<CandidateRow> kept;
+  std::vector<std::pair<std::int64_t, std::int64_t>> fallen;
+  for (const auto &[r, o] : pairs) {
+    auto x = by_id.find(r), y = by_id.find(o);
+    if (x == by_id.end() || y == by_id.end()) continue;
+    match::Comparison comparison =
+        match::compare(settings.model, x->second->profile, y->second->profile, frequencies);
+    const double score = match::probability(match::match_weight(settings.model, comparison));
+    if (score >= settings.model.threshold)
+      kept.push_back(
+          candidate_of(settings, *x->second, *y->second, {0, 0, score, std::move(comparison)}));
+    else
+      fallen.emplace_back(r, o);
+  }
+  pg_call([&] {
+    ereport(DEBUG1, (errmsg("crm_hygiene: %zu values grew common; %zu pairs re-scored, %zu fell "
+                            "below the threshold",
+                            grown.size(), kept.size(), fallen.size())));
+  });
+  upsert_candidates(kind, kept);
+  delete_open_pairs(kind, fallen);
+}
+
 void records_written(RecordKind kind, bool is_update) {
   // One read of the transition table (the only statement planned per write); rows grouped by
   // workspace, each compared under its own workspace's model and rule.
@@ -164,25 +242,24 @@ void records_written(RecordKind kind, bool is_update) {
       claim_workspace_for_write(settings.workspace);
       claim_keys(keys);
     });
-    write_profiles(kind, fresh);
+    const std::vector<CountedValue> values = counted_values(kind, fresh);
+    const match::Frequencies before =
+        load_frequencies(kind, settings.workspace, values, FrequencyRead::Current);
+    write_profiles(kind, fresh);  // its trigger counts the values
+    const match::Frequencies after =
+        load_frequencies(kind, settings.workspace, values, FrequencyRead::Locked);
 
-    std::vector<StoredProfile> loaded;
-    std::vector<std::int64_t> oversized;
-    if (profiles.size() > kProbeLimit) {
-      stream_profiles(kind, settings.workspace, [&](std::vector<StoredProfile> &batch) {
-        for (StoredProfile &p : batch)
-          if (!written.count(p.id)) loaded.push_back(std::move(p));
-      });
-    } else {
-      loaded = load_blocks(kind, settings.workspace, keys, oversized);
-    }
-    std::vector<const StoredProfile *> others;
-    for (const StoredProfile &p : loaded) others.push_back(&p);
     const std::vector<CandidateRow> candidates =
-        detect(settings, fresh, others, oversized, interrupt_pending);
+        compare_with_blocks(kind, settings, fresh, keys, written, after);
     apply_rule(kind, settings, candidates, written, is_update);
     upsert_candidates(kind, candidates);
     if (is_update) delete_stale_candidates(kind, fresh_ids, candidates);
+
+    // A value this statement made common weighs less in every stored pair agreeing on it: those
+    // pairs are scored again, as a scan would score them now.
+    const std::vector<CountedValue> grown =
+        values_grown_common(settings.model, values, before, after);
+    if (!grown.empty()) rescore_pairs_agreeing_on(kind, settings, grown, written);
   }
 }
 

@@ -22,18 +22,6 @@ Datum kind_datum(RecordKind kind) {
   return pg_call([kind] { return PointerGetDatum(cstring_to_text(kind_name(kind))); });
 }
 
-// A text[] Datum of these strings; Postgres phase.
-Datum text_array(const std::vector<std::string_view> &values) {
-  const int n = static_cast<int>(values.size());
-  Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
-  for (int i = 0; i < n; ++i)
-    elems[i] = PointerGetDatum(
-        cstring_to_text_with_len(values[i].data(), static_cast<int>(values[i].size())));
-  ArrayType *array = construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
-  pfree(elems);
-  return PointerGetDatum(array);
-}
-
 Datum float8_array(const std::vector<double> &values) {
   const int n = static_cast<int>(values.size());
   Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
@@ -211,6 +199,55 @@ std::vector<StoredProfile> load_blocks(RecordKind kind, std::int64_t workspace,
   return out;
 }
 
+std::vector<StoredProfile> load_profiles(RecordKind kind, const std::vector<std::int64_t> &ids) {
+  static const char *sql =
+      "SELECT record_id, workspace_id, fields, keys::text, fingerprint::text "
+      "FROM crm.match_profile WHERE kind = $1 AND record_id = ANY ($2)";
+  static const Oid types[2] = {TEXTOID, INT8ARRAYOID};
+  const Datum args[2] = {kind_datum(kind), pg_call([&] {
+                           return int8_array(ids.data(), static_cast<int>(ids.size()));
+                         })};
+  std::vector<StoredProfile> out;
+  for (TextRow &row : text_rows(sql, 2, types, args, false)) out.push_back(stored_of(row));
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> pairs_agreeing_on(
+    RecordKind kind, std::int64_t workspace, const std::vector<std::string> &agreed) {
+  static const char *sql =
+      "SELECT record_id, other_id FROM crm.duplicate_candidate "
+      "WHERE agreed && $3::text[] AND workspace_id = $1 AND kind = $2 AND status <> 'merged'";
+  static const Oid types[3] = {INT8OID, TEXTOID, TEXTARRAYOID};
+  const std::vector<std::string_view> views(agreed.begin(), agreed.end());
+  const Datum args[3] = {Int64GetDatum(workspace), kind_datum(kind),
+                         pg_call([&] { return text_array(views); })};
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  // text_rows reads the first two bigint columns as id and workspace: here the pair.
+  for (TextRow &row : text_rows(sql, 3, types, args, false))
+    out.emplace_back(row.id, row.workspace);
+  return out;
+}
+
+void delete_open_pairs(RecordKind kind,
+                       const std::vector<std::pair<std::int64_t, std::int64_t>> &pairs) {
+  if (pairs.empty()) return;
+  std::vector<std::int64_t> records, others;
+  for (const auto &[r, o] : pairs) {
+    records.push_back(r);
+    others.push_back(o);
+  }
+  static const Oid types[3] = {TEXTOID, INT8ARRAYOID, INT8ARRAYOID};
+  pg_call([&] {
+    const Datum args[3] = {PointerGetDatum(cstring_to_text(kind_name(kind))),
+                           int8_array(records.data(), static_cast<int>(records.size())),
+                           int8_array(others.data(), static_cast<int>(others.size()))};
+    execute_once(
+        "DELETE FROM crm.duplicate_candidate c USING unnest($2::bigint[], $3::bigint[]) AS p(r, o) "
+        "WHERE c.kind = $1 AND c.record_id = p.r AND c.other_id = p.o AND c.status = 'open'",
+        3, types, args, nullptr, false, SPI_OK_DELETE);
+  });
+}
+
 void stream_profiles(RecordKind kind, std::int64_t workspace,
                      const std::function<void(std::vector<StoredProfile> &)> &visit) {
   static const char *sql =
@@ -285,11 +322,12 @@ void upsert_candidates(RecordKind kind, const std::vector<CandidateRow> &rows) {
   static const char *sql =
       "INSERT INTO crm.duplicate_candidate AS c "
       "(workspace_id, kind, record_id, other_id, score, evidence, fingerprint, status, "
-      "detected_at) "
-      "SELECT u.w, $1, u.r, u.o, u.s, u.e::jsonb, u.fp, 'open', crm.now() "
+      "detected_at, agreed) "
+      "SELECT u.w, $1, u.r, u.o, u.s, u.e::jsonb, u.fp, 'open', crm.now(), "
+      "  CASE WHEN u.a = '' THEN '{}'::text[] ELSE string_to_array(u.a, E'\\x1f') END "
       "FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::text[], "
-      "$7::bigint[]) "
-      "AS u(w, r, o, s, e, fp) "
+      "$7::bigint[], $8::text[]) "
+      "AS u(w, r, o, s, e, fp, a) "
       "ON CONFLICT (kind, record_id, other_id) DO UPDATE SET "
       "score = excluded.score, evidence = excluded.evidence, "
       "status = CASE WHEN c.status = 'merged' THEN 'merged' "
@@ -297,18 +335,22 @@ void upsert_candidates(RecordKind kind, const std::vector<CandidateRow> &rows) {
       "  ELSE 'open' END, "
       "detected_at = CASE WHEN c.status = 'dismissed' AND c.fingerprint <> excluded.fingerprint "
       "  THEN excluded.detected_at ELSE c.detected_at END, "
-      "fingerprint = excluded.fingerprint "
+      "fingerprint = excluded.fingerprint, agreed = excluded.agreed "
       "WHERE c.score <> excluded.score OR c.fingerprint <> excluded.fingerprint "
-      "   OR c.evidence <> excluded.evidence";
-  static const Oid types[7] = {TEXTOID,        INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-                               FLOAT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
+      "   OR c.evidence <> excluded.evidence OR c.agreed <> excluded.agreed";
+  static const Oid types[8] = {TEXTOID,        INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+                               FLOAT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID};
   static SPIPlanPtr plan = nullptr;
   for (std::size_t begin = 0; begin < rows.size(); begin += kWriteBatch) {
     const std::size_t end = std::min(rows.size(), begin + kWriteBatch);
     std::vector<std::int64_t> workspaces, records, others, fingerprints;
     std::vector<double> scores;
     std::vector<std::string_view> evidence;
+    std::vector<std::string> agreed_joined;
     for (std::size_t i = begin; i < end; ++i) {
+      std::string joined;
+      for (const std::string &a : rows[i].agreed) joined += (joined.empty() ? "" : "\x1f") + a;
+      agreed_joined.push_back(std::move(joined));
       workspaces.push_back(rows[i].workspace);
       records.push_back(rows[i].record_id);
       others.push_back(rows[i].other_id);
@@ -318,14 +360,16 @@ void upsert_candidates(RecordKind kind, const std::vector<CandidateRow> &rows) {
     }
     const int n = static_cast<int>(records.size());
     pg_call([&] {
-      const Datum args[7] = {PointerGetDatum(cstring_to_text(kind_name(kind))),
-                             int8_array(workspaces.data(), n),
-                             int8_array(records.data(), n),
-                             int8_array(others.data(), n),
-                             float8_array(scores),
-                             text_array(evidence),
-                             int8_array(fingerprints.data(), n)};
-      execute_plan(kept_plan(&plan, sql, 7, types), args, nullptr, false, SPI_OK_INSERT);
+      const Datum args[8] = {
+          PointerGetDatum(cstring_to_text(kind_name(kind))),
+          int8_array(workspaces.data(), n),
+          int8_array(records.data(), n),
+          int8_array(others.data(), n),
+          float8_array(scores),
+          text_array(evidence),
+          int8_array(fingerprints.data(), n),
+          text_array(std::vector<std::string_view>(agreed_joined.begin(), agreed_joined.end()))};
+      execute_plan(kept_plan(&plan, sql, 8, types), args, nullptr, false, SPI_OK_INSERT);
     });
   }
 }

@@ -75,11 +75,25 @@ struct CandidateRow {
   std::string evidence;
   std::string summary;  // the evidence in one line, for WARNING and ERROR details
   std::int64_t fingerprint = 0;
+  // Counted values the pair agrees on exactly ("last_name:smith"): when one grows common, the
+  // pair is scored again (crm.duplicate_candidate.agreed).
+  std::vector<std::string> agreed;
 };
 
 // Inserts new pairs as open and re-scores known ones. A dismissed pair stays dismissed while its
 // fingerprint is unchanged and opens again when either record changed; a merged one stays merged.
 void upsert_candidates(RecordKind kind, const std::vector<CandidateRow> &rows);
+
+// Ids of the workspace's open and dismissed pairs agreeing on one of these values.
+std::vector<std::pair<std::int64_t, std::int64_t>> pairs_agreeing_on(
+    RecordKind kind, std::int64_t workspace, const std::vector<std::string> &agreed);
+
+// Stored profiles of these records.
+std::vector<StoredProfile> load_profiles(RecordKind kind, const std::vector<std::int64_t> &ids);
+
+// Removes these pairs where they are open (a dismissal stands while its records are unchanged).
+void delete_open_pairs(RecordKind kind,
+                       const std::vector<std::pair<std::int64_t, std::int64_t>> &pairs);
 
 // Removes the pairs of these records that are no longer candidates (not in keep), except dismissed
 // pairs whose records did not change.

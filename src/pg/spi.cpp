@@ -17,6 +17,18 @@ SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *ty
   return *slot;
 }
 
+// A text[] Datum of these strings; Postgres phase.
+Datum text_array(const std::vector<std::string_view> &values) {
+  const int n = static_cast<int>(values.size());
+  Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+  for (int i = 0; i < n; ++i)
+    elems[i] = PointerGetDatum(
+        cstring_to_text_with_len(values[i].data(), static_cast<int>(values[i].size())));
+  ArrayType *array = construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
+  pfree(elems);
+  return PointerGetDatum(array);
+}
+
 Datum int8_array(const std::int64_t *values, int count) {
   Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
   for (int i = 0; i < count; ++i) elems[i] = Int64GetDatum(values[i]);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "pg/pg.hpp"
 
@@ -14,6 +15,8 @@ SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *ty
 
 // A bigint[] Datum of the given values, allocated in the current memory context.
 Datum int8_array(const std::int64_t *values, int count);
+// A text[] of these strings; Postgres phase.
+Datum text_array(const std::vector<std::string_view> &values);
 
 // The bytes of a text Datum without copying when it is short (the common case).
 std::string_view text_view(Datum value);

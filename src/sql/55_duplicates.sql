@@ -20,6 +20,85 @@ CREATE INDEX match_profile_workspace_idx ON crm.match_profile (workspace_id, kin
 COMMENT ON TABLE crm.match_profile IS
   'maintained by the extension: each record''s normalised fields and blocking keys';
 
+-- Term frequencies (src/core/match/frequency.hpp): how many records of a workspace hold each
+-- value of a counted field, kept by every write of crm.match_profile, so trigger, find and scan
+-- read the same counts. peak is the most records that ever held the value: scores only use it,
+-- so a count that falls back never raises a stored pair's score behind the write path's back.
+CREATE TABLE crm.match_frequency (
+  workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT match_frequency_kind CHECK (kind IN ('person', 'company')),
+  field text NOT NULL,
+  value text NOT NULL,
+  records integer NOT NULL,
+  peak integer NOT NULL CONSTRAINT match_frequency_peak CHECK (peak >= records),
+  PRIMARY KEY (workspace_id, kind, field, value)
+);
+COMMENT ON TABLE crm.match_frequency IS
+  'maintained by the extension: records holding each normalised value of a counted field (first_name, last_name, city, postal_code; a company''s name, city, postal_code), and the most that ever did';
+
+-- The counted values of profiles: field name and value (crm.match_profile.fields, split at
+-- U+001F, positions as src/core/match/profile.hpp orders them).
+CREATE FUNCTION crm._match_frequency_values(kind text, fields text)
+  RETURNS TABLE (field text, value text)
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT f.field, pg_catalog.split_part(fields, U&'\001F', f.position)
+  FROM (VALUES ('person', 'first_name', 1), ('person', 'last_name', 2), ('person', 'city', 7),
+               ('person', 'postal_code', 8), ('company', 'name', 1), ('company', 'city', 5),
+               ('company', 'postal_code', 6)) AS f(kind, field, position)
+  WHERE f.kind = _match_frequency_values.kind
+    AND pg_catalog.split_part(fields, U&'\001F', f.position) <> '';
+END;
+
+-- Applies a statement's profile changes to the counts, in one sorted upsert (a fixed lock order).
+CREATE FUNCTION crm._match_frequency_changed() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- counts are restored as dumped
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
+    SELECT n.workspace_id, n.kind, v.field, v.value, count(*), count(*)
+    FROM new_rows n CROSS JOIN LATERAL crm._match_frequency_values(n.kind, n.fields) v
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE
+      SET records = f.records + excluded.records,
+          peak = GREATEST(f.peak, f.records + excluded.records);
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
+    -- A decrement proposes a negative row, which always conflicts: the value was counted.
+    SELECT d.workspace_id, d.kind, d.field, d.value, d.delta, GREATEST(d.delta, 0)
+    FROM (SELECT c.workspace_id, c.kind, c.field, c.value, sum(c.delta)::integer AS delta
+          FROM (SELECT n.workspace_id, n.kind, v.field, v.value, 1 AS delta
+                FROM new_rows n CROSS JOIN LATERAL crm._match_frequency_values(n.kind, n.fields) v
+                UNION ALL
+                SELECT o.workspace_id, o.kind, v.field, v.value, -1
+                FROM old_rows o CROSS JOIN LATERAL crm._match_frequency_values(o.kind, o.fields) v) c
+          GROUP BY 1, 2, 3, 4) d
+    WHERE d.delta <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE
+      SET records = f.records + excluded.records,
+          peak = GREATEST(f.peak, f.records + excluded.records);
+  ELSE
+    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
+    SELECT o.workspace_id, o.kind, v.field, v.value, -count(*), 0
+    FROM old_rows o CROSS JOIN LATERAL crm._match_frequency_values(o.kind, o.fields) v
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE SET records = f.records + excluded.records;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER match_profile_frequency_insert AFTER INSERT ON crm.match_profile
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._match_frequency_changed();
+CREATE TRIGGER match_profile_frequency_update AFTER UPDATE ON crm.match_profile
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._match_frequency_changed();
+CREATE TRIGGER match_profile_frequency_delete AFTER DELETE ON crm.match_profile
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._match_frequency_changed();
+
 CREATE TABLE crm.duplicate_candidate (
   workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
   kind text NOT NULL CONSTRAINT duplicate_candidate_kind CHECK (kind IN ('person', 'company')),
@@ -32,11 +111,14 @@ CREATE TABLE crm.duplicate_candidate (
   detected_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   -- both records' profile fingerprints (xor) when last scored: a dismissal holds while it is equal
   fingerprint bigint NOT NULL,
+  -- counted values the pair agrees on exactly ('last_name:smith'): re-scored when one grows common
+  agreed text[] NOT NULL DEFAULT '{}',
   PRIMARY KEY (kind, record_id, other_id),
   CONSTRAINT duplicate_candidate_ordered CHECK (record_id < other_id)
 );
 CREATE INDEX duplicate_candidate_other_idx ON crm.duplicate_candidate (kind, other_id);
 CREATE INDEX duplicate_candidate_workspace_idx ON crm.duplicate_candidate (workspace_id, kind, status);
+CREATE INDEX duplicate_candidate_agreed_idx ON crm.duplicate_candidate USING gin (agreed);
 COMMENT ON TABLE crm.duplicate_candidate IS
   'probable duplicate pairs (record_id < other_id), with the score and the evidence of each field';
 
@@ -91,6 +173,7 @@ AS $$
 BEGIN
   DELETE FROM crm.duplicate_candidate WHERE kind = TG_ARGV[0];
   DELETE FROM crm.match_profile WHERE kind = TG_ARGV[0];
+  DELETE FROM crm.match_frequency WHERE kind = TG_ARGV[0];  -- a truncated table starts over
   RETURN NULL;
 END
 $$;

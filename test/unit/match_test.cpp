@@ -10,6 +10,7 @@
 
 #include "core/match/blocking.hpp"
 #include "core/match/compare.hpp"
+#include "core/match/frequency.hpp"
 #include "core/match/keys.hpp"
 #include "core/match/model_json.hpp"
 #include "core/match/reference.hpp"
@@ -529,6 +530,119 @@ TEST_F(WithReference, NamesakesAtTheirOwnCompaniesAreNotDuplicates) {
   const Profile l2 = person({"Priya", "Ferrari", "priya.ferrari21@icloud.com"});
   EXPECT_EQ(compare(m, k, l2)[2], 4);
   EXPECT_LT(score(m, k, l2), 0.9);
+}
+
+TEST(Frequency, PenaltyIsWholeBitsPerDoublingBeyondTwiceTheBase) {
+  const Model m = default_model(RecordKind::Person);
+  const FieldModel &surname = m.fields[1];  // u 0.0008, prior 1e-4: base 8 records
+  EXPECT_DOUBLE_EQ(frequency_base(m, surname), 8.0);
+  EXPECT_EQ(frequency_penalty(m, surname, 0), 0);
+  EXPECT_EQ(frequency_penalty(m, surname, 15), 0);
+  EXPECT_EQ(frequency_penalty(m, surname, 16), 1);
+  EXPECT_EQ(frequency_penalty(m, surname, 31), 1);
+  EXPECT_EQ(frequency_penalty(m, surname, 32), 2);
+  EXPECT_EQ(frequency_penalty(m, surname, 8 * 1024), 10);
+  // Never below two records: a value two records share is never common.
+  Model dense = m;
+  dense.prior = 0.5;
+  EXPECT_DOUBLE_EQ(frequency_base(dense, dense.fields[1]), 2.0);
+  EXPECT_EQ(frequency_penalty(dense, dense.fields[1], 3), 0);
+}
+
+TEST(Frequency, CountsAreKeptPerField) {
+  Frequencies f;
+  f.set(kLastName, "smith", 40);
+  EXPECT_EQ(f.records(kLastName, "smith"), 40);
+  EXPECT_EQ(f.records(kFirstName, "smith"), 0);
+  EXPECT_EQ(f.records(kLastName, "smyth"), 0);
+  EXPECT_EQ(frequency_field_name(RecordKind::Person, kCity), "city");
+  EXPECT_EQ(frequency_field_name(RecordKind::Person, kEmails), "");
+  EXPECT_EQ(frequency_field_name(RecordKind::Company, kCompanyName), "name");
+}
+
+TEST(Frequency, MailboxesSpeltFromNames) {
+  EXPECT_TRUE(spelt_from_names("thomas.webb", "thomas", "webb"));
+  EXPECT_TRUE(spelt_from_names("thomas_webb", "thomas", "webb"));
+  EXPECT_TRUE(spelt_from_names("twebb", "thomas", "webb"));
+  EXPECT_TRUE(spelt_from_names("webb.t", "thomas", "webb"));
+  EXPECT_TRUE(spelt_from_names("thomas", "thomas", "webb"));
+  EXPECT_TRUE(spelt_from_names("mary-ann.webb", "mary ann", "webb"));
+  EXPECT_FALSE(spelt_from_names("twebb70", "thomas", "webb")) << "digits are the owner's own";
+  EXPECT_FALSE(spelt_from_names("tiger", "thomas", "webb"));
+  EXPECT_FALSE(spelt_from_names("thomas.webb", "", ""));
+}
+
+TEST_F(WithReference, CommonValuesWeighLess) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile a = person({"John", "Smith", "", "", "", "Springfield", "", "", "1970-03-04"});
+  const Profile b = person({"John", "Smith", "", "", "", "Springfield", "", "", "1970-03-05"});
+  Frequencies none;
+  Frequencies common;
+  common.set(kLastName, "smith", 64);     // base 8: 3 bits
+  common.set(kFirstName, "john", 100);    // base 40: 1 bit
+  common.set(kCity, "springfield", 150);  // base 100: under twice the base, nothing
+  const Comparison rare = compare(m, a, b, none);
+  const Comparison usual = compare(m, a, b, common);
+  EXPECT_EQ(rare.levels, usual.levels);
+  EXPECT_EQ(usual.adjustments[1].frequency_bits, 3);
+  EXPECT_EQ(usual.adjustments[1].records, 64);
+  EXPECT_EQ(usual.adjustments[0].frequency_bits, 1);
+  EXPECT_EQ(usual.adjustments[6].frequency_bits, 0);
+  EXPECT_NEAR(match_weight(m, rare) - match_weight(m, usual), 4.0, 1e-9);
+  // Only exact agreement is adjusted: a typo of a common name is not "the" common name.
+  const Profile c = person({"John", "Smyth", "", "", "", "Springfield", "", "", "1970-03-04"});
+  EXPECT_EQ(compare(m, a, c, common).adjustments[1].frequency_bits, 0);
+  // The evidence says why.
+  const auto e = nlohmann::json::parse(evidence_json(m, usual));
+  EXPECT_EQ(e["fields"]["last_name"]["records"], 64);
+  EXPECT_EQ(e["fields"]["last_name"]["frequency_adjustment"], -3);
+  EXPECT_NEAR(e["match_weight"].get<double>(), std::round(match_weight(m, usual) * 100) / 100,
+              1e-9);
+  EXPECT_NE(evidence_summary(m, usual).find("last_name exact (64 records)"), std::string::npos);
+}
+
+TEST_F(WithReference, SwappedNamesUseTheFieldsOwnCount) {
+  const Model m = default_model(RecordKind::Person);
+  const Profile a = person({"Jacob", "Campbell", "", "", "", "", "", "", "1971-01-02"});
+  const Profile b = person({"Campbell", "Jacob", "", "", "", "", "", "", "1971-01-02"});
+  Frequencies f;
+  f.set(kFirstName, "jacob", 16);  // a common given name, not a common surname
+  const Comparison c = compare(m, a, b, f);
+  EXPECT_EQ(c.levels[1], 0);
+  EXPECT_EQ(c.adjustments[1].frequency_bits, 0);
+}
+
+TEST_F(WithReference, ColleaguesDomainIsTheirCompanyCountedOnce) {
+  const Model m = default_model(RecordKind::Person);
+  const Frequencies none;
+  // Two people of one name at one company: the shared mail domain is the company again.
+  const Profile a = person({"Thomas", "Webb", "thomaswebb@acme.com", "", "", "", "", "", "", "7"});
+  const Profile b = person({"Thomas", "Webb", "thomas_webb@acme.com", "", "", "", "", "", "", "7"});
+  const Comparison c = compare(m, a, b, none);
+  EXPECT_EQ(c.levels[8], 0);
+  EXPECT_EQ(c.levels[9], 0);
+  EXPECT_EQ(c.adjustments[9].implied_by, "company_id");
+  EXPECT_EQ(field_weight(m.fields[9], c.levels[9], c.adjustments[9]), 0.0);
+  // Both mailboxes are spelt from the names: their likeness is the names' again.
+  EXPECT_EQ(c.levels[2], 3);
+  EXPECT_EQ(c.adjustments[2].implied_by, "names");
+  EXPECT_NEAR(match_weight(m, compare(m, a, b)) - match_weight(m, c),
+              level_weight(m.fields[9], 0) + level_weight(m.fields[2], 3), 1e-9);
+  // With names as common as a large workspace makes them, they are namesakes.
+  Frequencies common;
+  common.set(kFirstName, "thomas", 40 * 64);
+  common.set(kLastName, "webb", 8 * 32);
+  EXPECT_LT(probability(match_weight(m, compare(m, a, b, common))), 0.9);
+  // Two companies and two domains: one disagreement, not two.
+  const Profile d =
+      person({"Thomas", "Webb", "thomas.webb@globex.com", "", "", "", "", "", "", "8"});
+  const Comparison e = compare(m, a, d, none);
+  EXPECT_EQ(e.levels[8], 1);
+  EXPECT_EQ(e.levels[9], 1);
+  EXPECT_EQ(e.adjustments[9].implied_by, "company_id");
+  // A shared domain with different company records still counts (a company entered twice).
+  const Profile g = person({"Tom", "Webb", "tom@acme.com", "", "", "", "", "", "", "9"});
+  EXPECT_TRUE(compare(m, a, g, none).adjustments[9].implied_by.empty());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <array>
 #include <string>
 
+#include "core/match/frequency.hpp"
 #include "core/match/reference.hpp"
 #include "core/match/similarity.hpp"
 
@@ -207,13 +208,58 @@ bool is_generic_local_part(std::string_view local) {
   return std::find(kGeneric.begin(), kGeneric.end(), local) != kGeneric.end();
 }
 
-Levels compare(const Model &model, const Profile &first, const Profile &second) {
+namespace {
+
+// Every address of the record is a mailbox spelt from its own names.
+bool mailboxes_spelt_from_names(const Profile &p) {
+  const std::vector<std::string_view> emails = split(p[kEmails]);
+  if (emails.empty()) return false;
+  for (std::string_view e : emails)
+    if (!spelt_from_names(local_part(e), p[kFirstName], p[kLastName])) return false;
+  return true;
+}
+
+int field_index(const Model &model, int profile_field, Comparator comparator) {
+  for (std::size_t i = 0; i < model.fields.size(); ++i)
+    if (model.fields[i].field == profile_field && model.fields[i].comparator == comparator)
+      return static_cast<int>(i);
+  return -1;
+}
+
+// Fellegi-Sunter adds the fields' evidence as if independent; where one field's agreement follows
+// from another's, the dependent one is counted as said already.
+void mark_dependent_fields(const Model &model, const Profile &a, const Profile &b,
+                           Comparison &out) {
+  if (model.kind != RecordKind::Person) return;
+  const int company = field_index(model, kCompanyId, Comparator::SameValue);
+  const int domains = field_index(model, kEmailDomains, Comparator::Domains);
+  if (company >= 0 && domains >= 0) {
+    const int c = out.levels[static_cast<std::size_t>(company)];
+    const int d = out.levels[static_cast<std::size_t>(domains)];
+    // Colleagues share the company's mail domain; people at two companies use two domains.
+    if (c >= 0 && d >= 0 && (c == 0) == (d == 0))
+      out.adjustments[static_cast<std::size_t>(domains)].implied_by = "company_id";
+  }
+  const int email = field_index(model, kEmails, Comparator::Email);
+  if (email >= 0) {
+    const int e = out.levels[static_cast<std::size_t>(email)];
+    if ((e == 2 || e == 3) && mailboxes_spelt_from_names(a) && mailboxes_spelt_from_names(b))
+      out.adjustments[static_cast<std::size_t>(email)].implied_by = "names";
+  }
+}
+
+}  // namespace
+
+Comparison compare(const Model &model, const Profile &first, const Profile &second,
+                   const Frequencies &frequencies) {
   // In a fixed order, so that a pair scores the same whichever record was written last (the
   // trigger) or comes first in a scan: swapped names compare across fields.
   const bool in_order = !(second.fields < first.fields);
   const Profile &a = in_order ? first : second;
   const Profile &b = in_order ? second : first;
-  Levels levels(model.fields.size(), -1);
+  Comparison out;
+  out.levels.assign(model.fields.size(), -1);
+  out.adjustments.assign(model.fields.size(), {});
   // People sometimes arrive with given name and surname swapped: compare in the better order.
   bool swap_names = false;
   if (model.kind == RecordKind::Person) {
@@ -235,10 +281,24 @@ Levels compare(const Model &model, const Profile &first, const Profile &second) 
     if (x.empty() || y.empty()) continue;
     // Sharing an address already counts the domain; counting it again would double the evidence.
     if (field.comparator == Comparator::Domains && (email == 0 || email == 1)) continue;
-    levels[i] = static_cast<std::int8_t>(level_of(field.comparator, x, y));
-    if (field.comparator == Comparator::Email) email = levels[i];
+    const int level = level_of(field.comparator, x, y);
+    out.levels[i] = static_cast<std::int8_t>(level);
+    if (field.comparator == Comparator::Email) email = level;
+    if (level == 0 && !frequency_field_name(model.kind, field.field).empty()) {
+      // x == y; counted under the model field's own column even when the names were swapped, so
+      // that the count that moves a score is the one whose growth re-scores it.
+      const std::int64_t records = frequencies.records(field.field, x);
+      const int bits = frequency_penalty(model, field, records);
+      if (bits > 0) out.adjustments[i] = {records, static_cast<std::int8_t>(bits), {}};
+    }
   }
-  return levels;
+  mark_dependent_fields(model, a, b, out);
+  return out;
+}
+
+Levels compare(const Model &model, const Profile &first, const Profile &second) {
+  static const Frequencies kNone;
+  return compare(model, first, second, kNone).levels;
 }
 
 }  // namespace crm::match

@@ -119,6 +119,23 @@ double match_weight(const Model &model, const Levels &levels) {
   return w;
 }
 
+double field_weight(const FieldModel &field, int level, const Adjustment &adjustment) {
+  if (!adjustment.implied_by.empty()) return 0.0;
+  return level_weight(field, level) - adjustment.frequency_bits;
+}
+
+double match_weight(const Model &model, const Comparison &comparison) {
+  double w = prior_weight(model);
+  const Levels &levels = comparison.levels;
+  for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f) {
+    if (levels[f] < 0) continue;
+    w += f < comparison.adjustments.size()
+             ? field_weight(model.fields[f], levels[f], comparison.adjustments[f])
+             : level_weight(model.fields[f], levels[f]);
+  }
+  return w;
+}
+
 double probability(double match_weight) {
   return 1.0 / (1.0 + std::exp2(-match_weight));
 }

@@ -48,6 +48,21 @@ struct Model {
 // Level of each model field for a pair; -1 where either side is unknown.
 using Levels = std::vector<std::int8_t>;
 
+// What else a field's agreement weighs, beyond its level's m and u.
+struct Adjustment {
+  std::int64_t records = 0;        // records holding the agreed value (term frequency), 0: none
+  std::int8_t frequency_bits = 0;  // taken from the level's weight for a common value
+  // Another field's evidence that already says this ("company_id", "names"): weight 0.
+  std::string_view implied_by;
+  bool operator==(const Adjustment &) const = default;
+};
+
+// A pair compared: each field's level and its adjustment (one per model field).
+struct Comparison {
+  Levels levels;
+  std::vector<Adjustment> adjustments;
+};
+
 // Defaults that serve any CRM: chosen from how often values agree by chance in typical contact
 // data, before a workspace trains its own (crm.train_duplicate_model).
 Model default_model(RecordKind kind);
@@ -58,6 +73,8 @@ void add_attribute_fields(Model &model, const std::vector<std::string> &keys);
 double prior_weight(const Model &model);  // log2(prior / (1 - prior))
 double level_weight(const FieldModel &field, int level);
 double match_weight(const Model &model, const Levels &levels);
+double field_weight(const FieldModel &field, int level, const Adjustment &adjustment);
+double match_weight(const Model &model, const Comparison &comparison);
 double probability(double match_weight);
 
 // Refuses a model a writer could not score with: wrong level counts, probabilities outside (0, 1],

@@ -58,7 +58,7 @@ Model model_from_json(RecordKind kind, std::string_view text) {
   return model;
 }
 
-std::string evidence_json(const Model &model, const Levels &levels) {
+std::string evidence_json(const Model &model, const Comparison &comparison) {
   // Written by hand rather than through a JSON library: a bulk import writes one per candidate
   // pair. Level names are ours; field names may hold a custom attribute's key, so they are escaped.
   auto number = [](double v, const char *format) {
@@ -67,35 +67,61 @@ std::string evidence_json(const Model &model, const Levels &levels) {
     return std::string(buffer);
   };
   auto rounded = [](double v) { return std::round(v * 100) / 100; };
-  const double w = match_weight(model, levels);
+  const Levels &levels = comparison.levels;
+  const double w = match_weight(model, comparison);
   std::string out = "{\"score\": " + number(probability(w), "%.17g") + ", \"fields\": {";
   bool first = true;
   for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f) {
     if (levels[f] < 0) continue;
     const FieldModel &field = model.fields[f];
+    const Adjustment adjustment =
+        f < comparison.adjustments.size() ? comparison.adjustments[f] : Adjustment{};
     if (!first) out += ", ";
     first = false;
     out += json::string_t(json(field.name).dump()) + ": {\"level\": \"";
     out += level_names(field.comparator)[static_cast<std::size_t>(levels[f])];
-    out += "\", \"weight\": " + number(rounded(level_weight(field, levels[f])), "%.15g") + "}";
+    out +=
+        "\", \"weight\": " + number(rounded(field_weight(field, levels[f], adjustment)), "%.15g");
+    if (adjustment.frequency_bits > 0)
+      out += ", \"records\": " + std::to_string(adjustment.records) +
+             ", \"frequency_adjustment\": -" + std::to_string(adjustment.frequency_bits);
+    if (!adjustment.implied_by.empty())
+      out += ", \"implied_by\": \"" + std::string(adjustment.implied_by) + "\"";
+    out += "}";
   }
   out += "}, \"match_weight\": " + number(rounded(w), "%.15g") + "}";
   return out;
 }
 
-std::string evidence_summary(const Model &model, const Levels &levels) {
+std::string evidence_json(const Model &model, const Levels &levels) {
+  return evidence_json(model, Comparison{levels, {}});
+}
+
+std::string evidence_summary(const Model &model, const Comparison &comparison) {
+  const Levels &levels = comparison.levels;
   std::vector<std::pair<double, std::string>> parts;
-  for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f)
-    if (levels[f] >= 0)
-      parts.emplace_back(level_weight(model.fields[f], levels[f]),
-                         model.fields[f].name + " " +
-                             std::string(level_names(
-                                 model.fields[f].comparator)[static_cast<std::size_t>(levels[f])]));
+  for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f) {
+    if (levels[f] < 0) continue;
+    const Adjustment adjustment =
+        f < comparison.adjustments.size() ? comparison.adjustments[f] : Adjustment{};
+    std::string text =
+        model.fields[f].name + " " +
+        std::string(level_names(model.fields[f].comparator)[static_cast<std::size_t>(levels[f])]);
+    if (adjustment.frequency_bits > 0)
+      text += " (" + std::to_string(adjustment.records) + " records)";
+    if (!adjustment.implied_by.empty())
+      text += " (implied by " + std::string(adjustment.implied_by) + ")";
+    parts.emplace_back(field_weight(model.fields[f], levels[f], adjustment), std::move(text));
+  }
   std::stable_sort(parts.begin(), parts.end(),
                    [](const auto &a, const auto &b) { return a.first > b.first; });
   std::string out;
   for (const auto &[weight, text] : parts) out += (out.empty() ? "" : ", ") + text;
   return out;
+}
+
+std::string evidence_summary(const Model &model, const Levels &levels) {
+  return evidence_summary(model, Comparison{levels, {}});
 }
 
 }  // namespace crm::match

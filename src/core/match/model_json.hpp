@@ -18,11 +18,14 @@ std::string to_json(const Model &model);
 Model model_from_json(RecordKind kind, std::string_view json);
 
 // {"score": s, "match_weight": w, "fields": {"last_name": {"level": "exact", "weight": 9.1}, ...}}
-// with only the fields both records have.
+// with only the fields both records have. A common value adds "records" (how many hold it) and
+// "frequency_adjustment" (bits taken); a field another one already counts adds "implied_by".
+std::string evidence_json(const Model &model, const Comparison &comparison);
 std::string evidence_json(const Model &model, const Levels &levels);
 
 // One line for messages: the known fields' levels, strongest evidence first
 // ("email exact, last_name exact, first_name nickname").
+std::string evidence_summary(const Model &model, const Comparison &comparison);
 std::string evidence_summary(const Model &model, const Levels &levels);
 
 }  // namespace crm::match

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/cancel.hpp"
+#include "core/match/frequency.hpp"
 #include "core/match/model.hpp"
 
 namespace crm::match {
@@ -13,12 +14,12 @@ namespace crm::match {
 struct ScoredPair {
   std::uint32_t first, second;  // indexes into the profiles
   double score;
-  Levels levels;
+  Comparison comparison;
 };
 
 std::vector<ScoredPair> score_pairs(
     const Model &model, const std::vector<const Profile *> &profiles,
     const std::vector<std::pair<std::uint32_t, std::uint32_t>> &pairs, double min_score,
-    CancelCheck cancel);
+    const Frequencies &frequencies, CancelCheck cancel);
 
 }  // namespace crm::match

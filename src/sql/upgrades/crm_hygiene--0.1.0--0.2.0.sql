@@ -1205,6 +1205,111 @@ CREATE TRIGGER interaction_signals_deleting BEFORE DELETE ON crm.interaction
 COMMENT ON VIEW crm.duplicate_sets IS
   'records linked by open candidates, without chaining (components cut where one pair alone joins two groups); set_id is the smallest record id of the set';
 
+-- Term frequencies (issue 11): crm.match_frequency, counted from the stored profiles once here
+-- and kept by the profile writes after. Stored pairs keep their scores until the next write of
+-- either record or crm.scan_duplicates (CHANGELOG, 0.2.0).
+-- Term frequencies (src/core/match/frequency.hpp): how many records of a workspace hold each
+-- value of a counted field, kept by every write of crm.match_profile, so trigger, find and scan
+-- read the same counts. peak is the most records that ever held the value: scores only use it,
+-- so a count that falls back never raises a stored pair's score behind the write path's back.
+CREATE TABLE crm.match_frequency (
+  workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT match_frequency_kind CHECK (kind IN ('person', 'company')),
+  field text NOT NULL,
+  value text NOT NULL,
+  records integer NOT NULL,
+  peak integer NOT NULL CONSTRAINT match_frequency_peak CHECK (peak >= records),
+  PRIMARY KEY (workspace_id, kind, field, value)
+);
+COMMENT ON TABLE crm.match_frequency IS
+  'maintained by the extension: records holding each normalised value of a counted field (first_name, last_name, city, postal_code; a company''s name, city, postal_code), and the most that ever did';
+
+-- The counted values of profiles: field name and value (crm.match_profile.fields, split at
+-- U+001F, positions as src/core/match/profile.hpp orders them).
+CREATE FUNCTION crm._match_frequency_values(kind text, fields text)
+  RETURNS TABLE (field text, value text)
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT f.field, pg_catalog.split_part(fields, U&'\001F', f.position)
+  FROM (VALUES ('person', 'first_name', 1), ('person', 'last_name', 2), ('person', 'city', 7),
+               ('person', 'postal_code', 8), ('company', 'name', 1), ('company', 'city', 5),
+               ('company', 'postal_code', 6)) AS f(kind, field, position)
+  WHERE f.kind = _match_frequency_values.kind
+    AND pg_catalog.split_part(fields, U&'\001F', f.position) <> '';
+END;
+
+-- Applies a statement's profile changes to the counts, in one sorted upsert (a fixed lock order).
+CREATE FUNCTION crm._match_frequency_changed() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- counts are restored as dumped
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
+    SELECT n.workspace_id, n.kind, v.field, v.value, count(*), count(*)
+    FROM new_rows n CROSS JOIN LATERAL crm._match_frequency_values(n.kind, n.fields) v
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE
+      SET records = f.records + excluded.records,
+          peak = GREATEST(f.peak, f.records + excluded.records);
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
+    -- A decrement proposes a negative row, which always conflicts: the value was counted.
+    SELECT d.workspace_id, d.kind, d.field, d.value, d.delta, GREATEST(d.delta, 0)
+    FROM (SELECT c.workspace_id, c.kind, c.field, c.value, sum(c.delta)::integer AS delta
+          FROM (SELECT n.workspace_id, n.kind, v.field, v.value, 1 AS delta
+                FROM new_rows n CROSS JOIN LATERAL crm._match_frequency_values(n.kind, n.fields) v
+                UNION ALL
+                SELECT o.workspace_id, o.kind, v.field, v.value, -1
+                FROM old_rows o CROSS JOIN LATERAL crm._match_frequency_values(o.kind, o.fields) v) c
+          GROUP BY 1, 2, 3, 4) d
+    WHERE d.delta <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE
+      SET records = f.records + excluded.records,
+          peak = GREATEST(f.peak, f.records + excluded.records);
+  ELSE
+    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
+    SELECT o.workspace_id, o.kind, v.field, v.value, -count(*), 0
+    FROM old_rows o CROSS JOIN LATERAL crm._match_frequency_values(o.kind, o.fields) v
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE SET records = f.records + excluded.records;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER match_profile_frequency_insert AFTER INSERT ON crm.match_profile
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._match_frequency_changed();
+CREATE TRIGGER match_profile_frequency_update AFTER UPDATE ON crm.match_profile
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._match_frequency_changed();
+CREATE TRIGGER match_profile_frequency_delete AFTER DELETE ON crm.match_profile
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._match_frequency_changed();
+
+ALTER TABLE crm.match_frequency ENABLE ROW LEVEL SECURITY;
+CREATE POLICY workspace_boundary ON crm.match_frequency
+  USING (workspace_id = ANY (ARRAY(SELECT w.id FROM crm.workspace w)));
+SELECT pg_catalog.pg_extension_config_dump('crm.match_frequency', '');
+INSERT INTO crm.match_frequency (workspace_id, kind, field, value, records, peak)
+SELECT p.workspace_id, p.kind, v.field, v.value, count(*), count(*)
+FROM crm.match_profile p CROSS JOIN LATERAL crm._match_frequency_values(p.kind, p.fields) v
+GROUP BY 1, 2, 3, 4;
+-- Pairs stored before know no agreed values: crm.scan_duplicates fills them in.
+ALTER TABLE crm.duplicate_candidate ADD COLUMN agreed text[] NOT NULL DEFAULT '{}';
+CREATE INDEX duplicate_candidate_agreed_idx ON crm.duplicate_candidate USING gin (agreed);
+
+CREATE OR REPLACE FUNCTION crm._duplicates_truncated() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  DELETE FROM crm.duplicate_candidate WHERE kind = TG_ARGV[0];
+  DELETE FROM crm.match_profile WHERE kind = TG_ARGV[0];
+  DELETE FROM crm.match_frequency WHERE kind = TG_ARGV[0];  -- a truncated table starts over
+  RETURN NULL;
+END
+$$;
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
@@ -1219,7 +1324,7 @@ DECLARE
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
     '_person_relink', '_member_relink', '_company_relink', '_workspace_model', '_model_changed',
-    '_workspace_capture_policy',
+    '_workspace_capture_policy', '_match_frequency_changed',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
 BEGIN
