@@ -81,19 +81,32 @@ std::int64_t scan(RecordKind kind) {
 
   // Profiles the triggers did not keep (they were disabled, or the records predate the model's
   // attributes) are written; profiles of records deleted meanwhile are removed.
-  std::unordered_map<std::int64_t, std::int64_t> stored;
+  // A profile is written again when its fields changed, or its keys did (a release that adds a
+  // blocking rule): the write path finds blocks through the stored keys.
+  struct Stored {
+    std::int64_t fingerprint, keys;
+  };
+  auto keys_digest = [](const std::vector<std::int64_t> &keys) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (std::int64_t k : keys) h = (h ^ static_cast<std::uint64_t>(k)) * 1099511628211ULL;
+    return static_cast<std::int64_t>(h);
+  };
+  std::unordered_map<std::int64_t, Stored> stored;
   stream_profiles(kind, workspace, [&](std::vector<StoredProfile> &batch) {
-    for (const StoredProfile &p : batch) stored.emplace(p.id, p.fingerprint);
+    for (const StoredProfile &p : batch)
+      stored.emplace(p.id, Stored{p.fingerprint, keys_digest(p.keys)});
   });
   std::vector<const StoredProfile *> changed;
   std::unordered_set<std::int64_t> present;
   for (const StoredProfile &p : all) {
     present.insert(p.id);
     auto it = stored.find(p.id);
-    if (it == stored.end() || it->second != p.fingerprint) changed.push_back(&p);
+    if (it == stored.end() || it->second.fingerprint != p.fingerprint ||
+        it->second.keys != keys_digest(p.keys))
+      changed.push_back(&p);
   }
   std::vector<std::int64_t> orphans;
-  for (const auto &[id, fingerprint] : stored)
+  for (const auto &[id, profile] : stored)
     if (!present.count(id)) orphans.push_back(id);
   progress("scan_duplicates: " + std::to_string(all.size()) + " records, " +
            std::to_string(changed.size()) + " profiles to write, " +

@@ -4,7 +4,7 @@
 -- crm.scan_duplicates computes, after any mix of writes; find_duplicates scores an unsaved record
 -- as its insert would.
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 SET LOCAL timezone = 'UTC';
 
 -- The counts are the stored profiles' values, whatever the writes.
@@ -24,6 +24,13 @@ SELECT 900 + i, 'Agnes', 'Pemberton', 'Bath', date '1960-01-02' + i FROM generat
 SELECT is((SELECT records FROM crm.match_frequency
            WHERE kind = 'person' AND field = 'last_name' AND value = 'pemberton'), 3,
           'an insert counts its values');
+INSERT INTO crm.company (id, name, street, city, postal_code)
+VALUES (950, 'Palace Court', '3570 Las Vegas Boulevard South', 'Las Vegas', '89109');
+SELECT is((SELECT array_agg(field || '=' || value ORDER BY field)::text FROM crm.match_frequency
+           WHERE kind = 'company' AND workspace_id = 1 AND records > 0
+             AND value IN ('palace court', '3570 las vegas blvd s', 'las vegas', '89109')),
+          '{"city=las vegas","name=palace court",postal_code=89109,"street=3570 las vegas blvd s"}',
+          'the counted fields of a company, normalised as its profile');
 UPDATE crm.person SET last_name = 'Pembertone' WHERE id = 901;
 DELETE FROM crm.person WHERE id = 902;
 SELECT is((SELECT (records, peak)::text FROM crm.match_frequency

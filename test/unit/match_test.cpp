@@ -246,8 +246,59 @@ TEST_F(WithReference, NicknamesShareAKey) {
 
 TEST_F(WithReference, LoneValuesMakeNoKey) {
   // A postal code alone, a given name alone: blocks of thousands.
-  const Profile a = person({"Ada", {}, {}, {}, {}, {}, "4223"});
-  EXPECT_TRUE(blocking_keys(RecordKind::Person, a, 1, first_letters).empty());
+  EXPECT_TRUE(
+      blocking_keys(RecordKind::Person, person({{}, {}, {}, {}, {}, {}, "4223"}), 1, first_letters)
+          .empty());
+  EXPECT_TRUE(blocking_keys(RecordKind::Person, person({"Ada"}), 1, first_letters).empty());
+}
+
+// Keys two profiles share, under a phonetic code that is the first two letters (so that "griffiths"
+// and "grifihs" sound alike here: the tests below use surnames whose sound changed).
+static std::vector<std::int64_t> shared_keys(const Profile &a, const Profile &b,
+                                             Phonetic phonetic) {
+  const auto ka = blocking_keys(RecordKind::Person, a, 1, phonetic);
+  const auto kb = blocking_keys(RecordKind::Person, b, 1, phonetic);
+  std::vector<std::int64_t> shared;
+  std::set_intersection(ka.begin(), ka.end(), kb.begin(), kb.end(), std::back_inserter(shared));
+  return shared;
+}
+
+static std::string whole_word(std::string_view w) {
+  return std::string(w);
+}
+
+TEST_F(WithReference, RecordsWithMissingFieldsStillShareAKey) {
+  // Nothing alike but the mailbox name (the domain mistyped, names and dates missing or wrong).
+  EXPECT_FALSE(shared_keys(person({"Adam", "Edwards", "adam.edwards38@bullock-edward.com", "", "",
+                                   "Cardiff", "", "", "1971-08-28"}),
+                           person({"", "", "adam.edwards38@bullock-edwaods.crm", "", "", "Carfiif",
+                                   "", "", "1972-08-28"}),
+                           whole_word)
+                   .empty());
+  // Swapped names with a typo in each, no date or town in common.
+  EXPECT_FALSE(shared_keys(person({"Russell", "Sofia", "", "", "", "", "", "", "2014-09-03"}),
+                           person({"Sofiia", "Russel", "", "", "", "London", "", "", "2024-08-29"}),
+                           whole_word)
+                   .empty());
+  // The case: a nickname and a mistyped surname at the same postal code.
+  EXPECT_FALSE(shared_keys(person({"Robert", "Griffiths", "", "", "", "", "BA1 1AA"}),
+                           person({"Bob", "Grifihs", "", "", "", "", "BA11AA"}), whole_word)
+                   .empty());
+  // A surname missing (a historical record), the birth known to the year, or the town.
+  EXPECT_FALSE(shared_keys(person({"Margaret", "", "", "", "", "", "", "", "1901-01-01"}),
+                           person({"Maggie", "Pryce", "", "", "", "", "", "", "1901-06-02"}),
+                           whole_word)
+                   .empty());
+  EXPECT_FALSE(shared_keys(person({"Margaret", "", "", "", "", "Bath"}),
+                           person({"Maggie", "", "", "", "", "Bath"}), whole_word)
+                   .empty());
+  // Short and role mailboxes make no key of their own.
+  EXPECT_TRUE(
+      shared_keys(person({"Ann", "", "e.e@day.com"}), person({"Bo", "", "e.e@ay.cod"}), whole_word)
+          .empty());
+  EXPECT_TRUE(shared_keys(person({"", "", "sales@acme.com"}), person({"", "", "sales@globex.com"}),
+                          whole_word)
+                  .empty());
 }
 
 TEST(Blocking, PairsNeedAFreshMemberAndASharedKey) {
@@ -643,6 +694,31 @@ TEST_F(WithReference, ColleaguesDomainIsTheirCompanyCountedOnce) {
   // A shared domain with different company records still counts (a company entered twice).
   const Profile g = person({"Tom", "Webb", "tom@acme.com", "", "", "", "", "", "", "9"});
   EXPECT_TRUE(compare(m, a, g, none).adjustments[9].implied_by.empty());
+}
+
+TEST_F(WithReference, OneAddressIsOneFact) {
+  const Model m = default_model(RecordKind::Company);
+  const Frequencies none;
+  auto restaurant = [](const char *name) {
+    return company({name, "", "", "3570 Las Vegas Blvd S", "Las Vegas", "89109"});
+  };
+  const Comparison c = compare(m, restaurant("Palace Court"), restaurant("Empress Court"), none);
+  EXPECT_EQ(c.levels[3], 0);                         // street
+  EXPECT_EQ(c.adjustments[4].implied_by, "street");  // city
+  EXPECT_EQ(c.adjustments[5].implied_by, "street");  // postal code
+  // A building many records share says less again.
+  Frequencies shared;
+  shared.set(kCompanyStreet, "3570 las vegas blvd s", 8);
+  EXPECT_EQ(compare(m, restaurant("Palace Court"), restaurant("Empress Court"), shared)
+                .adjustments[3]
+                .frequency_bits,
+            2);
+  // Another town under the same street address still counts against.
+  const Comparison d =
+      compare(m, restaurant("Palace Court"),
+              company({"Palace Court", "", "", "3570 Las Vegas Blvd S", "Reno"}), none);
+  EXPECT_EQ(d.levels[4], 2);
+  EXPECT_TRUE(d.adjustments[4].implied_by.empty());
 }
 
 }  // namespace

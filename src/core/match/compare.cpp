@@ -230,7 +230,20 @@ int field_index(const Model &model, int profile_field, Comparator comparator) {
 // from another's, the dependent one is counted as said already.
 void mark_dependent_fields(const Model &model, const Profile &a, const Profile &b,
                            Comparison &out) {
-  if (model.kind != RecordKind::Person) return;
+  const bool person = model.kind == RecordKind::Person;
+  // One building is in one town: with the street address the same, the same city and postal code
+  // say nothing more (a different one still says something).
+  const int street =
+      field_index(model, person ? int{kStreet} : int{kCompanyStreet}, Comparator::Street);
+  if (street >= 0 && out.levels[static_cast<std::size_t>(street)] == 0) {
+    for (const int place :
+         {field_index(model, person ? int{kCity} : int{kCompanyCity}, Comparator::Place),
+          field_index(model, person ? int{kPostalCode} : int{kCompanyPostalCode},
+                      Comparator::Code)})
+      if (place >= 0 && out.levels[static_cast<std::size_t>(place)] == 0)
+        out.adjustments[static_cast<std::size_t>(place)].implied_by = "street";
+  }
+  if (!person) return;
   const int company = field_index(model, kCompanyId, Comparator::SameValue);
   const int domains = field_index(model, kEmailDomains, Comparator::Domains);
   if (company >= 0 && domains >= 0) {

@@ -7,14 +7,17 @@
 namespace crm::match {
 namespace {
 
-constexpr std::array<FrequencyField, 4> kPersonFrequencyFields = {{
+// Positions must match crm._match_frequency_values (src/sql/55_duplicates.sql).
+constexpr std::array<FrequencyField, 5> kPersonFrequencyFields = {{
     {kFirstName, "first_name"},
     {kLastName, "last_name"},
+    {kStreet, "street"},
     {kCity, "city"},
     {kPostalCode, "postal_code"},
 }};
-constexpr std::array<FrequencyField, 3> kCompanyFrequencyFields = {{
+constexpr std::array<FrequencyField, 4> kCompanyFrequencyFields = {{
     {kCompanyName, "name"},
+    {kCompanyStreet, "street"},
     {kCompanyCity, "city"},
     {kCompanyPostalCode, "postal_code"},
 }};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/match/compare.hpp"
 #include "core/match/reference.hpp"
 
 namespace crm::match {
@@ -24,6 +25,11 @@ enum class Rule : std::uint8_t {
   SurnameSoundBirthYear,
   StreetNumberName,
   CompanyNameSoundStreetNumber,
+  EmailLocalPart,
+  NamePrefixes,
+  PostalGivenGroup,
+  GivenGroupBirthYear,
+  GivenGroupCity,
 };
 
 class KeyBuilder {
@@ -65,6 +71,9 @@ class KeyBuilder {
   std::vector<std::int64_t> keys_;
   std::vector<std::uint8_t> rules_;
 };
+
+// Shorter mailbox names ("jd", "e.e") are shared by strangers.
+constexpr std::size_t kMinLocalPart = 4;
 
 std::vector<std::string_view> split(std::string_view s) {
   std::vector<std::string_view> out;
@@ -120,6 +129,36 @@ void person_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
     keys.add(Rule::PostalSurnameSound, p[kPostalCode], surname_sound);
   if (!p[kPostalCode].empty() && !number.empty())
     keys.add(Rule::PostalStreetNumber, p[kPostalCode], number);
+  // A mailbox kept at another provider, or at a mistyped domain.
+  for (std::string_view email : split(p[kEmails])) {
+    const std::string_view local = email.substr(0, email.find('@'));
+    if (local.size() >= kMinLocalPart && !is_generic_local_part(local))
+      keys.add(Rule::EmailLocalPart, local);
+  }
+  // Typos past the third letter of either name, in either order ("Sofia Russell", "Russell
+  // Sosfia"), where the surname's sound changed.
+  if (first.size() >= 2 && last.size() >= 2) {
+    std::string_view a = std::string_view(first).substr(0, 3),
+                     b = std::string_view(last).substr(0, 3);
+    if (b < a) std::swap(a, b);
+    keys.add(Rule::NamePrefixes, a, b);
+  }
+  if (first.empty()) return;
+  // The given name's nickname group (or the name itself), with a second value.
+  const std::string_view given = first_token(first);
+  const auto groups = reference().given_name_groups(given);
+  auto add_given = [&](Rule rule, std::string_view with) {
+    if (with.empty()) return;
+    if (groups.empty()) keys.add(rule, with, given);
+    for (std::uint32_t g : groups) keys.add(rule, with, std::to_string(g));
+  };
+  // A nickname and a mistyped surname at the same postal code.
+  add_given(Rule::PostalGivenGroup, p[kPostalCode]);
+  // A surname missing or changed (marriage): the given name with the birth year, and with the
+  // town when there is no surname at all.
+  if (p[kBirthDate].size() >= 4)
+    add_given(Rule::GivenGroupBirthYear, std::string_view(p[kBirthDate]).substr(0, 4));
+  if (last.empty()) add_given(Rule::GivenGroupCity, p[kCity]);
 }
 
 void company_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
@@ -181,7 +220,12 @@ std::vector<BlockingRule> blocking_rules(RecordKind kind) {
             {id(R::BirthDate), {"birth_date"}},
             {id(R::PostalSurnameSound), {"postal_code", "last_name"}},
             {id(R::PostalStreetNumber), {"postal_code", "street"}},
-            {id(R::SurnameSoundBirthYear), {"last_name", "birth_date"}}};
+            {id(R::SurnameSoundBirthYear), {"last_name", "birth_date"}},
+            {id(R::EmailLocalPart), {"email"}},
+            {id(R::NamePrefixes), {"first_name", "last_name"}},
+            {id(R::PostalGivenGroup), {"postal_code", "first_name"}},
+            {id(R::GivenGroupBirthYear), {"first_name", "birth_date"}},
+            {id(R::GivenGroupCity), {"first_name", "city"}}};
   return {{id(R::Domain), {"domain"}},
           {id(R::Phone), {"phone"}},
           {id(R::CompanyName), {"name"}},

@@ -1222,7 +1222,7 @@ CREATE TABLE crm.match_frequency (
   PRIMARY KEY (workspace_id, kind, field, value)
 );
 COMMENT ON TABLE crm.match_frequency IS
-  'maintained by the extension: records holding each normalised value of a counted field (first_name, last_name, city, postal_code; a company''s name, city, postal_code), and the most that ever did';
+  'maintained by the extension: records holding each normalised value of a counted field (first_name, last_name, street, city, postal_code; a company''s name, street, city, postal_code), and the most that ever did';
 
 -- The counted values of profiles: field name and value (crm.match_profile.fields, split at
 -- U+001F, positions as src/core/match/profile.hpp orders them).
@@ -1231,9 +1231,10 @@ CREATE FUNCTION crm._match_frequency_values(kind text, fields text)
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT f.field, pg_catalog.split_part(fields, U&'\001F', f.position)
-  FROM (VALUES ('person', 'first_name', 1), ('person', 'last_name', 2), ('person', 'city', 7),
-               ('person', 'postal_code', 8), ('company', 'name', 1), ('company', 'city', 5),
-               ('company', 'postal_code', 6)) AS f(kind, field, position)
+  FROM (VALUES ('person', 'first_name', 1), ('person', 'last_name', 2), ('person', 'street', 6),
+               ('person', 'city', 7), ('person', 'postal_code', 8), ('company', 'name', 1),
+               ('company', 'street', 4), ('company', 'city', 5), ('company', 'postal_code', 6))
+         AS f(kind, field, position)
   WHERE f.kind = _match_frequency_values.kind
     AND pg_catalog.split_part(fields, U&'\001F', f.position) <> '';
 END;
@@ -1272,6 +1273,8 @@ BEGIN
     INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
     SELECT o.workspace_id, o.kind, v.field, v.value, -count(*), 0
     FROM old_rows o CROSS JOIN LATERAL crm._match_frequency_values(o.kind, o.fields) v
+    -- A workspace being deleted takes its counts with it (the cascade).
+    WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id = o.workspace_id)
     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (workspace_id, kind, field, value) DO UPDATE SET records = f.records + excluded.records;
   END IF;
