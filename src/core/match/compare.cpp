@@ -75,6 +75,18 @@ bool differ_in_numbers_only(std::string_view a, std::string_view b) {
   return a != b && letters(a) == letters(b);
 }
 
+// Two mailbox names whose numbers differ ("abbey.white28", "abby_white71"): numbered apart.
+bool numbered_apart(std::string_view a, std::string_view b) {
+  auto digits = [](std::string_view s) {
+    std::string out;
+    for (char c : s)
+      if (c >= '0' && c <= '9') out.push_back(c);
+    return out;
+  };
+  const std::string da = digits(a), db = digits(b);
+  return differ_in_numbers_only(a, b) || (!da.empty() && !db.empty() && da != db);
+}
+
 // Two spellings of one domain ("brooks-sawyer.com", "brooks-sawer.com"): at most two edits apart
 // and close overall, which two companies' names ("summitmotors.com", "summitfoods.com") are not.
 bool mistyped_domain(std::string_view a, std::string_view b) {
@@ -96,9 +108,11 @@ int email_level(std::string_view a, std::string_view b) {
         // domain the same address. At two companies' domains it is the companies' pattern
         // (first.last@), which namesakes share.
         level = 2;
-      } else if (domain_part(x) == domain_part(y) &&
-                 !differ_in_numbers_only(local_part(x), local_part(y)) &&
+      } else if (domain_part(x) == domain_part(y) && !free_mail(domain_part(x)) &&
+                 !numbered_apart(local_part(x), local_part(y)) &&
                  jaro_winkler(local_part(x), local_part(y)) >= 0.88) {
+        // Two spellings at one company (thomas.webb@, thomas_webb@). At a mail provider, two
+        // mailbox names are two mailboxes, however alike.
         level = 3;
       }
       best = std::min(best, level);
@@ -210,12 +224,15 @@ bool is_generic_local_part(std::string_view local) {
 
 namespace {
 
-// Every address of the record is a mailbox spelt from its own names.
-bool mailboxes_spelt_from_names(const Profile &p) {
+// Every address of the record is a mailbox spelt from its own names or the other record's (a
+// typo in one record's names leaves the mailbox spelt from the other's).
+bool mailboxes_spelt_from_names(const Profile &p, const Profile &other) {
   const std::vector<std::string_view> emails = split(p[kEmails]);
   if (emails.empty()) return false;
   for (std::string_view e : emails)
-    if (!spelt_from_names(local_part(e), p[kFirstName], p[kLastName])) return false;
+    if (!spelt_from_names(local_part(e), p[kFirstName], p[kLastName]) &&
+        !spelt_from_names(local_part(e), other[kFirstName], other[kLastName]))
+      return false;
   return true;
 }
 
@@ -256,7 +273,8 @@ void mark_dependent_fields(const Model &model, const Profile &a, const Profile &
   const int email = field_index(model, kEmails, Comparator::Email);
   if (email >= 0) {
     const int e = out.levels[static_cast<std::size_t>(email)];
-    if ((e == 2 || e == 3) && mailboxes_spelt_from_names(a) && mailboxes_spelt_from_names(b))
+    if ((e == 2 || e == 3) && mailboxes_spelt_from_names(a, b) &&
+        mailboxes_spelt_from_names(b, a))
       out.adjustments[static_cast<std::size_t>(email)].implied_by = "names";
   }
 }
