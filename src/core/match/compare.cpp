@@ -273,8 +273,7 @@ void mark_dependent_fields(const Model &model, const Profile &a, const Profile &
   const int email = field_index(model, kEmails, Comparator::Email);
   if (email >= 0) {
     const int e = out.levels[static_cast<std::size_t>(email)];
-    if ((e == 2 || e == 3) && mailboxes_spelt_from_names(a, b) &&
-        mailboxes_spelt_from_names(b, a))
+    if ((e == 2 || e == 3) && mailboxes_spelt_from_names(a, b) && mailboxes_spelt_from_names(b, a))
       out.adjustments[static_cast<std::size_t>(email)].implied_by = "names";
   }
 }

@@ -28,8 +28,8 @@ enum class Rule : std::uint8_t {
   CompanyNameSoundStreetNumber,
   EmailLocalPart,
   NamePrefixes,  // retired: 12 million pairs to compare at 1,000,000 people
-  PostalGivenGroup,
-  GivenGroupBirthYear,  // the given name as written, not its groups
+  PostalSurnameInitial,
+  GivenBirthYear,
 };
 
 class KeyBuilder {
@@ -137,23 +137,17 @@ void person_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
         !spelt_from_names(local, first, last))
       keys.add(Rule::EmailLocalPart, local);
   }
-  if (first.empty()) return;
-  // The given name's nickname group (or the name itself), with a second value.
-  const std::string_view given = first_token(first);
-  const auto groups = reference().given_name_groups(given);
-  auto add_given = [&](Rule rule, std::string_view with) {
-    if (with.empty()) return;
-    if (groups.empty()) keys.add(rule, with, given);
-    for (std::uint32_t g : groups) keys.add(rule, with, std::to_string(g));
-  };
-  // A nickname and a mistyped surname at the same postal code.
-  add_given(Rule::PostalGivenGroup, p[kPostalCode]);
+  // A nickname and a mistyped surname at the same postal code: the surname's initial, one key a
+  // record (the given name's nickname groups made up to three, and every key is a probe a write).
+  if (!p[kPostalCode].empty() && !last.empty())
+    keys.add(Rule::PostalSurnameInitial, p[kPostalCode], std::string_view(last).substr(0, 1));
   // A surname missing (a historical record, a form left half filled) or changed: the given name
   // with the birth year. Both sides must make a key to share it, so records with a surname make
   // it too: the name as written, not its nickname groups (one key a record, small blocks: at
   // 1,000,000 people the groups made find_duplicates' p99 7 ms).
-  if (p[kBirthDate].size() >= 4)
-    keys.add(Rule::GivenGroupBirthYear, std::string_view(p[kBirthDate]).substr(0, 4), given);
+  if (!first.empty() && p[kBirthDate].size() >= 4)
+    keys.add(Rule::GivenBirthYear, std::string_view(p[kBirthDate]).substr(0, 4),
+             first_token(first));
 }
 
 void company_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
@@ -217,8 +211,8 @@ std::vector<BlockingRule> blocking_rules(RecordKind kind) {
             {id(R::PostalStreetNumber), {"postal_code", "street"}},
             {id(R::SurnameSoundBirthYear), {"last_name", "birth_date"}},
             {id(R::EmailLocalPart), {"email"}},
-            {id(R::PostalGivenGroup), {"postal_code", "first_name"}},
-            {id(R::GivenGroupBirthYear), {"first_name", "birth_date"}}};
+            {id(R::PostalSurnameInitial), {"postal_code"}},
+            {id(R::GivenBirthYear), {"first_name", "birth_date"}}};
   return {{id(R::Domain), {"domain"}},
           {id(R::Phone), {"phone"}},
           {id(R::CompanyName), {"name"}},
