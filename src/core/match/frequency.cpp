@@ -8,10 +8,9 @@ namespace crm::match {
 namespace {
 
 // Positions must match crm._match_frequency_values (src/sql/55_duplicates.sql).
-constexpr std::array<FrequencyField, 5> kPersonFrequencyFields = {{
+constexpr std::array<FrequencyField, 4> kPersonFrequencyFields = {{
     {kFirstName, "first_name"},
     {kLastName, "last_name"},
-    {kStreet, "street"},
     {kCity, "city"},
     {kPostalCode, "postal_code"},
 }};

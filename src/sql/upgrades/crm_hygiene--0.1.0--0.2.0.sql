@@ -1222,7 +1222,7 @@ CREATE TABLE crm.match_frequency (
   PRIMARY KEY (workspace_id, kind, field, value)
 );
 COMMENT ON TABLE crm.match_frequency IS
-  'maintained by the extension: records holding each normalised value of a counted field (first_name, last_name, street, city, postal_code; a company''s name, street, city, postal_code), and the most that ever did';
+  'maintained by the extension: records holding each normalised value of a counted field (first_name, last_name, city, postal_code; a company''s name, street, city, postal_code), and the most that ever did';
 
 -- The counted values of profiles: field name and value (crm.match_profile.fields, split at
 -- U+001F, positions as src/core/match/profile.hpp orders them).
@@ -1231,8 +1231,8 @@ CREATE FUNCTION crm._match_frequency_values(kind text, fields text)
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT f.field, pg_catalog.split_part(fields, U&'\001F', f.position)
-  FROM (VALUES ('person', 'first_name', 1), ('person', 'last_name', 2), ('person', 'street', 6),
-               ('person', 'city', 7), ('person', 'postal_code', 8), ('company', 'name', 1),
+  FROM (VALUES ('person', 'first_name', 1), ('person', 'last_name', 2), ('person', 'city', 7),
+               ('person', 'postal_code', 8), ('company', 'name', 1),
                ('company', 'street', 4), ('company', 'city', 5), ('company', 'postal_code', 6))
          AS f(kind, field, position)
   WHERE f.kind = _match_frequency_values.kind
