@@ -40,7 +40,7 @@ CandidateRow candidate_of(const DuplicateSettings &settings, const StoredProfile
   row.evidence = match::evidence_json(settings.model, scored.comparison);
   row.summary = match::evidence_summary(settings.model, scored.comparison);
   row.fingerprint = a.fingerprint ^ b.fingerprint;
-  row.agreed = agreed_tokens(settings.model, a.profile, b.profile, scored.comparison.levels);
+  row.agreed = match::agreed_tokens(settings.model, a.profile, b.profile, scored.comparison.levels);
   return row;
 }
 

@@ -150,7 +150,7 @@ void rescore_pairs_agreeing_on(RecordKind kind, const DuplicateSettings &setting
                                const std::unordered_set<std::int64_t> &written) {
   std::vector<std::string> tokens;
   for (const CountedValue &v : grown)
-    tokens.push_back(agreed_token(kind, v.profile_field, v.value));
+    tokens.push_back(match::agreed_token(kind, v.profile_field, v.value));
   std::vector<std::pair<std::int64_t, std::int64_t>> pairs =
       pairs_agreeing_on(kind, settings.workspace, tokens);
   // The statement's own pairs were just scored with the new counts.

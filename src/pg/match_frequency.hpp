@@ -43,11 +43,4 @@ std::vector<CountedValue> values_grown_common(const match::Model &model,
                                               const match::Frequencies &before,
                                               const match::Frequencies &after);
 
-// "last_name:smith": how crm.duplicate_candidate.agreed names a counted value.
-std::string agreed_token(RecordKind kind, int profile_field, std::string_view value);
-
-// The counted values a compared pair agrees on exactly, as tokens.
-std::vector<std::string> agreed_tokens(const match::Model &model, const match::Profile &a,
-                                       const match::Profile &b, const match::Levels &levels);
-
 }  // namespace crm::pg

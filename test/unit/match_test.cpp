@@ -656,6 +656,9 @@ TEST_F(WithReference, CommonValuesWeighLess) {
   EXPECT_NEAR(e["match_weight"].get<double>(), std::round(match_weight(m, usual) * 100) / 100,
               1e-9);
   EXPECT_NE(evidence_summary(m, usual).find("last_name exact (64 records)"), std::string::npos);
+  // What the stored pair records, so that a doubling of any of them scores it again.
+  EXPECT_EQ(agreed_tokens(m, a, b, usual.levels),
+            (std::vector<std::string>{"city:springfield", "first_name:john", "last_name:smith"}));
 }
 
 TEST_F(WithReference, SwappedNamesUseTheFieldsOwnCount) {

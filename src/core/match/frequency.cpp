@@ -87,4 +87,26 @@ bool spelt_from_names(std::string_view local_part, std::string_view given_name,
   return false;
 }
 
+std::string agreed_token(RecordKind kind, int profile_field, std::string_view value) {
+  std::string token(frequency_field_name(kind, profile_field));
+  token += ':';
+  token += value;
+  return token;
+}
+
+std::vector<std::string> agreed_tokens(const Model &model, const Profile &a, const Profile &b,
+                                       const Levels &levels) {
+  std::vector<std::string> out;
+  for (std::size_t f = 0; f < model.fields.size() && f < levels.size(); ++f) {
+    const int field = model.fields[f].field;
+    if (levels[f] != 0 || frequency_field_name(model.kind, field).empty()) continue;
+    // Names compared swapped agree on a value only one side holds in this field: both are kept.
+    out.push_back(agreed_token(model.kind, field, a[field]));
+    if (b[field] != a[field]) out.push_back(agreed_token(model.kind, field, b[field]));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace crm::match

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/match/model.hpp"
 
@@ -31,7 +32,6 @@ class Frequencies {
  public:
   void set(int profile_field, std::string_view value, std::int64_t records);
   std::int64_t records(int profile_field, std::string_view value) const;  // 0: not counted
-  std::size_t size() const { return counts_.size(); }
 
  private:
   static std::string key(int profile_field, std::string_view value);
@@ -50,5 +50,13 @@ int frequency_penalty(const Model &model, const FieldModel &field, std::int64_t 
 // "webb_t"; not "twebb70"): two of them agreeing says what the names already say.
 bool spelt_from_names(std::string_view local_part, std::string_view given_name,
                       std::string_view surname);
+
+// "last_name:smith": how crm.duplicate_candidate.agreed names a counted value.
+std::string agreed_token(RecordKind kind, int profile_field, std::string_view value);
+
+// The counted values a compared pair agrees on exactly, as tokens: a stored pair is scored again
+// when one of them grows common.
+std::vector<std::string> agreed_tokens(const Model &model, const Profile &a, const Profile &b,
+                                       const Levels &levels);
 
 }  // namespace crm::match
