@@ -15,6 +15,7 @@
 #include "pg/guard.hpp"
 #include "pg/match_frequency.hpp"
 #include "pg/phonetic.hpp"
+#include "pg/record_rows.hpp"
 #include "pg/spi.hpp"
 #include "pg/restore_mode.hpp"
 
@@ -196,11 +197,11 @@ void rescore_pairs_agreeing_on(RecordKind kind, const DuplicateSettings &setting
   delete_open_pairs(kind, fallen);
 }
 
-void records_written(RecordKind kind, bool is_update) {
-  // One read of the transition table (the only statement planned per write); rows grouped by
-  // workspace, each compared under its own workspace's model and rule.
-  const std::string sql = record_query(kind, "new_rows ORDER BY workspace_id");
-  std::vector<TextRow> all_rows = text_rows(sql.c_str(), 0, nullptr, nullptr, false);
+void records_written(RecordKind kind, bool is_update, TriggerData *td) {
+  // The written rows straight from the transition table (no statement planned per write),
+  // grouped by workspace: each is compared under its own workspace's model and rule.
+  std::vector<TextRow> all_rows =
+      transition_records(kind, td->tg_newtable, RelationGetDescr(td->tg_relation));
   if (all_rows.empty()) return;
   std::vector<std::int64_t> workspaces;
   for (const TextRow &r : all_rows)
@@ -243,11 +244,17 @@ void records_written(RecordKind kind, bool is_update) {
       claim_keys(keys);
     });
     const std::vector<CountedValue> values = counted_values(kind, fresh);
-    const match::Frequencies before =
-        load_frequencies(kind, settings.workspace, values, FrequencyRead::Current);
+    // An update's counts are read before its write as well (its old values are not at hand); an
+    // insert's earlier counts follow from the later ones.
+    FrequenciesAround counts;
+    if (is_update)
+      counts.before = load_frequencies(kind, settings.workspace, values, FrequencyRead::Current);
     write_profiles(kind, fresh);  // its trigger counts the values
-    const match::Frequencies after =
-        load_frequencies(kind, settings.workspace, values, FrequencyRead::Locked);
+    if (is_update)
+      counts.after = load_frequencies(kind, settings.workspace, values, FrequencyRead::Locked);
+    else
+      counts = load_frequencies_around_insert(kind, settings.workspace, values, fresh);
+    const match::Frequencies &before = counts.before, &after = counts.after;
 
     const std::vector<CandidateRow> candidates =
         compare_with_blocks(kind, settings, fresh, keys, written, after);
@@ -270,8 +277,10 @@ extern "C" PGDLLEXPORT Datum crm_duplicates_written(PG_FUNCTION_ARGS) {
   if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "crm_duplicates_written: not called as a trigger");
   TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
   if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
-      td->tg_trigger->tgnargs != 1)
-    elog(ERROR, "crm_duplicates_written: must fire AFTER ... FOR EACH STATEMENT with a kind");
+      td->tg_trigger->tgnargs != 1 || td->tg_newtable == nullptr)
+    elog(ERROR,
+         "crm_duplicates_written: must fire AFTER ... FOR EACH STATEMENT with a kind and a new "
+         "table");
   if (crm::pg::restoring()) return PointerGetDatum(nullptr);  // profiles and pairs as dumped
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
   const crm::pg::RecordKind kind = strcmp(td->tg_trigger->tgargs[0], "company") == 0
@@ -281,7 +290,7 @@ extern "C" PGDLLEXPORT Datum crm_duplicates_written(PG_FUNCTION_ARGS) {
   if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
     elog(ERROR, "crm_hygiene: cannot register transition tables");
   crm::pg::barrier([&] {
-    crm::pg::records_written(kind, is_update);
+    crm::pg::records_written(kind, is_update, td);
     return Datum(0);
   });
   SPI_finish();

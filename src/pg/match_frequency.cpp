@@ -54,12 +54,13 @@ std::vector<CountedValue> counted_values(RecordKind kind,
   return out;
 }
 
-match::Frequencies load_frequencies(RecordKind kind, std::int64_t workspace,
-                                    const std::vector<CountedValue> &values, FrequencyRead read,
-                                    bool plus_one) {
+namespace {
+
+// Rows (0, peak, field, value, records) of these values, in the caller's snapshot, as of now, or
+// as of now FOR SHARE.
+std::vector<TextRow> read_counts(RecordKind kind, std::int64_t workspace,
+                                 const std::vector<CountedValue> &values, FrequencyRead read) {
   const bool lock = read == FrequencyRead::Locked;
-  match::Frequencies out;
-  if (values.empty()) return out;
   std::vector<std::string_view> fields, texts;
   for (const CountedValue &v : values) {
     fields.push_back(match::frequency_field_name(kind, v.profile_field));
@@ -82,14 +83,45 @@ match::Frequencies load_frequencies(RecordKind kind, std::int64_t workspace,
                          pg_call([&] { return PointerGetDatum(cstring_to_text(kind_name(kind))); }),
                          pg_call([&] { return text_array(fields); }),
                          pg_call([&] { return text_array(texts); })};
-  std::vector<TextRow> rows = text_rows_kept(&plans[lock ? 1 : 0], sql[lock ? 1 : 0], 4, types,
-                                             args, read == FrequencyRead::Snapshot);
+  return text_rows_kept(&plans[lock ? 1 : 0], sql[lock ? 1 : 0], 4, types, args,
+                        read == FrequencyRead::Snapshot);
+}
+
+}  // namespace
+
+match::Frequencies load_frequencies(RecordKind kind, std::int64_t workspace,
+                                    const std::vector<CountedValue> &values, FrequencyRead read,
+                                    bool plus_one) {
+  match::Frequencies out;
+  if (values.empty()) return out;
+  std::vector<TextRow> rows = read_counts(kind, workspace, values, read);
   add_rows(kind, rows, false, out);
   if (plus_one) {
     // Values no record holds yet count 1; the rest one more than they do now.
     for (const CountedValue &v : values)
       if (out.records(v.profile_field, v.value) == 0) out.set(v.profile_field, v.value, 1);
     add_rows(kind, rows, true, out);
+  }
+  return out;
+}
+
+FrequenciesAround load_frequencies_around_insert(
+    RecordKind kind, std::int64_t workspace, const std::vector<CountedValue> &values,
+    const std::vector<const StoredProfile *> &written) {
+  FrequenciesAround out;
+  if (values.empty()) return out;
+  std::vector<TextRow> rows = read_counts(kind, workspace, values, FrequencyRead::Locked);
+  add_rows(kind, rows, false, out.after);
+  for (TextRow &row : rows) {
+    const int field = profile_field_named(kind, row.columns[0].value_or(""));
+    if (field < 0) continue;
+    const std::string value = row.columns[1].value_or("");
+    const std::int64_t peak = row.workspace;
+    const std::int64_t records = std::strtoll(row.columns[2].value_or("0").c_str(), nullptr, 10);
+    std::int64_t own = 0;
+    for (const StoredProfile *p : written)
+      if (p->profile[field] == value) ++own;
+    out.before.set(field, value, peak > records ? peak : std::max<std::int64_t>(records - own, 0));
   }
   return out;
 }

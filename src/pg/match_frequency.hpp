@@ -34,6 +34,18 @@ match::Frequencies load_frequencies(RecordKind kind, std::int64_t workspace,
                                     const std::vector<CountedValue> &values, FrequencyRead read,
                                     bool plus_one = false);
 
+// The counts after a statement that wrote these profiles (FrequencyRead::Locked), and as they
+// were before it: the peak where the statement did not raise it, else the count less the
+// statement's own records. That may be below the true earlier peak (a value once more common
+// than now), which only re-scores pairs to the scores they have. For inserts: an update's old
+// values are not in the profiles.
+struct FrequenciesAround {
+  match::Frequencies before, after;
+};
+FrequenciesAround load_frequencies_around_insert(RecordKind kind, std::int64_t workspace,
+                                                 const std::vector<CountedValue> &values,
+                                                 const std::vector<const StoredProfile *> &written);
+
 // Every value of the workspace common enough to weigh less (crm.scan_duplicates).
 match::Frequencies load_workspace_frequencies(RecordKind kind, std::int64_t workspace);
 

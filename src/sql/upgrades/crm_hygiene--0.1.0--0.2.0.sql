@@ -1240,47 +1240,10 @@ BEGIN ATOMIC
 END;
 
 -- Applies a statement's profile changes to the counts, in one sorted upsert (a fixed lock order).
+-- C++ (src/pg/frequency_trigger.cpp): it runs inside every profile write, and reads the transition
+-- tables without planning a query; it counts what crm._match_frequency_values lists.
 CREATE FUNCTION crm._match_frequency_changed() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  IF crm._restoring() THEN RETURN NULL; END IF;  -- counts are restored as dumped
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
-    SELECT n.workspace_id, n.kind, v.field, v.value, count(*), count(*)
-    FROM new_rows n CROSS JOIN LATERAL crm._match_frequency_values(n.kind, n.fields) v
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE
-      SET records = f.records + excluded.records,
-          peak = GREATEST(f.peak, f.records + excluded.records);
-  ELSIF TG_OP = 'UPDATE' THEN
-    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
-    -- A decrement proposes a negative row, which always conflicts: the value was counted.
-    SELECT d.workspace_id, d.kind, d.field, d.value, d.delta, GREATEST(d.delta, 0)
-    FROM (SELECT c.workspace_id, c.kind, c.field, c.value, sum(c.delta)::integer AS delta
-          FROM (SELECT n.workspace_id, n.kind, v.field, v.value, 1 AS delta
-                FROM new_rows n CROSS JOIN LATERAL crm._match_frequency_values(n.kind, n.fields) v
-                UNION ALL
-                SELECT o.workspace_id, o.kind, v.field, v.value, -1
-                FROM old_rows o CROSS JOIN LATERAL crm._match_frequency_values(o.kind, o.fields) v) c
-          GROUP BY 1, 2, 3, 4) d
-    WHERE d.delta <> 0
-    ORDER BY 1, 2, 3, 4
-    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE
-      SET records = f.records + excluded.records,
-          peak = GREATEST(f.peak, f.records + excluded.records);
-  ELSE
-    INSERT INTO crm.match_frequency AS f (workspace_id, kind, field, value, records, peak)
-    SELECT o.workspace_id, o.kind, v.field, v.value, -count(*), 0
-    FROM old_rows o CROSS JOIN LATERAL crm._match_frequency_values(o.kind, o.fields) v
-    -- A workspace being deleted takes its counts with it (the cascade).
-    WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id = o.workspace_id)
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (workspace_id, kind, field, value) DO UPDATE SET records = f.records + excluded.records;
-  END IF;
-  RETURN NULL;
-END
-$$;
+  AS 'MODULE_PATHNAME', 'crm_match_frequency_changed' LANGUAGE C;
 
 CREATE TRIGGER match_profile_frequency_insert AFTER INSERT ON crm.match_profile
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._match_frequency_changed();

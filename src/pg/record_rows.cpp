@@ -1,0 +1,169 @@
+#include "pg/record_rows.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <span>
+#include <string_view>
+
+#include "pg/guard.hpp"
+#include "pg/transition_table.hpp"
+
+extern "C" {
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+}
+
+namespace crm::pg {
+namespace {
+
+// How a column becomes record_query's text.
+enum class As { Text, IsoDate, JoinedArray, Missing };
+
+struct Column {
+  const char *name;
+  As as;
+};
+
+// record_query's columns after id and workspace_id, in its order.
+constexpr std::array<Column, 12> kPersonColumns = {{
+    {"first_name", As::Text},
+    {"last_name", As::Text},
+    {"email", As::Text},
+    {"phone", As::Text},
+    {"street", As::Text},
+    {"city", As::Text},
+    {"postal_code", As::Text},
+    {"country", As::Text},
+    {"birth_date", As::IsoDate},
+    {"company_id", As::Text},
+    {"emails", As::JoinedArray},
+    {"attributes", As::Text},
+}};
+constexpr std::array<Column, 9> kCompanyColumns = {{
+    {"name", As::Text},
+    {"domain", As::Text},
+    {"phone", As::Text},
+    {"street", As::Text},
+    {"city", As::Text},
+    {"postal_code", As::Text},
+    {"country", As::Text},
+    {nullptr, As::Missing},
+    {"attributes", As::Text},
+}};
+
+std::span<const Column> columns_of(RecordKind kind) {
+  if (kind == RecordKind::Person) return kPersonColumns;
+  return kCompanyColumns;
+}
+
+// to_char(date, 'YYYY-MM-DD'), whatever the session's DateStyle; NULL for infinity, as to_char.
+char *iso_date(Datum value) {
+  const DateADT date = DatumGetDateADT(value);
+  if (DATE_NOT_FINITE(date)) return nullptr;
+  int year = 0, month = 0, day = 0;
+  j2date(date + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+  if (year <= 0) year = -(year - 1);  // to_char's YYYY shows a BC year as written
+  char buffer[32];
+  snprintf(buffer, sizeof buffer, "%04d-%02d-%02d", year, month, day);
+  return pstrdup(buffer);
+}
+
+// array_to_string(value, U+001F): NULL elements left out.
+char *joined_array(Datum value, Oid element_type, FmgrInfo *element_out) {
+  ArrayType *array = DatumGetArrayTypeP(value);
+  int16 length = 0;
+  bool by_value = false;
+  char align = 0;
+  get_typlenbyvalalign(element_type, &length, &by_value, &align);
+  Datum *elements = nullptr;
+  bool *nulls = nullptr;
+  int count = 0;
+  deconstruct_array(array, element_type, length, by_value, align, &elements, &nulls, &count);
+  StringInfoData out;
+  initStringInfo(&out);
+  bool first = true;
+  for (int i = 0; i < count; ++i) {
+    if (nulls[i]) continue;
+    if (!first) appendStringInfoChar(&out, '\x1f');
+    appendStringInfoString(&out, OutputFunctionCall(element_out, elements[i]));
+    first = false;
+  }
+  return out.data;
+}
+
+}  // namespace
+
+std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store, TupleDesc desc) {
+  const std::span<const Column> columns = columns_of(kind);
+  const std::size_t width = columns.size();
+  const std::size_t n =
+      pg_call([&] { return static_cast<std::size_t>(transition_row_count(store)); });
+  // Filled under pg_call without C++ allocation: palloc'd strings, freed with the SPI context.
+  std::vector<std::int64_t> ids(n), workspaces(n);
+  std::vector<char *> cells(n * width, nullptr);
+  pg_call([&] {
+    const int id_at = SPI_fnumber(desc, "id"), workspace_at = SPI_fnumber(desc, "workspace_id");
+    static_assert(kPersonColumns.size() <= 16 && kCompanyColumns.size() <= 16);
+    int at[16] = {};
+    FmgrInfo out[16];
+    Oid element[16] = {};
+    for (std::size_t c = 0; c < width; ++c) {
+      at[c] = columns[c].name ? SPI_fnumber(desc, columns[c].name) : 0;
+      if (columns[c].name && at[c] <= 0)
+        elog(ERROR, "crm_hygiene: the written table has no column %s", columns[c].name);
+      if (columns[c].as == As::Text || columns[c].as == As::JoinedArray) {
+        Oid type = TupleDescAttr(desc, at[c] - 1)->atttypid;
+        if (columns[c].as == As::JoinedArray) {
+          element[c] = get_element_type(type);
+          type = element[c];
+        }
+        Oid function = InvalidOid;
+        bool varlena = false;
+        getTypeOutputInfo(type, &function, &varlena);
+        fmgr_info(function, &out[c]);
+      }
+    }
+    for_each_transition_row(store, desc, [&](TupleTableSlot *slot, std::int64_t row) {
+      if (static_cast<std::size_t>(row) >= n) return;
+      ids[row] = slot_int8(slot, id_at);
+      workspaces[row] = slot_int8(slot, workspace_at);
+      for (std::size_t c = 0; c < width; ++c) {
+        if (columns[c].as == As::Missing) continue;
+        bool isnull = false;
+        const Datum value = slot_getattr(slot, at[c], &isnull);
+        if (isnull) continue;
+        char *&cell = cells[row * width + c];
+        switch (columns[c].as) {
+          case As::Text:
+            cell = OutputFunctionCall(&out[c], value);
+            break;
+          case As::IsoDate:
+            cell = iso_date(value);
+            break;
+          case As::JoinedArray:
+            cell = joined_array(value, element[c], &out[c]);
+            break;
+          case As::Missing:
+            break;
+        }
+      }
+    });
+  });
+  std::vector<TextRow> rows(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    rows[r].id = ids[r];
+    rows[r].workspace = workspaces[r];
+    rows[r].columns.resize(width);
+    for (std::size_t c = 0; c < width; ++c)
+      if (const char *cell = cells[r * width + c]) rows[r].columns[c] = std::string(cell);
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const TextRow &a, const TextRow &b) { return a.workspace < b.workspace; });
+  return rows;
+}
+
+}  // namespace crm::pg
