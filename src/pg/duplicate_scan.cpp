@@ -92,10 +92,13 @@ std::int64_t scan(RecordKind kind) {
     return static_cast<std::int64_t>(h);
   };
   std::unordered_map<std::int64_t, Stored> stored;
-  stream_profiles(kind, workspace, [&](std::vector<StoredProfile> &batch) {
-    for (const StoredProfile &p : batch)
-      stored.emplace(p.id, Stored{p.fingerprint, keys_digest(p.keys)});
-  });
+  stream_profiles(
+      kind, workspace,
+      [&](std::vector<StoredProfile> &batch) {
+        for (const StoredProfile &p : batch)
+          stored.emplace(p.id, Stored{p.fingerprint, keys_digest(p.keys)});
+      },
+      ProfileColumns::WithoutFields);
   std::vector<const StoredProfile *> changed;
   std::unordered_set<std::int64_t> present;
   for (const StoredProfile &p : all) {

@@ -168,7 +168,7 @@ std::vector<StoredProfile> load_blocks(RecordKind kind, std::int64_t workspace,
   static SPIPlanPtr plan = nullptr;
   static const Oid types[3] = {INT8ARRAYOID, TEXTOID, INT8OID};
   const std::string sql =
-      "SELECT b.record_id, b.workspace_id, b.fields, b.keys::text, b.fingerprint::text, k::text "
+      "SELECT b.record_id, b.workspace_id, b.fields, NULL::text, b.fingerprint::text, k::text "
       "FROM unnest($1::bigint[]) AS k CROSS JOIN LATERAL ("
       " SELECT p.record_id, p.workspace_id, p.fields, p.keys, p.fingerprint"
       " FROM crm.match_profile p WHERE p.keys @> ARRAY[k]"
@@ -185,14 +185,19 @@ std::vector<StoredProfile> load_blocks(RecordKind kind, std::int64_t workspace,
     execute_plan(p, args, nullptr, false, SPI_OK_SELECT);
   });
   std::vector<TextRow> rows = take_spi_rows();
+  // A member's keys are those it was found under: the only ones it can share with the probes
+  // (a block cut at the limit is oversized, and no pair is made through it).
   std::unordered_map<std::int64_t, std::size_t> per_key;
-  std::unordered_set<std::int64_t> seen;
+  std::unordered_map<std::int64_t, std::size_t> position;
   std::vector<StoredProfile> out;
   for (TextRow &row : rows) {
     const std::int64_t key = std::strtoll(row.columns[3].value_or("0").c_str(), nullptr, 10);
     ++per_key[key];
-    if (seen.insert(row.id).second) out.push_back(stored_of(row));
+    auto [at, added] = position.emplace(row.id, out.size());
+    if (added) out.push_back(stored_of(row));
+    out[at->second].keys.push_back(key);
   }
+  for (StoredProfile &p : out) std::sort(p.keys.begin(), p.keys.end());
   for (const auto &[key, count] : per_key)
     if (count > match::kMaxBlock) oversized.push_back(key);
   std::sort(oversized.begin(), oversized.end());
@@ -249,10 +254,13 @@ void delete_open_pairs(RecordKind kind,
 }
 
 void stream_profiles(RecordKind kind, std::int64_t workspace,
-                     const std::function<void(std::vector<StoredProfile> &)> &visit) {
-  static const char *sql =
-      "SELECT record_id, workspace_id, fields, keys::text, fingerprint::text "
-      "FROM crm.match_profile WHERE workspace_id = $1 AND kind = $2";
+                     const std::function<void(std::vector<StoredProfile> &)> &visit,
+                     ProfileColumns columns) {
+  const char *sql = columns == ProfileColumns::All
+                        ? "SELECT record_id, workspace_id, fields, keys::text, fingerprint::text "
+                          "FROM crm.match_profile WHERE workspace_id = $1 AND kind = $2"
+                        : "SELECT record_id, workspace_id, ''::text, keys::text, fingerprint::text "
+                          "FROM crm.match_profile WHERE workspace_id = $1 AND kind = $2";
   static const Oid types[2] = {INT8OID, TEXTOID};
   const Datum args[2] = {Int64GetDatum(workspace), kind_datum(kind)};
   std::vector<StoredProfile> profiles;

@@ -54,14 +54,19 @@ match::Profile split_fields(const std::string &joined);
 
 // Profiles of the records sharing at least one of keys (the caller's workspace and kind are in
 // the keys' hashes). A key shared by more than match::kMaxBlock records is reported in oversized
-// and its records are not all returned.
+// and its records are not all returned. A returned profile's keys are those among keys it was
+// found under, not all of its own.
 std::vector<StoredProfile> load_blocks(RecordKind kind, std::int64_t workspace,
                                        const std::vector<std::int64_t> &keys,
                                        std::vector<std::int64_t> &oversized);
 
-// Every stored profile of a workspace and kind, in batches.
+// Every stored profile of a workspace and kind, in batches. Without fields, only ids, keys and
+// fingerprints are read (the profiles' fields are left empty): what a scan compares to know which
+// profiles changed.
+enum class ProfileColumns { All, WithoutFields };
 void stream_profiles(RecordKind kind, std::int64_t workspace,
-                     const std::function<void(std::vector<StoredProfile> &)> &visit);
+                     const std::function<void(std::vector<StoredProfile> &)> &visit,
+                     ProfileColumns columns = ProfileColumns::All);
 
 // record id → fingerprint of the stored profiles among ids.
 std::unordered_map<std::int64_t, std::int64_t> stored_fingerprints(

@@ -17,7 +17,7 @@ enum class Rule : std::uint8_t {
   NameTokens,
   GivenGroupSurnameSound,
   BirthDate,
-  PostalSurnameSound,
+  PostalSurnameSound,  // retired: PostalSurnameInitial holds its blocks (same pairs on every labelled set)
   PostalStreetNumber,
   Domain,
   CompanyName,
@@ -125,8 +125,6 @@ void person_keys(KeyBuilder &keys, const Profile &p, Phonetic phonetic) {
              std::string_view(p[kBirthDate]).substr(0, 4));
   if (p[kBirthDate].size() == 8) keys.add(Rule::BirthDate, p[kBirthDate]);
   const std::string_view number = street_number(p[kStreet]);
-  if (!p[kPostalCode].empty() && !surname_sound.empty())
-    keys.add(Rule::PostalSurnameSound, p[kPostalCode], surname_sound);
   if (!p[kPostalCode].empty() && !number.empty())
     keys.add(Rule::PostalStreetNumber, p[kPostalCode], number);
   // A mailbox kept at another provider, or at a mistyped domain. Not one spelt from the names
@@ -207,7 +205,6 @@ std::vector<BlockingRule> blocking_rules(RecordKind kind) {
             {id(R::NameTokens), {"first_name", "last_name"}},
             {id(R::GivenGroupSurnameSound), {"first_name", "last_name"}},
             {id(R::BirthDate), {"birth_date"}},
-            {id(R::PostalSurnameSound), {"postal_code", "last_name"}},
             {id(R::PostalStreetNumber), {"postal_code", "street"}},
             {id(R::SurnameSoundBirthYear), {"last_name", "birth_date"}},
             {id(R::EmailLocalPart), {"email"}},
