@@ -112,22 +112,19 @@ FrequenciesAround load_frequencies_around_insert(
   if (values.empty()) return out;
   std::vector<TextRow> rows = read_counts(kind, workspace, values, FrequencyRead::Locked);
   add_rows(kind, rows, false, out.after);
-  // The statement's own records holding each value (a bulk insert writes a million).
-  match::Frequencies own;
-  for (const StoredProfile *p : written)
-    for (const match::FrequencyField &f : match::frequency_fields(kind)) {
-      const std::string &value = p->profile[f.profile_field];
-      if (!value.empty()) own.set(f.profile_field, value, own.records(f.profile_field, value) + 1);
-    }
+  std::vector<match::CountedRow> after;
+  after.reserve(rows.size());
   for (TextRow &row : rows) {
     const int field = profile_field_named(kind, row.columns[0].value_or(""));
     if (field < 0) continue;
-    const std::string value = row.columns[1].value_or("");
-    const std::int64_t peak = row.workspace;
-    const std::int64_t records = std::strtoll(row.columns[2].value_or("0").c_str(), nullptr, 10);
-    const std::int64_t mine = own.records(field, value);
-    out.before.set(field, value, peak > records ? peak : std::max<std::int64_t>(records - mine, 0));
+    after.push_back({field, row.columns[1].value_or(""),
+                     std::strtoll(row.columns[2].value_or("0").c_str(), nullptr, 10),
+                     row.workspace});
   }
+  std::vector<const match::Profile *> inserted;
+  inserted.reserve(written.size());
+  for (const StoredProfile *p : written) inserted.push_back(&p->profile);
+  out.before = match::frequencies_before_insert(kind, after, inserted);
   return out;
 }
 

@@ -58,6 +58,23 @@ std::int64_t Frequencies::records(int profile_field, std::string_view value) con
   return it == counts_.end() ? 0 : it->second;
 }
 
+Frequencies frequencies_before_insert(RecordKind kind, const std::vector<CountedRow> &after,
+                                      const std::vector<const Profile *> &inserted) {
+  Frequencies own;
+  for (const Profile *p : inserted)
+    for (const FrequencyField &f : frequency_fields(kind)) {
+      const std::string &value = (*p)[f.profile_field];
+      if (!value.empty()) own.set(f.profile_field, value, own.records(f.profile_field, value) + 1);
+    }
+  Frequencies before;
+  for (const CountedRow &row : after) {
+    const std::int64_t mine = own.records(row.profile_field, row.value);
+    before.set(row.profile_field, row.value,
+               row.peak > row.records ? row.peak : std::max<std::int64_t>(row.records - mine, 0));
+  }
+  return before;
+}
+
 double frequency_base(const Model &model, const FieldModel &field) {
   return std::max(2.0, field.u.at(0) / model.prior);
 }

@@ -38,6 +38,20 @@ class Frequencies {
   std::unordered_map<std::string, std::int64_t> counts_;
 };
 
+// A row of crm.match_frequency read after a statement's own writes.
+struct CountedRow {
+  int profile_field;
+  std::string value;
+  std::int64_t records, peak;
+};
+
+// The peaks as they were before a statement inserted these profiles, from the rows after it: the
+// peak where the statement did not raise it, else the count less the statement's own holders.
+// That may be below the true earlier peak (a value once more common than now): the caller then
+// re-scores pairs to the scores they already have, never misses one. Linear in rows + inserted.
+Frequencies frequencies_before_insert(RecordKind kind, const std::vector<CountedRow> &after,
+                                      const std::vector<const Profile *> &inserted);
+
 // The number of records a value may be held by before agreeing on it weighs less: the field's
 // chance agreement scaled to the workspace size its prior stands for (u / prior, at least 2).
 double frequency_base(const Model &model, const FieldModel &field);
