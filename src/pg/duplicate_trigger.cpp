@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -200,8 +201,19 @@ void rescore_pairs_agreeing_on(RecordKind kind, const DuplicateSettings &setting
 void records_written(RecordKind kind, bool is_update, TriggerData *td) {
   // The written rows straight from the transition table (no statement planned per write),
   // grouped by workspace: each is compared under its own workspace's model and rule.
-  std::vector<TextRow> all_rows =
-      transition_records(kind, td->tg_newtable, RelationGetDescr(td->tg_relation));
+  const TupleDesc desc = RelationGetDescr(td->tg_relation);
+  std::vector<TextRow> all_rows = transition_records(kind, td->tg_newtable, desc);
+  if (is_update && td->tg_oldtable != nullptr) {
+    // Rows whose read columns are all as they were (a title, a stage) change no profile: they
+    // cost no query at all.
+    std::unordered_map<std::int64_t, std::vector<std::optional<std::string>>> before;
+    for (TextRow &r : transition_records(kind, td->tg_oldtable, desc))
+      before.emplace(r.id, std::move(r.columns));
+    std::erase_if(all_rows, [&](const TextRow &r) {
+      auto it = before.find(r.id);
+      return it != before.end() && it->second == r.columns;
+    });
+  }
   if (all_rows.empty()) return;
   std::vector<std::int64_t> workspaces;
   for (const TextRow &r : all_rows)

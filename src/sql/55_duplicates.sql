@@ -148,13 +148,15 @@ $$;
 CREATE TRIGGER person_duplicates_insert AFTER INSERT ON crm.person
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('person');
 CREATE TRIGGER person_duplicates_update AFTER UPDATE ON crm.person
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('person');
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('person');
 CREATE TRIGGER person_duplicates_delete AFTER DELETE ON crm.person
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_deleted('person');
 CREATE TRIGGER company_duplicates_insert AFTER INSERT ON crm.company
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('company');
 CREATE TRIGGER company_duplicates_update AFTER UPDATE ON crm.company
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('company');
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('company');
 CREATE TRIGGER company_duplicates_delete AFTER DELETE ON crm.company
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_deleted('company');
 

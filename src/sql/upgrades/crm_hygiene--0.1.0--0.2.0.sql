@@ -1015,6 +1015,11 @@ BEGIN
     -- People whose company changed: their addresses are relinked too, because relinking claims
     -- them, so a participant written for one of them concurrently either waits and sees the new
     -- company or is seen and relinked.
+    persons := ARRAY(
+      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
+      WHERE (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email)
+         OR n.company_id IS DISTINCT FROM o.company_id);
+    IF pg_catalog.cardinality(persons) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;  -- a title, a phone: nothing to relink
     DELETE FROM crm.record_address a USING new_rows n, old_rows o
     WHERE o.id OPERATOR(pg_catalog.=) n.id AND a.person_id OPERATOR(pg_catalog.=) n.id
       AND (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email);
@@ -1023,11 +1028,6 @@ BEGIN
     FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
          pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email)) a
     WHERE (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email);
-    persons := ARRAY(
-      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
-      WHERE (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email)
-         OR n.company_id IS DISTINCT FROM o.company_id);
-    IF pg_catalog.cardinality(persons) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;
     SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
       INTO wss, addrs
     FROM (SELECT DISTINCT n.workspace_id, a AS address
@@ -1275,6 +1275,17 @@ BEGIN
   RETURN NULL;
 END
 $$;
+
+-- The duplicate update triggers see the old rows too: an update that changes no column a
+-- profile reads costs no query.
+DROP TRIGGER person_duplicates_update ON crm.person;
+CREATE TRIGGER person_duplicates_update AFTER UPDATE ON crm.person
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('person');
+DROP TRIGGER company_duplicates_update ON crm.company;
+CREATE TRIGGER company_duplicates_update AFTER UPDATE ON crm.company
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('company');
 
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Cost of one-row UPDATEs of a person at size (issue 12), each its own transaction, with every
+# trigger of crm.person enabled (ON) and disabled (OFF: ALTER TABLE crm.person DISABLE TRIGGER
+# USER), on other rows of the same data:
+#   title     a column nothing derives from: the target is ON <= 1.2x OFF
+#   surname   a column duplicate detection reads (profile, frequencies, pairs)
+#   email     a column the address book and participant links read (relink)
+#
+#   bash bench/record_update.sh
+#
+# Data: bench/sql/generate.sql at BENCH_PARTICIPANTS=1000000 participants, BENCH_COMPANIES=5000
+# companies of 10 people (50,000 people), 20 members, loaded by COPY with the triggers ON (as
+# signals_copy.sh). BENCH_WRITES (500) writes of each kind, people drawn deterministically over the
+# table. psql \timing of each statement gives p50 / p99 / max. crm.verify_signals() is counted
+# after the ON writes. Results: stdout and bench/out/record_update.md; psql output in
+# bench/out/record_update.log.
+export BENCH_PARTICIPANTS=${BENCH_PARTICIPANTS:-1000000}
+export BENCH_COMPANIES=${BENCH_COMPANIES:-5000}
+source "$(dirname "$0")/lib.sh"
+WRITES=${BENCH_WRITES:-500}
+report="$BENCH_OUT/record_update.md"
+raw="$BENCH_OUT/record_update.log"
+: >"$raw"
+
+bench_build
+bench_start
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_load_dataset
+export PGOPTIONS="-c crm.clock=${BENCH_CLOCK/ /T}"
+q -c "VACUUM ANALYZE crm.person, crm.match_profile, crm.match_frequency, crm.record_address" >/dev/null
+
+ids() {  # offset: every k-th person id from it
+  q -c "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total FROM crm.person) x
+        WHERE n % greatest(total / $WRITES, 1) = $1 % greatest(total / $WRITES, 1) ORDER BY id LIMIT $WRITES"
+}
+timings() {  # sql-file -> p50 p99 max (ms)
+  local t; t=$(qt -f "$1" 2>>"$raw" | tee -a "$raw" | awk '/^Time: / {print $2}')
+  local n; n=$(printf '%s\n' "$t" | wc -l)
+  printf '%s\n' "$t" | sort -g | awk -v n="$n" '{a[NR]=$1} END {
+    p99 = int(n * 0.99 + 0.999); if (p99 < 1) p99 = 1
+    printf "%.3f %.3f %.3f\n", (n % 2 ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2), a[p99], a[n]}'
+}
+script() {  # kind offset -> file of WRITES statements
+  local f="$BENCH_OUT/record_update.$1.$2.sql"
+  { echo '\timing on'
+    for id in $(ids "$2"); do
+      case $1 in
+        title) echo "UPDATE crm.person SET title = CASE WHEN title IS NULL THEN 'Dr.' END WHERE id = $id;" ;;
+        surname) echo "UPDATE crm.person SET last_name = last_name || 'e' WHERE id = $id;" ;;
+        email) echo "UPDATE crm.person SET email = 'moved.$id@example.org' WHERE id = $id;" ;;
+      esac
+    done; } >"$f"
+  echo "$f"
+}
+declare -A p50
+rows=""
+run() {  # ON|OFF kind offset
+  local r; r=$(timings "$(script "$2" "$3")")
+  set -- "$1" "$2" $r
+  p50[$1.$2]=$3
+  rows+="| $2 | $1 | $3 | $4 | $5 |"$'\n'
+  log "$1 $2: p50 $3 ms, p99 $4 ms, max $5 ms"
+}
+
+q -c "ALTER TABLE crm.person ENABLE TRIGGER USER"
+run ON title 1
+run ON surname 2
+run ON email 3
+verify=$(timed_sql 600 "SELECT count(*) FROM crm.verify_signals()")
+q -c "ALTER TABLE crm.person DISABLE TRIGGER USER"
+run OFF title 4
+run OFF surname 5
+run OFF email 6
+q -c "ALTER TABLE crm.person ENABLE TRIGGER USER"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+{
+  echo "## One-row person updates at $BENCH_PARTICIPANTS participants (bench/record_update.sh)"
+  echo
+  echo "Command: \`bash bench/record_update.sh\` (BENCH_PARTICIPANTS=$BENCH_PARTICIPANTS, BENCH_COMPANIES=$BENCH_COMPANIES, BENCH_WRITES=$WRITES)"
+  echo
+  bench_machine
+  echo "- load average before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "$BENCH_LOAD_MD"
+  echo "- \`SELECT count(*) FROM crm.verify_signals()\` after the ON writes: $(echo "$verify" | cut -d' ' -f2-), $(printf '%.0f' "$(echo "$verify" | cut -d' ' -f1)") ms"
+  echo
+  echo "$WRITES updates of each kind, each its own transaction (psql \\timing, ms):"
+  echo
+  echo "| column updated | triggers | p50 | p99 | max |"
+  echo "|---|---|---|---|---|"
+  printf '%s' "$rows"
+  echo
+  echo "Ratio ON/OFF of the p50: title $(ratio "${p50[ON.title]}" "${p50[OFF.title]}") (issue 12: <= 1.2), surname $(ratio "${p50[ON.surname]}" "${p50[OFF.surname]}"), email $(ratio "${p50[ON.email]}" "${p50[OFF.email]}")."
+} | tee "$report"
