@@ -1,7 +1,6 @@
 // The statement-level AFTER trigger on crm.person and crm.company that keeps match profiles and
 // duplicate candidates as records are written, and applies the workspace's duplicate rule.
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -295,14 +294,10 @@ extern "C" PGDLLEXPORT Datum crm_duplicates_written(PG_FUNCTION_ARGS) {
          "table");
   if (crm::pg::restoring()) return PointerGetDatum(nullptr);  // profiles and pairs as dumped
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
-  const crm::pg::RecordKind kind = strcmp(td->tg_trigger->tgargs[0], "company") == 0
-                                       ? crm::pg::RecordKind::Company
-                                       : crm::pg::RecordKind::Person;
+  // The transition tables are read from their tuplestores: no query names them.
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
-  if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
-    elog(ERROR, "crm_hygiene: cannot register transition tables");
   crm::pg::barrier([&] {
-    crm::pg::records_written(kind, is_update, td);
+    crm::pg::records_written(crm::pg::kind_of(td->tg_trigger->tgargs[0]), is_update, td);
     return Datum(0);
   });
   SPI_finish();
