@@ -90,6 +90,16 @@ qt() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 # Prints the median of the numbers on stdin (one a line).
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
+# p50, p99 and max (ms) of the \timing lines of a script of one-statement transactions (run with
+# psql here; its output is appended to log).
+statement_timings() {  # sql-file log-file
+  local t; t=$(qt -f "$1" 2>>"$2" | tee -a "$2" | awk '/^Time: / {print $2}')
+  local n; n=$(printf '%s\n' "$t" | wc -l)
+  printf '%s\n' "$t" | sort -g | awk -v n="$n" '{a[NR]=$1} END {
+    p99 = int(n * 0.99 + 0.999); if (p99 < 1) p99 = 1
+    printf "%.3f %.3f %.3f\n", (n % 2 ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2), a[p99], a[n]}'
+}
+
 # Sums the "Time: N ms" lines psql's \timing prints (stdin), in ms.
 sum_timing() { awk '/^Time: /{s+=$2} END {printf "%.1f\n", s}'; }
 

@@ -38,14 +38,6 @@ ids() {  # offset [top]: with "top", only participants of the company with the m
   q -c "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total FROM crm.participant WHERE true $where) x
         WHERE n % greatest(total / $WRITES, 1) = $1 % greatest(total / $WRITES, 1) ORDER BY id LIMIT $WRITES"
 }
-# Prints p50 p99 max (ms) of the \timing lines of a script of one-statement transactions.
-timings() {  # sql-file
-  local t; t=$(qt -f "$1" 2>>"$raw" | tee -a "$raw" | awk '/^Time: / {print $2}')
-  local n; n=$(printf '%s\n' "$t" | wc -l)
-  printf '%s\n' "$t" | sort -g | awk -v n="$n" '{a[NR]=$1} END {
-    p99 = int(n * 0.99 + 0.999); if (p99 < 1) p99 = 1
-    printf "%.2f %.2f %.2f\n", (n % 2 ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2), a[p99], a[n]}'
-}
 script() {  # kind offset [top] -> file of WRITES statements
   local f="$BENCH_OUT/participant_single_row.$1.$2${3:+.$3}.sql"
   { echo '\timing on'
@@ -66,7 +58,7 @@ run() {  # label kind offset [top]
   local f r what; f=$(script "$2" "$3" "${4:-}")
   what="any participant"; [ "${4:-}" = top ] && what="participants of the most active company ($top_size)"
   echo "== $1 $2 (offset $3) $what" >>"$raw"
-  r=$(timings "$f")
+  r=$(statement_timings "$f" "$raw")
   set -- "$1" "$2" $r
   rows+="| $2 | $what | $1 | $3 | $4 | $5 |"$'\n'
   log "$1 $2 $what: p50 $3 ms, p99 $4 ms, max $5 ms"

@@ -33,13 +33,6 @@ ids() {  # offset: every k-th person id from it
   q -c "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total FROM crm.person) x
         WHERE n % greatest(total / $WRITES, 1) = $1 % greatest(total / $WRITES, 1) ORDER BY id LIMIT $WRITES"
 }
-timings() {  # sql-file -> p50 p99 max (ms)
-  local t; t=$(qt -f "$1" 2>>"$raw" | tee -a "$raw" | awk '/^Time: / {print $2}')
-  local n; n=$(printf '%s\n' "$t" | wc -l)
-  printf '%s\n' "$t" | sort -g | awk -v n="$n" '{a[NR]=$1} END {
-    p99 = int(n * 0.99 + 0.999); if (p99 < 1) p99 = 1
-    printf "%.3f %.3f %.3f\n", (n % 2 ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2), a[p99], a[n]}'
-}
 script() {  # kind offset -> file of WRITES statements
   local f="$BENCH_OUT/record_update.$1.$2.sql"
   { echo '\timing on'
@@ -55,7 +48,7 @@ script() {  # kind offset -> file of WRITES statements
 declare -A p50
 rows=""
 run() {  # ON|OFF kind offset
-  local r; r=$(timings "$(script "$2" "$3")")
+  local r; r=$(statement_timings "$(script "$2" "$3")" "$raw")
   set -- "$1" "$2" $r
   p50[$1.$2]=$3
   rows+="| $2 | $1 | $3 | $4 | $5 |"$'\n'

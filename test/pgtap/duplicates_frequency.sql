@@ -7,17 +7,7 @@ BEGIN;
 SELECT plan(12);
 SET LOCAL timezone = 'UTC';
 
--- The counts are the stored profiles' values, whatever the writes.
-CREATE FUNCTION pg_temp.counts_differ() RETURNS bigint LANGUAGE sql AS $$
-  WITH actual AS (
-    SELECT p.workspace_id, p.kind, v.field, v.value, count(*)::int AS records
-    FROM crm.match_profile p CROSS JOIN LATERAL crm._match_frequency_values(p.kind, p.fields) v
-    GROUP BY 1, 2, 3, 4)
-  SELECT count(*) FROM actual a
-  FULL JOIN (SELECT * FROM crm.match_frequency WHERE records > 0) f
-    USING (workspace_id, kind, field, value)
-  WHERE a.records IS DISTINCT FROM f.records
-$$;
+\ir include/frequency_counts.sql
 
 INSERT INTO crm.person (id, first_name, last_name, city, birth_date)
 SELECT 900 + i, 'Agnes', 'Pemberton', 'Bath', date '1960-01-02' + i FROM generate_series(1, 3) i;

@@ -44,16 +44,7 @@ SELECT is((SELECT split_part(fields, U&'\001F', 5) FROM crm.match_profile
            WHERE kind = 'person' AND record_id = 7112), '00440315',
           'a date before Christ reads as to_char writes it');
 
-CREATE FUNCTION pg_temp.counts_differ() RETURNS bigint LANGUAGE sql AS $$
-  WITH actual AS (
-    SELECT p.workspace_id, p.kind, v.field, v.value, count(*)::int AS records
-    FROM crm.match_profile p CROSS JOIN LATERAL crm._match_frequency_values(p.kind, p.fields) v
-    GROUP BY 1, 2, 3, 4)
-  SELECT count(*) FROM actual a
-  FULL JOIN (SELECT * FROM crm.match_frequency WHERE records > 0) f
-    USING (workspace_id, kind, field, value)
-  WHERE a.records IS DISTINCT FROM f.records
-$$;
+\ir include/frequency_counts.sql
 UPDATE crm.person SET city = 'Bonn' WHERE id = 7111;
 UPDATE crm.person SET title = 'Dr.' WHERE id = 7112;
 DELETE FROM crm.person WHERE id = 7211;
