@@ -17,7 +17,7 @@ enum class Rule : std::uint8_t {
   NameTokens,
   GivenGroupSurnameSound,
   BirthDate,
-  PostalSurnameSound,  // retired: PostalSurnameInitial holds its blocks (same pairs on every labelled set)
+  PostalSurnameSound,  // retired: PostalSurnameInitial holds its blocks
   PostalStreetNumber,
   Domain,
   CompanyName,
