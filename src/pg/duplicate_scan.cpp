@@ -22,6 +22,7 @@
 #include "pg/match_frequency.hpp"
 #include "pg/id_query.hpp"
 #include "pg/phonetic.hpp"
+#include "pg/record_rows.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {

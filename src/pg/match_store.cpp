@@ -98,17 +98,6 @@ std::vector<DuplicateSettings> load_settings(RecordKind kind,
   return out;
 }
 
-std::string record_query(RecordKind kind, const std::string &from) {
-  std::string sql =
-      kind == RecordKind::Person
-          ? "SELECT id, workspace_id, first_name, last_name, email, phone, street, city, "
-            "postal_code, country, to_char(birth_date, 'YYYY-MM-DD'), company_id::text, "
-            "array_to_string(emails, E'\\x1f'), attributes::text"
-          : "SELECT id, workspace_id, name, domain, phone, street, city, postal_code, country, "
-            "NULL::text, attributes::text";
-  return sql + " FROM " + from;
-}
-
 match::RawRecord raw_record(RecordKind kind, TextRow &row,
                             const std::vector<std::string> &attribute_keys) {
   match::RawRecord raw;

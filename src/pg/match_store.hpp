@@ -32,11 +32,8 @@ struct DuplicateSettings {
 std::vector<DuplicateSettings> load_settings(RecordKind kind,
                                              const std::vector<std::int64_t> &workspaces);
 
-// SELECT id, workspace_id, <source columns as text>, <emails joined by U+001F>, attributes::text
-// FROM <from>: the rows build_profile reads. from may reference $1.. of the caller's arguments.
-std::string record_query(RecordKind kind, const std::string &from);
-
-// A row of record_query; attribute_keys are the model's custom attributes, read from the jsonb.
+// A row of record_query (pg/record_rows.hpp); attribute_keys are the model's custom attributes,
+// read from the jsonb.
 match::RawRecord raw_record(RecordKind kind, TextRow &row,
                             const std::vector<std::string> &attribute_keys);
 

@@ -20,7 +20,7 @@ extern "C" {
 namespace crm::pg {
 namespace {
 
-// How a column becomes record_query's text.
+// How a column becomes record_query's text: its SQL (record_query) and its C (transition_records).
 enum class As { Text, IsoDate, JoinedArray, Missing };
 
 struct Column {
@@ -28,7 +28,7 @@ struct Column {
   As as;
 };
 
-// record_query's columns after id and workspace_id, in its order.
+// The columns build_profile reads after id and workspace_id, in its order (match::source_columns).
 constexpr std::array<Column, 12> kPersonColumns = {{
     {"first_name", As::Text},
     {"last_name", As::Text},
@@ -95,7 +95,28 @@ char *joined_array(Datum value, Oid element_type, FmgrInfo *element_out) {
   return out.data;
 }
 
+std::string column_sql(const Column &c) {
+  const std::string name = c.name ? c.name : "";
+  switch (c.as) {
+    case As::Text:
+      return name + "::text";
+    case As::IsoDate:
+      return "to_char(" + name + ", 'YYYY-MM-DD')";
+    case As::JoinedArray:
+      return "array_to_string(" + name + ", E'\\x1f')";
+    case As::Missing:
+      break;
+  }
+  return "NULL::text";
+}
+
 }  // namespace
+
+std::string record_query(RecordKind kind, const std::string &from) {
+  std::string sql = "SELECT id, workspace_id";
+  for (const Column &c : columns_of(kind)) sql += ", " + column_sql(c);
+  return sql + " FROM " + from;
+}
 
 std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store, TupleDesc desc) {
   const std::span<const Column> columns = columns_of(kind);

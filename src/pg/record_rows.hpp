@@ -3,6 +3,7 @@
 // table cost it more than reading the tuplestore does.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "pg/match_store.hpp"
@@ -13,6 +14,11 @@ extern "C" {
 }
 
 namespace crm::pg {
+
+// SELECT id, workspace_id, <source columns as text>, <emails joined by U+001F>, attributes::text
+// FROM <from>: the rows build_profile reads. from may reference $1.. of the caller's arguments.
+// The same columns, converted the same way, as transition_records reads.
+std::string record_query(RecordKind kind, const std::string &from);
 
 // The rows of a transition table of crm.person or crm.company (desc: the table's), as
 // record_query(kind, ...) would return them, in the table's order and stably grouped by workspace.
