@@ -159,7 +159,7 @@ std::vector<StoredProfile> load_blocks(RecordKind kind, std::int64_t workspace,
   const std::string sql =
       "SELECT b.record_id, b.workspace_id, b.fields, NULL::text, b.fingerprint::text, k::text "
       "FROM unnest($1::bigint[]) AS k CROSS JOIN LATERAL ("
-      " SELECT p.record_id, p.workspace_id, p.fields, p.keys, p.fingerprint"
+      " SELECT p.record_id, p.workspace_id, p.fields, p.fingerprint"
       " FROM crm.match_profile p WHERE p.keys @> ARRAY[k]"
       // Only a recheck (keys hash the workspace and kind): kept out of the index conditions, so a
       // plan made while the table was small never prefers the workspace index to the key index.
