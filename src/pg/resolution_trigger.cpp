@@ -1,5 +1,6 @@
 // BEFORE INSERT OR UPDATE on crm.participant: validates the address, stores it in canonical form,
-// and links the row to its member, person and company (crm._resolve_participant).
+// and links the row to its member, person and company. Also crm._link_changes, which crm._relink
+// asks of the rows a record change may relink.
 //
 // A bulk import meets the same addresses again and again, so resolutions are cached for the
 // current statement. The cache is dropped when the statement's AFTER trigger runs, when a record
@@ -18,9 +19,12 @@
 
 extern "C" {
 #include "common/hashfn.h"
+#include "executor/executor.h"
 PG_FUNCTION_INFO_V1(crm_participant_resolve);
 PG_FUNCTION_INFO_V1(crm_claim_addresses);
 PG_FUNCTION_INFO_V1(crm_claim_record_addresses);
+PG_FUNCTION_INFO_V1(crm_link_changes);
+PG_FUNCTION_INFO_V1(crm_resolve_participant);
 }
 
 namespace crm::pg {
@@ -41,7 +45,6 @@ HTAB *cache = nullptr;
 MemoryContext cache_context = nullptr;
 LocalTransactionId cache_xact = InvalidLocalTransactionId;
 SubTransactionId cache_subxact = InvalidSubTransactionId;
-SPIPlanPtr resolve_plan = nullptr;
 SPIPlanPtr address_plan = nullptr;
 
 bool cache_is_current() {
@@ -73,38 +76,94 @@ std::uint64_t input_key(std::int64_t ws, std::string_view address, std::int64_t 
   return hash_bytes_extended(reinterpret_cast<const unsigned char *>(rest), sizeof rest, h);
 }
 
+SPIPlanPtr member_plan = nullptr, member_locking_plan = nullptr;
+SPIPlanPtr person_plan = nullptr, person_locking_plan = nullptr;
+
+bool int8_result(int column, std::int64_t *out) {
+  bool isnull = false;
+  const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, column, &isnull);
+  if (!isnull) *out = DatumGetInt64(d);
+  return !isnull;
+}
+
+// An address that resolves wins; otherwise the ids the row carries are kept (links are sticky: a
+// person who changes address keeps past activity). Ids the application has just written (strict)
+// must exist in the participant's workspace and are locked until commit; ids carried over from
+// before are dropped quietly once their record is gone, and need no lock: they are on a
+// participant row that already exists, and every change of a record that could drop or move them
+// (its deletion, its company) relinks that row by UPDATE, so the row lock orders the two writers.
+// (Locking the record here, from a relink that holds address claims, would wait for a record
+// writer that waits for those claims.) Postgres phase.
 void resolve_uncached(Resolution &r, std::string_view address) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   Datum address_text = PointerGetDatum(cstring_to_text_with_len(address.data(), address.size()));
-  if (r.given_person == 0 && r.given_member == 0) {
-    // The common case: nothing to keep, one inlined query with a cached plan.
-    static const Oid types[2] = {INT8OID, TEXTOID};
-    SPIPlanPtr plan = kept_plan(
-        &address_plan, "SELECT member_id, person_id, company_id FROM crm._resolve_address($1, $2)",
-        2, types);
-    Datum values[2] = {Int64GetDatum(r.workspace_id), address_text};
-    execute_plan(plan, values, nullptr, false, SPI_OK_SELECT);
-  } else {
-    static const Oid types[5] = {INT8OID, TEXTOID, INT8OID, INT8OID, BOOLOID};
-    SPIPlanPtr plan = kept_plan(
-        &resolve_plan,
-        "SELECT member_id, person_id, company_id FROM crm._resolve_participant($1, $2, $3, $4, $5)",
-        5, types);
-    Datum values[5] = {Int64GetDatum(r.workspace_id), address_text, Int64GetDatum(r.given_person),
-                       Int64GetDatum(r.given_member), BoolGetDatum(r.strict)};
-    const char nulls[5] = {' ', ' ', r.given_person ? ' ' : 'n', r.given_member ? ' ' : 'n', ' '};
-    execute_plan(plan, values, nulls, false, SPI_OK_SELECT);
-  }
+  static const Oid address_types[2] = {INT8OID, TEXTOID};
+  SPIPlanPtr plan = kept_plan(
+      &address_plan, "SELECT member_id, person_id, company_id FROM crm._resolve_address($1, $2)", 2,
+      address_types);
+  const Datum address_args[2] = {Int64GetDatum(r.workspace_id), address_text};
+  execute_plan(plan, address_args, nullptr, false, SPI_OK_SELECT);
   if (SPI_processed != 1) elog(ERROR, "crm_hygiene: address resolution returned no row");
-  HeapTuple row = SPI_tuptable->vals[0];
-  TupleDesc desc = SPI_tuptable->tupdesc;
-  bool isnull = false;
-  r.member_id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-  r.has_member = !isnull;
-  r.person_id = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
-  r.has_person = !isnull;
-  r.company_id = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
-  r.has_company = !isnull;
+  r.has_member = int8_result(1, &r.member_id);
+  r.has_person = int8_result(2, &r.person_id);
+  r.has_company = int8_result(3, &r.company_id);
+  if (r.has_member || r.has_person) {
+    SPI_finish();
+    return;
+  }
+  static const Oid id_types[2] = {INT8OID, INT8OID};
+  if (r.given_member != 0) {
+    // KEY SHARE: the member may change, but not go, until this transaction ends.
+    plan = r.strict ? kept_plan(&member_locking_plan,
+                                "SELECT FROM crm.member x WHERE x.id = $1 AND x.workspace_id = $2 "
+                                "FOR KEY SHARE",
+                                2, id_types)
+                    : kept_plan(&member_plan,
+                                "SELECT FROM crm.member x WHERE x.id = $1 AND x.workspace_id = $2",
+                                2, id_types);
+    const Datum args[2] = {Int64GetDatum(r.given_member), Int64GetDatum(r.workspace_id)};
+    execute_plan(plan, args, nullptr, false, SPI_OK_SELECT);
+    if (SPI_processed > 0) {
+      r.member_id = r.given_member;
+      r.has_member = true;
+      r.has_company = false;
+      SPI_finish();
+      return;
+    }
+    if (r.strict)
+      ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                      errmsg("member %lld does not exist in workspace %lld",
+                             static_cast<long long>(r.given_member),
+                             static_cast<long long>(r.workspace_id)),
+                      errdetail("participant address %s",
+                                quote_literal_cstr(pnstrdup(address.data(), address.size())))));
+  }
+  if (r.given_person != 0) {
+    // FOR SHARE, not KEY SHARE: it waits for a concurrent change of the person's company and
+    // reads the committed one, which that change's relink could not see here.
+    plan = r.strict ? kept_plan(&person_locking_plan,
+                                "SELECT x.company_id FROM crm.person x WHERE x.id = $1 AND "
+                                "x.workspace_id = $2 FOR SHARE",
+                                2, id_types)
+                    : kept_plan(&person_plan,
+                                "SELECT x.company_id FROM crm.person x WHERE x.id = $1 AND "
+                                "x.workspace_id = $2",
+                                2, id_types);
+    const Datum args[2] = {Int64GetDatum(r.given_person), Int64GetDatum(r.workspace_id)};
+    execute_plan(plan, args, nullptr, false, SPI_OK_SELECT);
+    if (SPI_processed > 0) {
+      r.person_id = r.given_person;
+      r.has_person = true;
+      r.has_company = int8_result(1, &r.company_id);
+    } else if (r.strict) {
+      ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                      errmsg("person %lld does not exist in workspace %lld",
+                             static_cast<long long>(r.given_person),
+                             static_cast<long long>(r.workspace_id)),
+                      errdetail("participant address %s",
+                                quote_literal_cstr(pnstrdup(address.data(), address.size())))));
+    }
+  }
   SPI_finish();
 }
 
@@ -296,4 +355,50 @@ extern "C" PGDLLEXPORT Datum crm_claim_record_addresses(PG_FUNCTION_ARGS) {
   claim_stripes_exclusive(stripes, count_stripes);
   resolution_cache_reset();
   PG_RETURN_VOID();
+}
+
+// crm._link_changes(p crm.participant): true when resolving the participant again would change
+// what it links to. crm._relink asks it of every candidate row, twice (to choose the rows, then
+// in the UPDATE's WHERE), and the participant trigger then resolves the same inputs once more:
+// all three share the statement's cache.
+extern "C" PGDLLEXPORT Datum crm_link_changes(PG_FUNCTION_ARGS) {
+  HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+  bool isnull = false;
+  const Datum address = GetAttributeByName(row, "address", &isnull);
+  if (isnull) PG_RETURN_BOOL(false);  // NOT NULL: never stored
+  const auto id = [&](const char *column, bool *present) {
+    bool null = false;
+    const Datum d = GetAttributeByName(row, column, &null);
+    *present = !null;
+    return null ? std::int64_t{0} : DatumGetInt64(d);
+  };
+  bool has_ws = false, has_member = false, has_person = false, has_company = false;
+  const std::int64_t ws = id("workspace_id", &has_ws);
+  const std::int64_t member = id("member_id", &has_member);
+  const std::int64_t person = id("person_id", &has_person);
+  const std::int64_t company = id("company_id", &has_company);
+  const Resolution &r = resolve(ws, text_view(address), person, member, false, false);
+  const bool same = r.has_member == has_member && (!has_member || r.member_id == member) &&
+                    r.has_person == has_person && (!has_person || r.person_id == person) &&
+                    r.has_company == has_company && (!has_company || r.company_id == company);
+  PG_RETURN_BOOL(!same);
+}
+
+// crm._resolve_participant(ws, addr, given_person, given_member, strict) -> (member_id, person_id,
+// company_id): the trigger's resolution of one row, uncached, for benchmarks and diagnosis.
+extern "C" PGDLLEXPORT Datum crm_resolve_participant(PG_FUNCTION_ARGS) {
+  TupleDesc desc = nullptr;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "crm_resolve_participant: must return a row");
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  Resolution r{};
+  r.workspace_id = PG_GETARG_INT64(0);
+  r.given_person = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+  r.given_member = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
+  r.strict = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+  resolve_uncached(r, PG_ARGISNULL(1) ? std::string_view() : text_view(PG_GETARG_DATUM(1)));
+  Datum values[3] = {Int64GetDatum(r.member_id), Int64GetDatum(r.person_id),
+                     Int64GetDatum(r.company_id)};
+  bool nulls[3] = {!r.has_member, !r.has_person, !r.has_company};
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

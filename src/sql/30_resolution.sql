@@ -1,8 +1,9 @@
 -- Participant resolution: an address belongs to a member first, then to a person (primary or
 -- additional email, lowest id first); a participant with neither belongs to the company whose
 -- domain its address has. The participant BEFORE trigger (C++, src/pg/resolution_trigger.cpp)
--- applies _resolve_participant to every written row; the record triggers below re-touch the
--- participants whose resolution a record change can alter, so late links happen at once.
+-- resolves every written row (an address that resolves wins; otherwise the ids the row carries are
+-- kept while their records exist); the record triggers below re-touch the participants whose
+-- resolution a record change can alter, so late links happen at once.
 
 -- Every address of every member and person, canonical, kept by the record triggers below: one
 -- btree probe resolves an address, whatever the size of the tables or the age of a cached plan.
@@ -35,63 +36,13 @@ BEGIN ATOMIC
                      ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true;
 END;
 
--- What a participant row links to. An address that resolves wins; otherwise the ids the row
--- carries are kept (links are sticky: a person who changes address keeps past activity). Ids the
--- application has just written must exist in the participant's workspace (strict); ids carried
--- over from before are dropped quietly once their record is gone.
+-- The participant trigger's resolution of one row (src/pg/resolution_trigger.cpp), uncached: for
+-- benchmarks and diagnosis. An address that resolves wins; otherwise the ids given are kept while
+-- their records exist in the workspace (strict: they must, and are locked until commit).
 CREATE FUNCTION crm._resolve_participant(ws bigint, addr text, given_person bigint, given_member bigint,
                                          strict boolean,
                                          OUT member_id bigint, OUT person_id bigint, OUT company_id bigint)
-LANGUAGE plpgsql
-AS $$
-DECLARE
-  person_company bigint;
-BEGIN
-  SELECT r.member_id, r.person_id, r.company_id INTO member_id, person_id, company_id
-  FROM crm._resolve_address(ws, addr) r;
-  IF member_id IS NOT NULL OR person_id IS NOT NULL THEN
-    RETURN;
-  END IF;
-  -- Ids just written (strict) lock the record they name until commit. Ids carried over need no
-  -- lock: they are on a participant row that already exists, and every change of a record that
-  -- could drop or move them (its deletion, its company) relinks that row by UPDATE, so the row
-  -- lock orders the two writers. (Locking the record here, from a relink that holds address
-  -- claims, would wait for a record writer that waits for those claims.)
-  IF given_member IS NOT NULL THEN
-    IF strict THEN
-      PERFORM FROM crm.member x WHERE x.id = given_member AND x.workspace_id = ws FOR KEY SHARE;
-    ELSE
-      PERFORM FROM crm.member x WHERE x.id = given_member AND x.workspace_id = ws;
-    END IF;
-    IF FOUND THEN
-      member_id := given_member;
-      company_id := NULL;
-      RETURN;
-    ELSIF strict THEN
-      RAISE EXCEPTION 'member % does not exist in workspace %', given_member, ws
-        USING ERRCODE = 'foreign_key_violation', DETAIL = pg_catalog.format('participant address %L', addr);
-    END IF;
-  END IF;
-  IF given_person IS NOT NULL THEN
-    IF strict THEN
-      -- FOR SHARE, not KEY SHARE: it waits for a concurrent change of the person's company and
-      -- reads the committed one, which that change's relink could not see here.
-      SELECT x.company_id INTO person_company FROM crm.person x
-      WHERE x.id = given_person AND x.workspace_id = ws FOR SHARE;
-    ELSE
-      SELECT x.company_id INTO person_company FROM crm.person x
-      WHERE x.id = given_person AND x.workspace_id = ws;
-    END IF;
-    IF FOUND THEN
-      person_id := given_person;
-      company_id := person_company;
-    ELSIF strict THEN
-      RAISE EXCEPTION 'person % does not exist in workspace %', given_person, ws
-        USING ERRCODE = 'foreign_key_violation', DETAIL = pg_catalog.format('participant address %L', addr);
-    END IF;
-  END IF;
-END
-$$;
+  AS 'MODULE_PATHNAME', 'crm_resolve_participant' LANGUAGE C;
 
 -- Re-resolves the participants a record statement can affect (addrs[i] in wss[i], domains[i] in
 -- domain_wss[i], and the participants linked to the given records). The rows are only touched
@@ -179,15 +130,13 @@ BEGIN
 END
 $$;
 
--- True when resolving the participant again would change what it links to.
+-- True when resolving the participant again would change what it links to (the resolution of
+-- the participant trigger, src/pg/resolution_trigger.cpp, with the ids the row carries kept when
+-- their records still exist).
 -- COST: it resolves the participant again (several index probes), so the planner must test every
 -- cheaper condition first, statistics or not.
 CREATE FUNCTION crm._link_changes(p crm.participant) RETURNS boolean
-LANGUAGE sql COST 10000
-BEGIN ATOMIC
-  SELECT (r.member_id, r.person_id, r.company_id) IS DISTINCT FROM (p.member_id, p.person_id, p.company_id)
-  FROM crm._resolve_participant(p.workspace_id, p.address, p.person_id, p.member_id, false) r;
-END;
+  AS 'MODULE_PATHNAME', 'crm_link_changes' LANGUAGE C STRICT COST 10000;
 
 CREATE FUNCTION crm._no_workspace_move() RETURNS trigger
 LANGUAGE plpgsql
@@ -214,206 +163,57 @@ CREATE TRIGGER interaction_no_workspace_move BEFORE UPDATE OF workspace_id ON cr
 -- records claims all of their addresses at once and relinks their participants in one UPDATE, so
 -- it never waits for a claim or a participant row while it holds signal rows. (Triggers per row
 -- claimed and locked row by row, in an order that concurrent writers of activity could cross.)
--- They also keep crm.record_address equal to the records' addresses.
-CREATE FUNCTION crm._person_relink() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-DECLARE
-  wss bigint[];
-  addrs text[];
-  persons bigint[];
-BEGIN
-  IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO crm.person_signal (person_id, workspace_id) SELECT n.id, n.workspace_id FROM new_rows n;
-    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
-    SELECT n.workspace_id, a, NULL, n.id
-    FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email)) a;
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT n.workspace_id, a AS address
-          FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email)) a) r;
-    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', '{}', '{}');
-  ELSIF TG_OP = 'UPDATE' THEN
-    -- People whose addresses changed: rewritten, and the old and the new addresses relinked.
-    -- People whose company changed: their addresses are relinked too, because relinking claims
-    -- them, so a participant written for one of them concurrently either waits and sees the new
-    -- company or is seen and relinked.
-    persons := ARRAY(
-      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
-      WHERE (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email)
-         OR n.company_id IS DISTINCT FROM o.company_id);
-    IF pg_catalog.cardinality(persons) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;  -- a title, a phone: nothing to relink
-    DELETE FROM crm.record_address a USING new_rows n, old_rows o
-    WHERE o.id OPERATOR(pg_catalog.=) n.id AND a.person_id OPERATOR(pg_catalog.=) n.id
-      AND (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email);
-    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
-    SELECT n.workspace_id, a, NULL, n.id
-    FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
-         pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email)) a
-    WHERE (n.emails OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email);
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT n.workspace_id, a AS address
-          FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
-               pg_catalog.unnest(crm.normalize_addresses(n.emails OPERATOR(pg_catalog.||) n.email
-                 OPERATOR(pg_catalog.||) CASE WHEN (n.emails OPERATOR(pg_catalog.||) n.email)
-                                                   IS DISTINCT FROM (o.emails OPERATOR(pg_catalog.||) o.email)
-                                              THEN o.emails OPERATOR(pg_catalog.||) o.email ELSE '{}' END)) a
-          WHERE n.id OPERATOR(pg_catalog.=) ANY (persons)) r;
-    PERFORM crm._relink(wss, addrs, '{}', '{}', persons, '{}', '{}');
-  ELSE
-    DELETE FROM crm.record_address a USING old_rows o WHERE a.person_id OPERATOR(pg_catalog.=) o.id;
-    -- Deleting a workspace deletes its activity too: nothing is left to relink, and relinking
-    -- would touch participants whose interactions the same cascade has removed.
-    persons := ARRAY(SELECT o.id FROM old_rows o
-                     WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) o.workspace_id));
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT o.workspace_id, a AS address
-          FROM old_rows o, pg_catalog.unnest(crm.normalize_addresses(o.emails OPERATOR(pg_catalog.||) o.email)) a
-          WHERE o.id OPERATOR(pg_catalog.=) ANY (persons)) r;
-    PERFORM crm._relink(wss, addrs, '{}', '{}', persons, '{}', '{}');
-    DELETE FROM crm.connection c USING old_rows o WHERE c.person_id OPERATOR(pg_catalog.=) o.id;
-    DELETE FROM crm.person_signal s USING old_rows o WHERE s.person_id OPERATOR(pg_catalog.=) o.id;
-  END IF;
-  RETURN NULL;
-END
-$$;
+-- They also keep crm.record_address equal to the records' addresses, and create and remove the
+-- records' signal rows. C++ (src/pg/record_relink.cpp): a statement that changes no address,
+-- domain or company runs no SQL.
+CREATE FUNCTION crm._record_relink() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_record_relink' LANGUAGE C;
 
-CREATE FUNCTION crm._member_relink() RETURNS trigger
+-- BEFORE DELETE of a company: ON DELETE SET NULL relinks the company's people (their triggers
+-- claim their addresses and lock signal rows) before the statement's own relink claims the
+-- domain. Both are claimed here first, at once, so that the deletion never waits for a claim
+-- while it holds signal rows.
+CREATE FUNCTION crm._company_delete_claim() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
   wss bigint[];
   addrs text[];
-  members bigint[];
 BEGIN
-  IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
-    SELECT n.workspace_id, a, n.id, NULL
-    FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email)) a;
+  IF crm._restoring() THEN RETURN OLD; END IF;
+  IF EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) OLD.workspace_id) THEN
     SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
       INTO wss, addrs
-    FROM (SELECT DISTINCT n.workspace_id, a AS address
-          FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email)) a) r;
-    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', '{}', '{}');
-  ELSIF TG_OP = 'UPDATE' THEN
-    members := ARRAY(
-      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
-      WHERE (n.aliases OPERATOR(pg_catalog.||) n.email) IS DISTINCT FROM (o.aliases OPERATOR(pg_catalog.||) o.email));
-    IF pg_catalog.cardinality(members) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;
-    DELETE FROM crm.record_address a WHERE a.member_id OPERATOR(pg_catalog.=) ANY (members);
-    INSERT INTO crm.record_address (workspace_id, address, member_id, person_id)
-    SELECT n.workspace_id, a, n.id, NULL
-    FROM new_rows n, pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email)) a
-    WHERE n.id OPERATOR(pg_catalog.=) ANY (members);
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT n.workspace_id, a AS address
-          FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
-               pg_catalog.unnest(crm.normalize_addresses(n.aliases OPERATOR(pg_catalog.||) n.email
-                 OPERATOR(pg_catalog.||) o.aliases OPERATOR(pg_catalog.||) o.email)) a
-          WHERE n.id OPERATOR(pg_catalog.=) ANY (members)) r;
-    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', members, '{}');
-  ELSE
-    DELETE FROM crm.record_address a USING old_rows o WHERE a.member_id OPERATOR(pg_catalog.=) o.id;
-    members := ARRAY(SELECT o.id FROM old_rows o  -- see _person_relink
-                     WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) o.workspace_id));
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT o.workspace_id, a AS address
-          FROM old_rows o, pg_catalog.unnest(crm.normalize_addresses(o.aliases OPERATOR(pg_catalog.||) o.email)) a
-          WHERE o.id OPERATOR(pg_catalog.=) ANY (members)) r;
-    PERFORM crm._relink(wss, addrs, '{}', '{}', '{}', members, '{}');
+    FROM (SELECT DISTINCT p.workspace_id, a AS address
+          FROM crm.person p, pg_catalog.unnest(crm.normalize_addresses(p.emails OPERATOR(pg_catalog.||) p.email)) a
+          WHERE p.company_id OPERATOR(pg_catalog.=) OLD.id) r;
+    PERFORM crm._claim_addresses(wss, addrs,
+      CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[OLD.workspace_id] END,
+      CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[crm.normalize_address(OLD.domain)] END);
   END IF;
-  RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION crm._company_relink() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-DECLARE
-  wss bigint[];
-  addrs text[];
-  companies bigint[];
-BEGIN
-  IF TG_LEVEL = 'ROW' THEN
-    IF crm._restoring() THEN RETURN OLD; END IF;
-    -- BEFORE DELETE: ON DELETE SET NULL relinks the company's people (their triggers claim their
-    -- addresses and lock signal rows) before this statement's own relink claims the domain. Both
-    -- are claimed here first, at once, so that the deletion never waits for a claim while it
-    -- holds signal rows.
-    IF EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) OLD.workspace_id) THEN
-      SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
-        INTO wss, addrs
-      FROM (SELECT DISTINCT p.workspace_id, a AS address
-            FROM crm.person p, pg_catalog.unnest(crm.normalize_addresses(p.emails OPERATOR(pg_catalog.||) p.email)) a
-            WHERE p.company_id OPERATOR(pg_catalog.=) OLD.id) r;
-      PERFORM crm._claim_addresses(wss, addrs,
-        CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[OLD.workspace_id] END,
-        CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[crm.normalize_address(OLD.domain)] END);
-    END IF;
-    RETURN OLD;
-  END IF;
-  IF crm._restoring() THEN RETURN NULL; END IF;  -- addresses and links are restored as dumped
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO crm.company_signal (company_id, workspace_id) SELECT n.id, n.workspace_id FROM new_rows n;
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.domain), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT n.workspace_id, crm.normalize_address(n.domain) AS domain
-          FROM new_rows n WHERE nullif(pg_catalog.btrim(n.domain), '') IS NOT NULL) r;
-    PERFORM crm._relink('{}', '{}', wss, addrs, '{}', '{}', '{}');
-  ELSIF TG_OP = 'UPDATE' THEN
-    companies := ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id
-                       WHERE n.domain IS DISTINCT FROM o.domain);
-    IF pg_catalog.cardinality(companies) OPERATOR(pg_catalog.=) 0 THEN RETURN NULL; END IF;
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.domain), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT n.workspace_id, crm.normalize_address(d) AS domain
-          FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
-               pg_catalog.unnest(ARRAY[n.domain, o.domain]) d
-          WHERE n.id OPERATOR(pg_catalog.=) ANY (companies) AND nullif(pg_catalog.btrim(d), '') IS NOT NULL) r;
-    PERFORM crm._relink('{}', '{}', wss, addrs, '{}', '{}', companies);
-  ELSE
-    companies := ARRAY(SELECT o.id FROM old_rows o  -- see _person_relink
-                       WHERE EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) o.workspace_id));
-    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.domain), '{}')
-      INTO wss, addrs
-    FROM (SELECT DISTINCT o.workspace_id, crm.normalize_address(o.domain) AS domain
-          FROM old_rows o
-          WHERE o.id OPERATOR(pg_catalog.=) ANY (companies) AND nullif(pg_catalog.btrim(o.domain), '') IS NOT NULL) r;
-    PERFORM crm._relink('{}', '{}', wss, addrs, '{}', '{}', companies);
-    DELETE FROM crm.connection c USING old_rows o
-    WHERE c.person_id IS NULL AND c.company_id OPERATOR(pg_catalog.=) o.id;
-    DELETE FROM crm.company_connection c USING old_rows o WHERE c.company_id OPERATOR(pg_catalog.=) o.id;
-    DELETE FROM crm.company_signal s USING old_rows o WHERE s.company_id OPERATOR(pg_catalog.=) o.id;
-  END IF;
-  RETURN NULL;
+  RETURN OLD;
 END
 $$;
 
 -- After the duplicate triggers (names sort after theirs): every record writer claims duplicate
 -- keys, then addresses.
 CREATE TRIGGER person_relink_insert AFTER INSERT ON crm.person
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._person_relink();
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('person');
 CREATE TRIGGER person_relink_update AFTER UPDATE ON crm.person
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._person_relink();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('person');
 CREATE TRIGGER person_relink_delete AFTER DELETE ON crm.person
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._person_relink();
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('person');
 CREATE TRIGGER member_relink_insert AFTER INSERT ON crm.member
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._member_relink();
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('member');
 CREATE TRIGGER member_relink_update AFTER UPDATE ON crm.member
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._member_relink();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('member');
 CREATE TRIGGER member_relink_delete AFTER DELETE ON crm.member
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._member_relink();
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('member');
 CREATE TRIGGER company_relink_claim BEFORE DELETE ON crm.company
-  FOR EACH ROW EXECUTE FUNCTION crm._company_relink();
+  FOR EACH ROW EXECUTE FUNCTION crm._company_delete_claim();
 CREATE TRIGGER company_relink_insert AFTER INSERT ON crm.company
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._company_relink();
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');
 CREATE TRIGGER company_relink_update AFTER UPDATE ON crm.company
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._company_relink();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');
 CREATE TRIGGER company_relink_delete AFTER DELETE ON crm.company
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._company_relink();
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');

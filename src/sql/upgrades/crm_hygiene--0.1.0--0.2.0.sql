@@ -1287,6 +1287,92 @@ CREATE TRIGGER company_duplicates_update AFTER UPDATE ON crm.company
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_written('company');
 
+-- The record write path in C++ (issue 12). Participants are resolved in C++ (the participant
+-- trigger and crm._link_changes share one cache); the record triggers are one C++ function that
+-- runs no SQL for a statement changing no address, domain or company.
+-- True when resolving the participant again would change what it links to (the resolution of
+-- the participant trigger, src/pg/resolution_trigger.cpp, with the ids the row carries kept when
+-- their records still exist).
+-- COST: it resolves the participant again (several index probes), so the planner must test every
+-- cheaper condition first, statistics or not.
+CREATE OR REPLACE FUNCTION crm._link_changes(p crm.participant) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'crm_link_changes' LANGUAGE C STRICT COST 10000;
+
+CREATE OR REPLACE FUNCTION crm._resolve_participant(ws bigint, addr text, given_person bigint, given_member bigint,
+                                         strict boolean,
+                                         OUT member_id bigint, OUT person_id bigint, OUT company_id bigint)
+  AS 'MODULE_PATHNAME', 'crm_resolve_participant' LANGUAGE C;
+
+DROP TRIGGER person_relink_insert ON crm.person;
+DROP TRIGGER person_relink_update ON crm.person;
+DROP TRIGGER person_relink_delete ON crm.person;
+DROP TRIGGER member_relink_insert ON crm.member;
+DROP TRIGGER member_relink_update ON crm.member;
+DROP TRIGGER member_relink_delete ON crm.member;
+DROP TRIGGER company_relink_claim ON crm.company;
+DROP TRIGGER company_relink_insert ON crm.company;
+DROP TRIGGER company_relink_update ON crm.company;
+DROP TRIGGER company_relink_delete ON crm.company;
+DROP FUNCTION crm._person_relink();
+DROP FUNCTION crm._member_relink();
+DROP FUNCTION crm._company_relink();
+-- The record triggers work per statement, on its transition tables: a statement writing many
+-- records claims all of their addresses at once and relinks their participants in one UPDATE, so
+-- it never waits for a claim or a participant row while it holds signal rows. (Triggers per row
+-- claimed and locked row by row, in an order that concurrent writers of activity could cross.)
+-- They also keep crm.record_address equal to the records' addresses, and create and remove the
+-- records' signal rows. C++ (src/pg/record_relink.cpp): a statement that changes no address,
+-- domain or company runs no SQL.
+CREATE FUNCTION crm._record_relink() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_record_relink' LANGUAGE C;
+
+-- BEFORE DELETE of a company: ON DELETE SET NULL relinks the company's people (their triggers
+-- claim their addresses and lock signal rows) before the statement's own relink claims the
+-- domain. Both are claimed here first, at once, so that the deletion never waits for a claim
+-- while it holds signal rows.
+CREATE FUNCTION crm._company_delete_claim() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  wss bigint[];
+  addrs text[];
+BEGIN
+  IF crm._restoring() THEN RETURN OLD; END IF;
+  IF EXISTS (SELECT FROM crm.workspace w WHERE w.id OPERATOR(pg_catalog.=) OLD.workspace_id) THEN
+    SELECT coalesce(pg_catalog.array_agg(r.workspace_id), '{}'), coalesce(pg_catalog.array_agg(r.address), '{}')
+      INTO wss, addrs
+    FROM (SELECT DISTINCT p.workspace_id, a AS address
+          FROM crm.person p, pg_catalog.unnest(crm.normalize_addresses(p.emails OPERATOR(pg_catalog.||) p.email)) a
+          WHERE p.company_id OPERATOR(pg_catalog.=) OLD.id) r;
+    PERFORM crm._claim_addresses(wss, addrs,
+      CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[OLD.workspace_id] END,
+      CASE WHEN OLD.domain IS NULL THEN '{}' ELSE ARRAY[crm.normalize_address(OLD.domain)] END);
+  END IF;
+  RETURN OLD;
+END
+$$;
+
+CREATE TRIGGER person_relink_insert AFTER INSERT ON crm.person
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('person');
+CREATE TRIGGER person_relink_update AFTER UPDATE ON crm.person
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('person');
+CREATE TRIGGER person_relink_delete AFTER DELETE ON crm.person
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('person');
+CREATE TRIGGER member_relink_insert AFTER INSERT ON crm.member
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('member');
+CREATE TRIGGER member_relink_update AFTER UPDATE ON crm.member
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('member');
+CREATE TRIGGER member_relink_delete AFTER DELETE ON crm.member
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('member');
+CREATE TRIGGER company_relink_claim BEFORE DELETE ON crm.company
+  FOR EACH ROW EXECUTE FUNCTION crm._company_delete_claim();
+CREATE TRIGGER company_relink_insert AFTER INSERT ON crm.company
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');
+CREATE TRIGGER company_relink_update AFTER UPDATE ON crm.company
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');
+CREATE TRIGGER company_relink_delete AFTER DELETE ON crm.company
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
@@ -1300,7 +1386,7 @@ DECLARE
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
-    '_person_relink', '_member_relink', '_company_relink', '_workspace_model', '_model_changed',
+    '_record_relink', '_company_delete_claim', '_workspace_model', '_model_changed',
     '_workspace_capture_policy', '_match_frequency_changed',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];

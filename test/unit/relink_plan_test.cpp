@@ -1,0 +1,137 @@
+// The record write path's relink plan: which address book rows a statement writes and which
+// participants it hands to crm._relink. The SQL it replaced is the reference (README,
+// "Concurrency"); pgTAP checks the links themselves.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/records/relink_plan.hpp"
+
+namespace {
+
+using crm::records::AddressedRecord;
+using crm::records::AddressRow;
+using crm::records::Owner;
+using crm::records::RelinkPlan;
+using crm::records::WorkspaceAddress;
+using List = std::vector<std::optional<std::string>>;
+
+AddressedRecord person(std::int64_t id, List listed, std::optional<std::int64_t> company = {}) {
+  return {id, 1, std::move(listed), company};
+}
+
+TEST(RelinkPlan, NormalizesAsTheAddressBookDoes) {
+  EXPECT_EQ(crm::records::normalize_address(" \tAnn@Example.COM\r\n\f\v"), "ann@example.com");
+  EXPECT_EQ(crm::records::normalize_address("\t"), "");
+  // Only ASCII letters are folded, as translate() in crm.normalize_address folds them.
+  EXPECT_EQ(crm::records::normalize_address("ÄNN@X.ORG"), "Änn@x.org");
+}
+
+TEST(RelinkPlan, EntriesDropNullsAndBlanksAndRepeats) {
+  const List listed = {"B@x.org", std::nullopt, "   ", "", "b@x.org ", "a@x.org"};
+  EXPECT_EQ(crm::records::address_entries(listed),
+            (std::vector<std::string>{"a@x.org", "b@x.org"}));
+  // A tab alone is not blank for btrim's default: crm.normalize_addresses keeps it, empty.
+  EXPECT_EQ(crm::records::address_entries({"\t"}), (std::vector<std::string>{""}));
+}
+
+TEST(RelinkPlan, InsertedPersonGetsSignalRowAddressRowsAndRelinksItsAddresses) {
+  const RelinkPlan plan =
+      crm::records::plan_insert(Owner::Person, {person(7, {"Ann@X.org", "ann@x.org"})});
+  EXPECT_EQ(plan.signal_rows_added, (std::vector<std::int64_t>{7}));
+  EXPECT_EQ(plan.address_rows_added, (std::vector<AddressRow>{{1, "ann@x.org", 7}}));
+  EXPECT_EQ(plan.relink_addresses, (std::vector<WorkspaceAddress>{{1, "ann@x.org"}}));
+  EXPECT_TRUE(plan.relink_records.empty()) << "a new record has no participants linked to it yet";
+}
+
+TEST(RelinkPlan, InsertedMemberHasNoSignalRow) {
+  const RelinkPlan plan = crm::records::plan_insert(Owner::Member, {person(3, {"me@us.org"})});
+  EXPECT_TRUE(plan.signal_rows_added.empty());
+  EXPECT_EQ(plan.address_rows_added.size(), 1u);
+}
+
+TEST(RelinkPlan, InsertedCompanyRelinksItsDomainAndKeepsNoAddressRows) {
+  const RelinkPlan plan = crm::records::plan_insert(
+      Owner::Company, {person(4, {" Acme.COM"}), person(5, {std::nullopt}), person(6, {" "})});
+  EXPECT_EQ(plan.signal_rows_added, (std::vector<std::int64_t>{4, 5, 6}));
+  EXPECT_TRUE(plan.address_rows_added.empty());
+  EXPECT_TRUE(plan.relink_addresses.empty());
+  EXPECT_EQ(plan.relink_domains, (std::vector<WorkspaceAddress>{{1, "acme.com"}}));
+}
+
+TEST(RelinkPlan, UpdateOfAnUnreadColumnPlansNothing) {
+  const RelinkPlan plan = crm::records::plan_update(Owner::Person, {person(7, {"a@x.org"}, 2)},
+                                                    {person(7, {"a@x.org"}, 2)});
+  EXPECT_TRUE(plan.empty());
+}
+
+TEST(RelinkPlan, AddressChangeRewritesTheBookAndRelinksOldAndNew) {
+  const RelinkPlan plan = crm::records::plan_update(Owner::Person, {person(7, {"old@x.org"})},
+                                                    {person(7, {"new@x.org"})});
+  EXPECT_EQ(plan.address_rows_removed, (std::vector<std::int64_t>{7}));
+  EXPECT_EQ(plan.address_rows_added, (std::vector<AddressRow>{{1, "new@x.org", 7}}));
+  EXPECT_EQ(plan.relink_addresses,
+            (std::vector<WorkspaceAddress>{{1, "new@x.org"}, {1, "old@x.org"}}));
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{7}));
+}
+
+TEST(RelinkPlan, ACaseChangeIsAChangeAsSqlComparesIt) {
+  const RelinkPlan plan =
+      crm::records::plan_update(Owner::Person, {person(7, {"A@x.org"})}, {person(7, {"a@x.org"})});
+  EXPECT_EQ(plan.address_rows_removed, (std::vector<std::int64_t>{7}));
+  EXPECT_EQ(plan.relink_addresses, (std::vector<WorkspaceAddress>{{1, "a@x.org"}}));
+}
+
+TEST(RelinkPlan, CompanyChangeRelinksTheCurrentAddressesOnly) {
+  const RelinkPlan plan = crm::records::plan_update(Owner::Person, {person(7, {"a@x.org"}, 1)},
+                                                    {person(7, {"a@x.org"}, std::nullopt)});
+  EXPECT_TRUE(plan.address_rows_removed.empty());
+  EXPECT_TRUE(plan.address_rows_added.empty());
+  EXPECT_EQ(plan.relink_addresses, (std::vector<WorkspaceAddress>{{1, "a@x.org"}}));
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{7}));
+}
+
+TEST(RelinkPlan, AMemberHasNoCompanyToChange) {
+  const RelinkPlan plan = crm::records::plan_update(Owner::Member, {person(7, {"a@x.org"}, 1)},
+                                                    {person(7, {"a@x.org"}, 2)});
+  EXPECT_TRUE(plan.empty());
+}
+
+TEST(RelinkPlan, DomainChangeRelinksBothDomains) {
+  const RelinkPlan plan =
+      crm::records::plan_update(Owner::Company, {person(4, {"old.com"})}, {person(4, {"New.com"})});
+  EXPECT_TRUE(plan.address_rows_removed.empty());
+  EXPECT_EQ(plan.relink_domains, (std::vector<WorkspaceAddress>{{1, "new.com"}, {1, "old.com"}}));
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{4}));
+}
+
+TEST(RelinkPlan, NullElementsCountInTheComparison) {
+  // emails || NULL email vs emails || 'x': distinct in SQL, so distinct here.
+  const RelinkPlan plan = crm::records::plan_update(Owner::Person, {person(7, {std::nullopt})},
+                                                    {person(7, {"x@y.org"})});
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{7}));
+}
+
+TEST(RelinkPlan, DeleteInALiveWorkspaceRelinksAndOneDeletedWithItsWorkspaceDoesNot) {
+  AddressedRecord gone = person(8, {"b@x.org"});
+  gone.workspace = 2;
+  const RelinkPlan plan =
+      crm::records::plan_delete(Owner::Person, {person(7, {"a@x.org"}), gone}, {1});
+  EXPECT_EQ(plan.address_rows_removed, (std::vector<std::int64_t>{7, 8}));
+  EXPECT_EQ(plan.signal_rows_removed, (std::vector<std::int64_t>{7, 8}));
+  EXPECT_EQ(plan.relink_addresses, (std::vector<WorkspaceAddress>{{1, "a@x.org"}}));
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{7}));
+}
+
+TEST(RelinkPlan, ManyRecordsRelinkEachAddressOnce) {
+  std::vector<AddressedRecord> rows;
+  for (int i = 0; i < 1000; ++i)
+    rows.push_back(person(i, {"shared@x.org", "own" + std::to_string(i) + "@x.org"}));
+  const RelinkPlan plan = crm::records::plan_insert(Owner::Person, rows);
+  EXPECT_EQ(plan.address_rows_added.size(), 2000u);
+  EXPECT_EQ(plan.relink_addresses.size(), 1001u);
+}
+
+}  // namespace
