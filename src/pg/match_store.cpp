@@ -56,7 +56,7 @@ StoredProfile stored_of(TextRow &row) {
 }  // namespace
 
 const char *kind_name(RecordKind kind) {
-  return kind == RecordKind::Person ? "person" : "company";
+  return signals::to_string(kind).data();  // a literal: NUL-terminated
 }
 
 RecordKind kind_of(std::string_view text) {

@@ -1,18 +1,20 @@
 // crm._record_relink(owner): the statement-level AFTER trigger on crm.person, crm.member and
 // crm.company that keeps the address book (crm.record_address) and the records' signal rows, and
-// hands crm._relink the participants whose links the statement can change.
+// relinks the participants whose links the statement can change.
 //
 // The transition tables are read straight from their tuplestores and the plan is made in C++
 // (src/core/records/relink_plan.hpp), so a statement that changes no address, domain or company
 // (a title, a phone, a stage) runs no SQL at all. The writes go through plans prepared once per
 // backend, in the order every record writer keeps (README, "Concurrency"): address book, then
-// crm._relink (address claims, participant rows), then signal and connection rows.
+// the relink (participant_relink.hpp: address claims, participant rows), then signal and
+// connection rows.
 #include <string_view>
 #include <unordered_set>
 #include <vector>
 
 #include "core/records/relink_plan.hpp"
 #include "pg/guard.hpp"
+#include "pg/participant_relink.hpp"
 #include "pg/restore_mode.hpp"
 #include "pg/spi.hpp"
 #include "pg/transition_table.hpp"
@@ -37,10 +39,19 @@ struct OwnerTable {
 };
 
 OwnerTable owner_table(std::string_view name) {
-  if (name == "person") return {Owner::Person, "emails", "email", true};
-  if (name == "member") return {Owner::Member, "aliases", "email", false};
-  if (name == "company") return {Owner::Company, nullptr, "domain", false};
-  throw Error("22023", "crm._record_relink: unknown record kind \"" + std::string(name) + "\"");
+  const std::optional<Owner> owner = records::parse_owner(name);
+  if (!owner)
+    throw Error("22023", "crm._record_relink: unknown record kind \"" + std::string(name) + "\"",
+                "", "use 'person', 'member' or 'company'");
+  switch (*owner) {
+    case Owner::Person:
+      return {Owner::Person, "emails", "email", true};
+    case Owner::Member:
+      return {Owner::Member, "aliases", "email", false};
+    case Owner::Company:
+      break;
+  }
+  return {Owner::Company, nullptr, "domain", false};
 }
 
 // A row as read under pg_call: palloc'd, no C++ allocation.
@@ -130,21 +141,6 @@ std::unordered_set<std::int64_t> live_workspaces(const std::vector<AddressedReco
   return live;
 }
 
-// Arguments for one execution, built in the C++ phase.
-struct Strings {
-  std::vector<std::string_view> values;
-  std::vector<std::int64_t> workspaces;
-};
-
-Strings workspace_addresses(const std::vector<records::WorkspaceAddress> &list) {
-  Strings s;
-  for (const auto &a : list) {
-    s.values.push_back(a.address);
-    s.workspaces.push_back(a.workspace);
-  }
-  return s;
-}
-
 void run_ids(SPIPlanPtr *slot, const char *sql, const std::vector<std::int64_t> &ids) {
   if (ids.empty()) return;
   pg_call([&] {
@@ -214,31 +210,13 @@ void write_address_book(Owner owner, const RelinkPlan &plan) {
 }
 
 void relink(Owner owner, const RelinkPlan &plan) {
-  if (plan.relink_addresses.empty() && plan.relink_domains.empty() && plan.relink_records.empty())
-    return;
-  const Strings addresses = workspace_addresses(plan.relink_addresses);
-  const Strings domains = workspace_addresses(plan.relink_domains);
-  const std::vector<std::int64_t> none;
-  const std::vector<std::int64_t> &persons = owner == Owner::Person ? plan.relink_records : none;
-  const std::vector<std::int64_t> &members = owner == Owner::Member ? plan.relink_records : none;
-  const std::vector<std::int64_t> &companies = owner == Owner::Company ? plan.relink_records : none;
-  pg_call([&] {
-    static SPIPlanPtr slot = nullptr;
-    static const Oid types[7] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-                                 INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
-    SPIPlanPtr p = kept_plan(&slot, "SELECT crm._relink($1, $2, $3, $4, $5, $6, $7)", 7, types);
-    auto ids = [](const std::vector<std::int64_t> &v) {
-      return int8_array(v.data(), static_cast<int>(v.size()));
-    };
-    const Datum args[7] = {ids(addresses.workspaces),
-                           text_array(addresses.values),
-                           ids(domains.workspaces),
-                           text_array(domains.values),
-                           ids(persons),
-                           ids(members),
-                           ids(companies)};
-    execute_plan(p, args, nullptr, false, SPI_OK_SELECT);
-  });
+  RelinkRequest request;
+  request.addresses = plan.relink_addresses;
+  request.domains = plan.relink_domains;
+  (owner == Owner::Person   ? request.persons
+   : owner == Owner::Member ? request.members
+                            : request.companies) = plan.relink_records;
+  relink_participants(request);
 }
 
 void remove_signal_rows(Owner owner, const RelinkPlan &plan) {

@@ -213,6 +213,20 @@ std::int64_t int8_column(HeapTuple tuple, TupleDesc desc, int attnum) {
 
 }  // namespace
 
+bool link_changes(std::int64_t workspace, std::string_view address, std::int64_t member,
+                  std::int64_t person, bool has_company, std::int64_t company) {
+  const Resolution &r = resolve(workspace, address, person, member, false, false);
+  const bool same = r.has_member == (member != 0) && (member == 0 || r.member_id == member) &&
+                    r.has_person == (person != 0) && (person == 0 || r.person_id == person) &&
+                    r.has_company == has_company && (!has_company || r.company_id == company);
+  return !same;
+}
+
+void claim_record_stripes(const std::uint32_t *stripes, int count) {
+  claim_stripes_exclusive(stripes, count);
+  resolution_cache_reset();
+}
+
 void resolution_cache_reset() {
   // A cache of an ended (sub)transaction went with its memory; only a live one is deleted.
   if (cache_is_current()) MemoryContextDelete(cache_context);
@@ -377,11 +391,7 @@ extern "C" PGDLLEXPORT Datum crm_link_changes(PG_FUNCTION_ARGS) {
   const std::int64_t member = id("member_id", &has_member);
   const std::int64_t person = id("person_id", &has_person);
   const std::int64_t company = id("company_id", &has_company);
-  const Resolution &r = resolve(ws, text_view(address), person, member, false, false);
-  const bool same = r.has_member == has_member && (!has_member || r.member_id == member) &&
-                    r.has_person == has_person && (!has_person || r.person_id == person) &&
-                    r.has_company == has_company && (!has_company || r.company_id == company);
-  PG_RETURN_BOOL(!same);
+  PG_RETURN_BOOL(link_changes(ws, text_view(address), member, person, has_company, company));
 }
 
 // crm._resolve_participant(ws, addr, given_person, given_member, strict) -> (member_id, person_id,

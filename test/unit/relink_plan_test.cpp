@@ -22,11 +22,27 @@ AddressedRecord person(std::int64_t id, List listed, std::optional<std::int64_t>
   return {id, 1, std::move(listed), company};
 }
 
+TEST(RelinkPlan, ParsesTheThreeOwners) {
+  EXPECT_EQ(crm::records::parse_owner("person"), Owner::Person);
+  EXPECT_EQ(crm::records::parse_owner("member"), Owner::Member);
+  EXPECT_EQ(crm::records::parse_owner("company"), Owner::Company);
+  EXPECT_EQ(crm::records::parse_owner("deal"), std::nullopt);
+  EXPECT_EQ(crm::records::parse_owner("Person"), std::nullopt);
+}
+
 TEST(RelinkPlan, NormalizesAsTheAddressBookDoes) {
   EXPECT_EQ(crm::records::normalize_address(" \tAnn@Example.COM\r\n\f\v"), "ann@example.com");
   EXPECT_EQ(crm::records::normalize_address("\t"), "");
   // Only ASCII letters are folded, as translate() in crm.normalize_address folds them.
   EXPECT_EQ(crm::records::normalize_address("ÄNN@X.ORG"), "Änn@x.org");
+}
+
+TEST(RelinkPlan, DomainIsSplitPartTwoAsInSql) {
+  EXPECT_EQ(crm::records::address_domain("ann@x.org"), "x.org");
+  EXPECT_EQ(crm::records::address_domain("a@b@c"), "b");  // split_part(address, '@', 2)
+  EXPECT_EQ(crm::records::address_domain("ann@"), std::nullopt);
+  EXPECT_EQ(crm::records::address_domain("+441234"), std::nullopt);
+  EXPECT_EQ(crm::records::address_domain("@x.org"), "x.org");
 }
 
 TEST(RelinkPlan, EntriesDropNullsAndBlanksAndRepeats) {

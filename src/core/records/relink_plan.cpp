@@ -44,6 +44,13 @@ void finish(RelinkPlan &plan) {
 
 }  // namespace
 
+std::optional<Owner> parse_owner(std::string_view text) {
+  if (text == "person") return Owner::Person;
+  if (text == "member") return Owner::Member;
+  if (text == "company") return Owner::Company;
+  return std::nullopt;
+}
+
 std::string normalize_address(std::string_view address) {
   const auto first = address.find_first_not_of(kTrimmed);
   if (first == address.npos) return {};
@@ -52,6 +59,15 @@ std::string normalize_address(std::string_view address) {
   for (char &c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
+}
+
+std::optional<std::string_view> address_domain(std::string_view normalized) {
+  const auto at = normalized.find('@');
+  if (at == normalized.npos) return std::nullopt;
+  std::string_view rest = normalized.substr(at + 1);
+  rest = rest.substr(0, rest.find('@'));
+  if (rest.empty()) return std::nullopt;
+  return rest;
 }
 
 std::vector<std::string> address_entries(const std::vector<std::optional<std::string>> &listed) {

@@ -18,6 +18,9 @@ namespace crm::records {
 // their address book entries; a company's domain links the participants no person or member owns.
 enum class Owner { Person, Member, Company };
 
+// 'person', 'member' or 'company' (a trigger's argument); nothing for any other text.
+std::optional<Owner> parse_owner(std::string_view text);
+
 // A record as the trigger reads it. `listed` is the address list as SQL spells it: a person's
 // emails || email, a member's aliases || email, a company's {domain}; NULL elements kept, so that
 // two lists compare as SQL's IS DISTINCT FROM compares them.
@@ -31,6 +34,10 @@ struct AddressedRecord {
 // The address book's form of an address (crm.normalize_address): trimmed of ASCII white space and
 // ASCII-lower-cased.
 std::string normalize_address(std::string_view address);
+
+// The domain of a normalized address as crm.address_domain gives it: what follows the first '@' up
+// to a second one; nothing when that is empty.
+std::optional<std::string_view> address_domain(std::string_view normalized);
 
 // The distinct normalized entries of a list (crm.normalize_addresses): NULL elements and elements
 // that are blank but for spaces are left out. Sorted, so a plan does not depend on hash order.

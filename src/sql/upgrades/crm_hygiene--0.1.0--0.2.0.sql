@@ -1316,6 +1316,7 @@ DROP TRIGGER company_relink_delete ON crm.company;
 DROP FUNCTION crm._person_relink();
 DROP FUNCTION crm._member_relink();
 DROP FUNCTION crm._company_relink();
+DROP FUNCTION crm._relink(bigint[], text[], bigint[], text[], bigint[], bigint[], bigint[]);
 -- The record triggers work per statement, on its transition tables: a statement writing many
 -- records claims all of their addresses at once and relinks their participants in one UPDATE, so
 -- it never waits for a claim or a participant row while it holds signal rows. (Triggers per row
