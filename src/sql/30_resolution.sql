@@ -26,10 +26,12 @@ BEGIN ATOMIC
   SELECT o.member_id, o.person_id,
          CASE WHEN o.member_id IS NOT NULL THEN NULL
               WHEN o.person_id IS NOT NULL THEN (SELECT p.company_id FROM crm.person p WHERE p.id = o.person_id)
-              ELSE (SELECT c.id FROM crm.company c
-                    WHERE c.workspace_id = ws AND crm.normalize_address(c.domain) = crm.address_domain(addr)
-                      AND c.domain IS NOT NULL
-                    ORDER BY c.id LIMIT 1) END
+              -- min() over a fenced subquery, never ORDER BY c.id LIMIT 1: that let a plan walk the
+              -- primary key and test every company's domain.
+              ELSE (SELECT min(c.id) FROM (SELECT c.id FROM crm.company c
+                                           WHERE c.workspace_id = ws AND c.domain IS NOT NULL
+                                             AND crm.normalize_address(c.domain) = crm.address_domain(addr)
+                                           OFFSET 0) c) END
   FROM (SELECT 1) one
   LEFT JOIN LATERAL (SELECT a.member_id, a.person_id FROM crm.record_address a
                      WHERE a.workspace_id = ws AND a.address = crm.normalize_address(addr)
