@@ -294,10 +294,21 @@ extern "C" PGDLLEXPORT Datum crm_duplicates_written(PG_FUNCTION_ARGS) {
          "table");
   if (crm::pg::restoring()) return PointerGetDatum(nullptr);  // profiles and pairs as dumped
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+  crm::pg::RecordKind kind{};
+  crm::pg::barrier([&] {
+    kind = crm::pg::kind_of(td->tg_trigger->tgargs[0]);
+    return Datum(0);
+  });
+  // An update that left every column a profile reads byte for byte as it was (a title, a stage)
+  // is done here, before SPI or any text conversion.
+  if (is_update && td->tg_oldtable != nullptr &&
+      crm::pg::read_columns_unchanged(kind, td->tg_oldtable, td->tg_newtable,
+                                      RelationGetDescr(td->tg_relation)))
+    return PointerGetDatum(nullptr);
   // The transition tables are read from their tuplestores: no query names them.
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
   crm::pg::barrier([&] {
-    crm::pg::records_written(crm::pg::kind_of(td->tg_trigger->tgargs[0]), is_update, td);
+    crm::pg::records_written(kind, is_update, td);
     return Datum(0);
   });
   SPI_finish();

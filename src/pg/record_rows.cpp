@@ -14,6 +14,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 }
 
@@ -185,6 +186,48 @@ std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store,
   std::stable_sort(rows.begin(), rows.end(),
                    [](const TextRow &a, const TextRow &b) { return a.workspace < b.workspace; });
   return rows;
+}
+
+bool read_columns_unchanged(RecordKind kind, Tuplestorestate *old_rows, Tuplestorestate *new_rows,
+                            TupleDesc desc) {
+  if (tuplestore_tuple_count(old_rows) != tuplestore_tuple_count(new_rows)) return false;
+  const std::span<const Column> columns = columns_of(kind);
+  int at[18] = {};
+  int n = 0;
+  at[n++] = SPI_fnumber(desc, "id");
+  at[n++] = SPI_fnumber(desc, "workspace_id");
+  for (const Column &c : columns)
+    if (c.name) at[n++] = SPI_fnumber(desc, c.name);
+  for (int i = 0; i < n; ++i)
+    if (at[i] <= 0) return false;
+  TupleTableSlot *before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+  TupleTableSlot *after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+  const int old_reader = tuplestore_alloc_read_pointer(old_rows, EXEC_FLAG_REWIND);
+  const int new_reader = tuplestore_alloc_read_pointer(new_rows, EXEC_FLAG_REWIND);
+  tuplestore_select_read_pointer(old_rows, old_reader);
+  tuplestore_rescan(old_rows);
+  tuplestore_select_read_pointer(new_rows, new_reader);
+  tuplestore_rescan(new_rows);
+  bool same = true;
+  while (same) {
+    tuplestore_select_read_pointer(old_rows, old_reader);
+    const bool more = tuplestore_gettupleslot(old_rows, true, false, before);
+    tuplestore_select_read_pointer(new_rows, new_reader);
+    if (!more || !tuplestore_gettupleslot(new_rows, true, false, after)) break;
+    for (int i = 0; i < n && same; ++i) {
+      bool null_before = false, null_after = false;
+      const Datum x = slot_getattr(before, at[i], &null_before);
+      const Datum y = slot_getattr(after, at[i], &null_after);
+      const Form_pg_attribute a = TupleDescAttr(desc, at[i] - 1);
+      same = null_before == null_after &&
+             (null_before || datumIsEqual(x, y, a->attbyval, a->attlen));
+    }
+  }
+  tuplestore_select_read_pointer(old_rows, 0);
+  tuplestore_select_read_pointer(new_rows, 0);
+  ExecDropSingleTupleTableSlot(before);
+  ExecDropSingleTupleTableSlot(after);
+  return same;
 }
 
 }  // namespace crm::pg

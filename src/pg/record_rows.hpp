@@ -24,4 +24,11 @@ std::string record_query(RecordKind kind, const std::string &from);
 // record_query(kind, ...) would return them, in the table's order and stably grouped by workspace.
 std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store, TupleDesc desc);
 
+// True when every row of an UPDATE's new table has the same id and the same bytes in every column
+// record_query reads as its row in the old table (the transition tables pair rows in order). A
+// false answer only means "compare the text". Postgres phase: call inside pg_call or before any
+// C++ object is made.
+bool read_columns_unchanged(RecordKind kind, Tuplestorestate *old_rows, Tuplestorestate *new_rows,
+                            TupleDesc desc);
+
 }  // namespace crm::pg
