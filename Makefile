@@ -7,7 +7,7 @@ EXTENSION = crm_hygiene
 EXTVERSION = 0.2.0
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp src/core/*/*.cpp))
-PG_SRCS = $(sort $(wildcard src/pg/*.cpp))
+PG_SRCS = $(sort $(wildcard src/pg/*/*.cpp))
 MODULE_big = crm_hygiene
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 

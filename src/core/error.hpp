@@ -1,5 +1,5 @@
 // Errors raised by the core. The adapter turns them into ereport(ERROR) after the C++ catch
-// block has ended (see src/pg/guard.hpp); the core itself never sees Postgres.
+// block has ended (see src/pg/common/guard.hpp); the core itself never sees Postgres.
 #pragma once
 
 #include <stdexcept>

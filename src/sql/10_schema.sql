@@ -1,6 +1,6 @@
 -- Tenancy, the clock, and the CRM's records.
 
--- True while pg_dump's script or pg_restore loads this database (src/pg/restore_mode.hpp,
+-- True while pg_dump's script or pg_restore loads this database (src/pg/common/restore_mode.hpp,
 -- docs/BACKUP.md): the triggers then store every row as dumped, derived tables included, and this
 -- script leaves out the rows the dump brings back (workspace 1 and its settings).
 CREATE FUNCTION crm._restoring() RETURNS boolean

@@ -1,6 +1,6 @@
 -- Participant resolution: an address belongs to a member first, then to a person (primary or
 -- additional email, lowest id first); a participant with neither belongs to the company whose
--- domain its address has. The participant BEFORE trigger (C++, src/pg/resolution_trigger.cpp)
+-- domain its address has. The participant BEFORE trigger (C++, src/pg/records/resolution_trigger.cpp)
 -- resolves every written row (an address that resolves wins; otherwise the ids the row carries are
 -- kept while their records exist); the record triggers below re-touch the participants whose
 -- resolution a record change can alter, so late links happen at once.
@@ -38,7 +38,7 @@ BEGIN ATOMIC
                      ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true;
 END;
 
--- The participant trigger's resolution of one row (src/pg/resolution_trigger.cpp), uncached: for
+-- The participant trigger's resolution of one row (src/pg/records/resolution_trigger.cpp), uncached: for
 -- benchmarks and diagnosis. An address that resolves wins; otherwise the ids given are kept while
 -- their records exist in the workspace (strict: they must, and are locked until commit).
 CREATE FUNCTION crm._resolve_participant(ws bigint, addr text, given_person bigint, given_member bigint,
@@ -47,8 +47,8 @@ CREATE FUNCTION crm._resolve_participant(ws bigint, addr text, given_person bigi
   AS 'MODULE_PATHNAME', 'crm_resolve_participant' LANGUAGE C;
 
 -- True when resolving the participant again would change what it links to (the resolution of
--- the participant trigger, src/pg/resolution_trigger.cpp, with the ids the row carries kept when
--- their records still exist). The record triggers' relink (src/pg/participant_relink.cpp) asks it
+-- the participant trigger, src/pg/records/resolution_trigger.cpp, with the ids the row carries kept when
+-- their records still exist). The record triggers' relink (src/pg/records/participant_relink.cpp) asks it
 -- again in its UPDATE, under the rows' locks.
 -- COST: it resolves the participant again (several index probes), so the planner must test every
 -- cheaper condition first, statistics or not.
@@ -81,7 +81,7 @@ CREATE TRIGGER interaction_no_workspace_move BEFORE UPDATE OF workspace_id ON cr
 -- it never waits for a claim or a participant row while it holds signal rows. (Triggers per row
 -- claimed and locked row by row, in an order that concurrent writers of activity could cross.)
 -- They also keep crm.record_address equal to the records' addresses, and create and remove the
--- records' signal rows. C++ (src/pg/record_relink.cpp): a statement that changes no address,
+-- records' signal rows. C++ (src/pg/records/record_relink.cpp): a statement that changes no address,
 -- domain or company runs no SQL.
 CREATE FUNCTION crm._record_relink() RETURNS trigger
   AS 'MODULE_PATHNAME', 'crm_record_relink' LANGUAGE C;

@@ -1,5 +1,5 @@
 -- Interaction attributes per person and company, maintained by C++ triggers
--- (src/pg/signals_trigger.cpp) with the folding rules of src/core/signals.
+-- (src/pg/signals/signals_trigger.cpp) with the folding rules of src/core/signals.
 --
 -- Each row is exact at the clock it was last written at (signals_as_of) and stays exact while no
 -- stored future interaction has started (next_interaction_at > crm.now()). Rows past that point

@@ -1,5 +1,5 @@
 -- Connection strength per (member, person) and (member, company), maintained by the same C++
--- triggers as the interaction attributes (src/pg/record_apply.cpp, src/core/connection).
+-- triggers as the interaction attributes (src/pg/signals/record_apply.cpp, src/core/connection).
 --
 -- Sums are stored as log2 of sum(w * 2^(t/H)) with t counted from 2000-01-01 (Postgres' epoch):
 -- they never change as time passes, an interaction arriving late adds into them exactly, and

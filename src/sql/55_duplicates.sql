@@ -1,4 +1,4 @@
--- Fuzzy duplicate people and companies (src/core/match, src/pg/duplicate_*.cpp). Every write to
+-- Fuzzy duplicate people and companies (src/core/match, src/pg/match/duplicate_*.cpp). Every write to
 -- crm.person or crm.company keeps the record's match profile (normalised fields and blocking
 -- keys); the record is compared with the records sharing a key, and probable duplicates land in
 -- crm.duplicate_candidate with their evidence, in the same statement.
@@ -53,7 +53,7 @@ BEGIN ATOMIC
 END;
 
 -- Applies a statement's profile changes to the counts, in one sorted upsert (a fixed lock order).
--- C++ (src/pg/frequency_trigger.cpp): it runs inside every profile write, and reads the transition
+-- C++ (src/pg/match/frequency_trigger.cpp): it runs inside every profile write, and reads the transition
 -- tables without planning a query; it counts what crm._match_frequency_values lists.
 CREATE FUNCTION crm._match_frequency_changed() RETURNS trigger
   AS 'MODULE_PATHNAME', 'crm_match_frequency_changed' LANGUAGE C;

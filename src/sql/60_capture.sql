@@ -1,5 +1,5 @@
 -- Activity capture: raw RFC 5322 messages and iCalendar files become interactions with
--- participants. C++ parses (src/core/capture over GMime and libical, src/pg/capture_functions.cpp);
+-- participants. C++ parses (src/core/capture over GMime and libical, src/pg/capture/capture_functions.cpp);
 -- the set-based statements below decide identity, policy, new people and companies, and write.
 -- Everything one call writes goes through the same triggers as an application's own writes, so
 -- derived state follows in the same statement.

@@ -1,6 +1,6 @@
 // What a statement writing people, members or companies must do to the address book
 // (crm.record_address) and to the participants whose links it can change. Pure logic: the
-// statement-level trigger (src/pg/record_relink.cpp) reads the transition tables into
+// statement-level trigger (src/pg/records/record_relink.cpp) reads the transition tables into
 // AddressedRecords and carries the plan out through SPI.
 #pragma once
 
