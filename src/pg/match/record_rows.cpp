@@ -219,8 +219,8 @@ bool read_columns_unchanged(RecordKind kind, Tuplestorestate *old_rows, Tuplesto
       const Datum x = slot_getattr(before, at[i], &null_before);
       const Datum y = slot_getattr(after, at[i], &null_after);
       const Form_pg_attribute a = TupleDescAttr(desc, at[i] - 1);
-      same = null_before == null_after &&
-             (null_before || datumIsEqual(x, y, a->attbyval, a->attlen));
+      same =
+          null_before == null_after && (null_before || datumIsEqual(x, y, a->attbyval, a->attlen));
     }
   }
   tuplestore_select_read_pointer(old_rows, 0);

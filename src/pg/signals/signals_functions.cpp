@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/signals/columns.hpp"
 #include "core/signals/folder.hpp"
 #include "pg/common/clock.hpp"
 #include "pg/common/guard.hpp"
@@ -93,43 +94,45 @@ extern "C" PGDLLEXPORT Datum crm_signals_now(PG_FUNCTION_ARGS) {
   });
   SPI_finish();
 
-  // Write, in the order of the OUT parameters.
-  Datum values[17];
-  bool nulls[17];
-  auto time = [&](int i, Micros m) {
-    values[i] = TimestampTzGetDatum(m);
-    nulls[i] = m == kNoTime;
-  };
-  const bool has_last = s.last_interaction_at != kNoTime;
-  time(0, s.first_interaction_at);
-  time(1, s.last_interaction_at);
-  nulls[2] = !has_last;
-  values[2] = 0;
-  if (has_last) {
-    const std::string_view label = crm::signals::to_string(s.last_interaction_kind);
-    char buffer[16];
-    snprintf(buffer, sizeof buffer, "%.*s", static_cast<int>(label.size()), label.data());
-    values[2] = DirectFunctionCall2(enum_in, CStringGetDatum(buffer),
-                                    ObjectIdGetDatum(TupleDescAttr(desc, 2)->atttypid));
+  // Write, in the order of the OUT parameters: the shown signal columns.
+  constexpr std::size_t kShown = [] {
+    std::size_t n = 0;
+    for (const auto &c : crm::signals::kSignalColumns) n += c.shown;
+    return n;
+  }();
+  if (desc->natts != static_cast<int>(kShown))
+    elog(ERROR, "crm_signals_now: %d OUT parameters for %zu signal columns", desc->natts, kShown);
+  Datum values[kShown];
+  bool nulls[kShown];
+  int i = 0;
+  for (std::size_t c = 0; c < crm::signals::kSignalColumns.size(); ++c) {
+    if (!crm::signals::kSignalColumns[c].shown) continue;
+    const crm::signals::SignalValue v = crm::signals::stored_value(s, c);
+    nulls[i] = v.null;
+    values[i] = 0;
+    switch (crm::signals::kSignalColumns[c].type) {
+      case crm::signals::SignalType::Time:
+        values[i] = TimestampTzGetDatum(v.time);
+        break;
+      case crm::signals::SignalType::Id:
+      case crm::signals::SignalType::Count:
+        values[i] = Int64GetDatum(v.number);
+        break;
+      case crm::signals::SignalType::Kind:
+        if (!v.null) {
+          const std::string_view label = crm::signals::to_string(v.kind);
+          char buffer[16];
+          snprintf(buffer, sizeof buffer, "%.*s", static_cast<int>(label.size()), label.data());
+          values[i] = DirectFunctionCall2(enum_in, CStringGetDatum(buffer),
+                                          ObjectIdGetDatum(TupleDescAttr(desc, i)->atttypid));
+        }
+        break;
+      case crm::signals::SignalType::Rank:
+        values[i] = Float8GetDatum(v.rank);
+        break;
+    }
+    ++i;
   }
-  values[3] = Int64GetDatum(s.last_interaction_member_id);
-  nulls[3] = !has_last || s.last_interaction_member_id == 0;
-  time(4, s.first_email_at);
-  time(5, s.last_email_at);
-  time(6, s.last_inbound_email_at);
-  time(7, s.last_outbound_email_at);
-  time(8, s.first_meeting_at);
-  time(9, s.last_meeting_at);
-  time(10, s.next_meeting_at);
-  time(11, s.next_interaction_at);
-  values[12] = Int64GetDatum(s.email_count);
-  values[13] = Int64GetDatum(s.meeting_count);
-  values[14] = Int64GetDatum(s.interaction_count);
-  nulls[12] = nulls[13] = nulls[14] = false;
-  values[15] = Int64GetDatum(s.strongest_member_id);
-  nulls[15] = s.strongest_member_id == 0;
-  values[16] = Float8GetDatum(s.strongest_rank);
-  nulls[16] = s.strongest_rank == crm::connection::kNothing;
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

@@ -1,9 +1,11 @@
 #include "pg/signals/signals_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <string>
 
 #include "core/connection/maths.hpp"
+#include "core/signals/columns.hpp"
 #include "pg/signals/activity_reader.hpp"
 #include "pg/common/guard.hpp"
 #include "pg/common/spi.hpp"
@@ -28,12 +30,19 @@ const char *id_column(RecordKind kind) {
   return kind == RecordKind::Person ? "person_id" : "company_id";
 }
 
-#define CRM_SIGNAL_COLUMNS                                                                        \
-  "first_interaction_at, last_interaction_at, last_interaction_id, last_interaction_kind::text, " \
-  "last_interaction_member_id, first_email_at, last_email_at, last_inbound_email_at, "            \
-  "last_outbound_email_at, first_meeting_at, last_meeting_at, next_meeting_at, "                  \
-  "next_interaction_at, email_count, meeting_count, interaction_count, strongest_member_id, "     \
-  "strongest_rank, signals_as_of"
+// "<signal columns>, signals_as_of", in kSignalColumns' order (the kind as text).
+const std::string &select_list() {
+  static const std::string list = [] {
+    std::string out;
+    for (const signals::SignalColumn &c : signals::kSignalColumns) {
+      out += c.name;
+      if (c.type == signals::SignalType::Kind) out += "::text";
+      out += ", ";
+    }
+    return out + "signals_as_of";
+  }();
+  return list;
+}
 
 // Batches up to this size go through cached primary-key plans, one statement per record (cheap for
 // the single-row writes of an application: a generic plan of a set-based statement would scan);
@@ -47,39 +56,36 @@ Micros time_or_none(HeapTuple t, TupleDesc d, int col) {
   const Datum v = SPI_getbinval(t, d, col, &isnull);
   return isnull ? kNoTime : DatumGetTimestampTz(v);
 }
-std::int64_t int8_or_zero(HeapTuple t, TupleDesc d, int col) {
-  bool isnull = false;
-  const Datum v = SPI_getbinval(t, d, col, &isnull);
-  return isnull ? 0 : DatumGetInt64(v);
-}
 
-// Postgres phase: one stored row (id in column 1, then CRM_SIGNAL_COLUMNS).
+// Postgres phase: one stored row (id in column 1, then select_list()).
 std::int64_t read_stored(HeapTuple t, TupleDesc d, StoredSignals &out) {
-  Signals &s = out.signals;
-  s.first_interaction_at = time_or_none(t, d, 2);
-  s.last_interaction_at = time_or_none(t, d, 3);
-  s.last_interaction_id = int8_or_zero(t, d, 4);
+  for (std::size_t c = 0; c < signals::kSignalColumns.size(); ++c) {
+    const int column = static_cast<int>(c) + 2;
+    bool isnull = false;
+    const Datum v = SPI_getbinval(t, d, column, &isnull);
+    signals::SignalValue value;
+    value.null = isnull;
+    if (!isnull) {
+      switch (signals::kSignalColumns[c].type) {
+        case signals::SignalType::Time:
+          value.time = DatumGetTimestampTz(v);
+          break;
+        case signals::SignalType::Id:
+        case signals::SignalType::Count:
+          value.number = DatumGetInt64(v);
+          break;
+        case signals::SignalType::Kind:
+          value.kind = signals::parse_kind(text_view(v)).value_or(signals::Kind::Email);
+          break;
+        case signals::SignalType::Rank:
+          value.rank = DatumGetFloat8(v);
+          break;
+      }
+    }
+    signals::set_stored_value(out.signals, c, value);
+  }
+  out.as_of = time_or_none(t, d, static_cast<int>(signals::kSignalColumns.size()) + 2);
   bool isnull = false;
-  const Datum kind = SPI_getbinval(t, d, 5, &isnull);
-  s.last_interaction_kind =
-      isnull ? signals::Kind::Email
-             : signals::parse_kind(text_view(kind)).value_or(signals::Kind::Email);
-  s.last_interaction_member_id = int8_or_zero(t, d, 6);
-  s.first_email_at = time_or_none(t, d, 7);
-  s.last_email_at = time_or_none(t, d, 8);
-  s.last_inbound_email_at = time_or_none(t, d, 9);
-  s.last_outbound_email_at = time_or_none(t, d, 10);
-  s.first_meeting_at = time_or_none(t, d, 11);
-  s.last_meeting_at = time_or_none(t, d, 12);
-  s.next_meeting_at = time_or_none(t, d, 13);
-  s.next_interaction_at = time_or_none(t, d, 14);
-  s.email_count = int8_or_zero(t, d, 15);
-  s.meeting_count = int8_or_zero(t, d, 16);
-  s.interaction_count = int8_or_zero(t, d, 17);
-  s.strongest_member_id = int8_or_zero(t, d, 18);
-  const Datum rank = SPI_getbinval(t, d, 19, &isnull);
-  s.strongest_rank = isnull ? connection::kNothing : DatumGetFloat8(rank);
-  out.as_of = time_or_none(t, d, 20);
   return DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 }
 
@@ -101,9 +107,8 @@ void collect_stored(StoredMap &out) {
 StoredMap lock_and_load(RecordKind kind, const std::vector<std::int64_t> &sorted_ids) {
   StoredMap out;
   if (sorted_ids.empty()) return out;
-  const std::string select = std::string("SELECT ") + id_column(kind) +
-                             ", " CRM_SIGNAL_COLUMNS " FROM " + table(kind) + " WHERE " +
-                             id_column(kind);
+  const std::string select = std::string("SELECT ") + id_column(kind) + ", " + select_list() +
+                             " FROM " + table(kind) + " WHERE " + id_column(kind);
   const std::string sql = select + " = ANY ($1) ORDER BY " + id_column(kind) + " FOR NO KEY UPDATE";
   if (sorted_ids.size() <= kSmallBatch) {
     // One primary-key probe per id, in id order: concurrent writers lock in the same order.
@@ -131,7 +136,7 @@ StoredMap lock_and_load(RecordKind kind, const std::vector<std::int64_t> &sorted
 StoredMap load_all(RecordKind kind) {
   StoredMap out;
   const std::string sql =
-      std::string("SELECT ") + id_column(kind) + ", " CRM_SIGNAL_COLUMNS " FROM " + table(kind);
+      std::string("SELECT ") + id_column(kind) + ", " + select_list() + " FROM " + table(kind);
   pg_call([&] { execute_once(sql.c_str(), 0, nullptr, nullptr, nullptr, true, SPI_OK_SELECT); });
   collect_stored(out);
   return out;
@@ -139,89 +144,85 @@ StoredMap load_all(RecordKind kind) {
 
 void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
   if (rows.empty()) return;
-  // Plain values per row, in the order of the SET list below (column 0 is the record id).
-  constexpr int kColumns = 19;
-  static const Oid elem_types[kColumns] = {
-      INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,        TEXTOID,
-      INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-      TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,
-      INT8OID,        INT8OID,        INT8OID,        FLOAT8OID};
+  // Plain values per row: column 0 is the record id, then kSignalColumns in order.
+  constexpr int kColumns = static_cast<int>(signals::kSignalColumns.size()) + 1;
+  static const std::array<Oid, kColumns> elem_types = [] {
+    std::array<Oid, kColumns> out{};
+    out[0] = INT8OID;
+    for (std::size_t c = 0; c < signals::kSignalColumns.size(); ++c) {
+      switch (signals::kSignalColumns[c].type) {
+        case signals::SignalType::Time:
+          out[c + 1] = TIMESTAMPTZOID;
+          break;
+        case signals::SignalType::Id:
+        case signals::SignalType::Count:
+          out[c + 1] = INT8OID;
+          break;
+        case signals::SignalType::Kind:
+          out[c + 1] = TEXTOID;
+          break;
+        case signals::SignalType::Rank:
+          out[c + 1] = FLOAT8OID;
+          break;
+      }
+    }
+    return out;
+  }();
   struct Flat {
     Datum values[kColumns];
     bool nulls[kColumns];
-    std::string_view kind;  // points at a static label
+    std::string_view
+        kind;  // points at a static label; its text Datum is made in the Postgres phase
   };
   std::vector<Flat> flat;
   flat.reserve(rows.size());
   for (const auto &[record, sig] : rows) {
     Flat f{};
-    int c = 0;
-    auto time = [&](Micros m) {
-      f.values[c] = TimestampTzGetDatum(m);
-      f.nulls[c++] = m == kNoTime;
-    };
-    auto int8 = [&](std::int64_t v, bool null) {
-      f.values[c] = Int64GetDatum(v);
-      f.nulls[c++] = null;
-    };
-    const bool has_last = sig.last_interaction_at != kNoTime;
-    int8(record, false);
-    time(sig.first_interaction_at);
-    time(sig.last_interaction_at);
-    int8(sig.last_interaction_id, !has_last);
-    f.nulls[c++] = !has_last;  // the kind's text Datum is made in the Postgres phase
-    f.kind = signals::to_string(sig.last_interaction_kind);
-    int8(sig.last_interaction_member_id, !has_last || sig.last_interaction_member_id == 0);
-    time(sig.first_email_at);
-    time(sig.last_email_at);
-    time(sig.last_inbound_email_at);
-    time(sig.last_outbound_email_at);
-    time(sig.first_meeting_at);
-    time(sig.last_meeting_at);
-    time(sig.next_meeting_at);
-    time(sig.next_interaction_at);
-    int8(sig.email_count, false);
-    int8(sig.meeting_count, false);
-    int8(sig.interaction_count, false);
-    int8(sig.strongest_member_id, sig.strongest_member_id == 0);
-    f.values[c] = Float8GetDatum(sig.strongest_rank);
-    f.nulls[c++] = sig.strongest_rank == connection::kNothing;
+    f.values[0] = Int64GetDatum(record);
+    for (std::size_t c = 0; c < signals::kSignalColumns.size(); ++c) {
+      const signals::SignalValue v = signals::stored_value(sig, c);
+      f.nulls[c + 1] = v.null;
+      switch (signals::kSignalColumns[c].type) {
+        case signals::SignalType::Time:
+          f.values[c + 1] = TimestampTzGetDatum(v.time);
+          break;
+        case signals::SignalType::Id:
+        case signals::SignalType::Count:
+          f.values[c + 1] = Int64GetDatum(v.number);
+          break;
+        case signals::SignalType::Kind:
+          f.kind = signals::to_string(v.kind);
+          break;
+        case signals::SignalType::Rank:
+          f.values[c + 1] = Float8GetDatum(v.rank);
+          break;
+      }
+    }
     flat.push_back(f);
   }
   // Rows are already locked; id order keeps the heap access pattern tidy.
   std::sort(flat.begin(), flat.end(), [](const Flat &x, const Flat &y) {
     return DatumGetInt64(x.values[0]) < DatumGetInt64(y.values[0]);
   });
+  const auto is_kind = [](int column) {
+    return column > 0 && signals::kSignalColumns[column - 1].type == signals::SignalType::Kind;
+  };
+  const auto kind_datum = [](const Flat &f) {
+    return PointerGetDatum(
+        cstring_to_text_with_len(f.kind.data(), static_cast<int>(f.kind.size())));
+  };
 
-  // The SET list, with values from parameters $2..$17 (one record) or from the columns d.c2..d.c17
-  // of the unnested arrays (a batch).
-  auto set_list = [](const char *prefix) {
-    static const char *const columns[kColumns] = {nullptr,
-                                                  "first_interaction_at",
-                                                  "last_interaction_at",
-                                                  "last_interaction_id",
-                                                  "last_interaction_kind",
-                                                  "last_interaction_member_id",
-                                                  "first_email_at",
-                                                  "last_email_at",
-                                                  "last_inbound_email_at",
-                                                  "last_outbound_email_at",
-                                                  "first_meeting_at",
-                                                  "last_meeting_at",
-                                                  "next_meeting_at",
-                                                  "next_interaction_at",
-                                                  "email_count",
-                                                  "meeting_count",
-                                                  "interaction_count",
-                                                  "strongest_member_id",
-                                                  "strongest_rank"};
+  // The SET list, with values from parameters $2.. (one record) or from the columns d.c2.. of the
+  // unnested arrays (a batch); signals_as_of from the last parameter.
+  auto set_list = [&](const char *prefix) {
     std::string out;
     for (int c = 1; c < kColumns; ++c) {
-      out += std::string(columns[c]) + " = " + prefix + std::to_string(c + 1);
-      if (c == 4) out += "::crm.interaction_kind";
+      out +=
+          std::string(signals::kSignalColumns[c - 1].name) + " = " + prefix + std::to_string(c + 1);
+      if (is_kind(c)) out += "::crm.interaction_kind";
       out += ", ";
     }
-    return out + "signals_as_of = $20";
+    return out + "signals_as_of = $" + std::to_string(kColumns + 1);
   };
 
   if (flat.size() <= kSmallBatch) {
@@ -237,12 +238,9 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
         Datum args[kColumns + 1];
         char nulls[kColumns + 1];
         for (int c = 0; c < kColumns; ++c) {
-          args[c] = f.values[c];
+          args[c] = is_kind(c) && !f.nulls[c] ? kind_datum(f) : f.values[c];
           nulls[c] = f.nulls[c] ? 'n' : ' ';
         }
-        if (!f.nulls[4])
-          args[4] = PointerGetDatum(
-              cstring_to_text_with_len(f.kind.data(), static_cast<int>(f.kind.size())));
         args[kColumns] = TimestampTzGetDatum(as_of);
         nulls[kColumns] = ' ';
         execute_plan(plan, args, nulls, false, SPI_OK_UPDATE);
@@ -251,20 +249,28 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
     return;
   }
 
-  const std::string sql =
-      std::string("UPDATE ") + table(kind) + " s SET " + set_list("d.c") +
-      " FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::text[], "
-      "$6::bigint[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], "
-      "$11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], "
-      "$15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[]) AS d(c1, c2, c3, "
-      "c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19) WHERE s." +
-      id_column(kind) + " = d.c1";
-  static const Oid array_types[kColumns + 1] = {
-      INT8ARRAYOID,        TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,
-      TEXTARRAYOID,        INT8ARRAYOID,        TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
-      TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
-      TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,        INT8ARRAYOID,
-      INT8ARRAYOID,        INT8ARRAYOID,        FLOAT8ARRAYOID,      TIMESTAMPTZOID};
+  std::string arrays, names;
+  for (int c = 0; c < kColumns; ++c) {
+    const char *type = elem_types[c] == TIMESTAMPTZOID ? "timestamptz[]"
+                       : elem_types[c] == TEXTOID      ? "text[]"
+                       : elem_types[c] == FLOAT8OID    ? "float8[]"
+                                                       : "bigint[]";
+    arrays += (c ? ", $" : "$") + std::to_string(c + 1) + "::" + type;
+    names += (c ? ", c" : "c") + std::to_string(c + 1);
+  }
+  const std::string sql = std::string("UPDATE ") + table(kind) + " s SET " + set_list("d.c") +
+                          " FROM unnest(" + arrays + ") AS d(" + names + ") WHERE s." +
+                          id_column(kind) + " = d.c1";
+  static const std::array<Oid, kColumns + 1> array_types = [] {
+    std::array<Oid, kColumns + 1> out{};
+    for (int c = 0; c < kColumns; ++c)
+      out[c] = elem_types[c] == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID
+               : elem_types[c] == TEXTOID      ? TEXTARRAYOID
+               : elem_types[c] == FLOAT8OID    ? FLOAT8ARRAYOID
+                                               : INT8ARRAYOID;
+    out[kColumns] = TIMESTAMPTZOID;
+    return out;
+  }();
   constexpr std::size_t kChunk = 5000;
   for (std::size_t start = 0; start < flat.size(); start += kChunk) {
     const int count = static_cast<int>(std::min(flat.size(), start + kChunk) - start);
@@ -276,10 +282,7 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
         for (int i = 0; i < count; ++i) {
           const Flat &f = flat[start + i];
           nulls[i] = f.nulls[c];
-          values[i] = f.values[c];
-          if (c == 4 && !nulls[i])
-            values[i] = PointerGetDatum(
-                cstring_to_text_with_len(f.kind.data(), static_cast<int>(f.kind.size())));
+          values[i] = is_kind(c) && !nulls[i] ? kind_datum(f) : f.values[c];
         }
         const bool text = elem_types[c] == TEXTOID;
         int dims[1] = {count}, lbs[1] = {1};
@@ -288,7 +291,8 @@ void write(RecordKind kind, const SignalMap &rows, Micros as_of) {
                                                      text ? TYPALIGN_INT : TYPALIGN_DOUBLE));
       }
       args[kColumns] = TimestampTzGetDatum(as_of);
-      execute_once(sql.c_str(), kColumns + 1, array_types, args, nullptr, false, SPI_OK_UPDATE);
+      execute_once(sql.c_str(), kColumns + 1, array_types.data(), args, nullptr, false,
+                   SPI_OK_UPDATE);
     });
   }
 }

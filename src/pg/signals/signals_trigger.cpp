@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/signals/columns.hpp"
 #include "core/signals/folder.hpp"
 #include "pg/common/clock.hpp"
 #include "pg/signals/activity_reader.hpp"
@@ -438,21 +439,17 @@ extern "C" PGDLLEXPORT Datum crm_activity_truncated(PG_FUNCTION_ARGS) {
   fresh_forget_all();
   // No activity is left (TRUNCATE of interaction cascades to participant): every record is empty.
   return with_spi(nullptr, [&](TimestampTz now) {
+    // Every signal column to its empty value: NULL, or 0 for the counts.
+    std::string reset;
+    for (std::size_t c = 0; c < crm::signals::kSignalColumns.size(); ++c)
+      reset += std::string(crm::signals::kSignalColumns[c].name) +
+               (crm::signals::empty_value(c).null ? " = NULL, " : " = 0, ");
     pg_call([&] {
       Datum arg = TimestampTzGetDatum(now);
       static const Oid types[1] = {TIMESTAMPTZOID};
       for (const char *table : {"crm.person_signal", "crm.company_signal"}) {
-        char sql[640];
-        snprintf(sql, sizeof sql,
-                 "UPDATE %s SET first_interaction_at = NULL, last_interaction_at = NULL, "
-                 "last_interaction_id = NULL, last_interaction_kind = NULL, "
-                 "last_interaction_member_id = NULL, first_email_at = NULL, last_email_at = NULL, "
-                 "last_inbound_email_at = NULL, last_outbound_email_at = NULL, "
-                 "first_meeting_at = NULL, last_meeting_at = NULL, next_meeting_at = NULL, "
-                 "next_interaction_at = NULL, email_count = 0, meeting_count = 0, "
-                 "interaction_count = 0, strongest_member_id = NULL, strongest_rank = NULL, "
-                 "signals_as_of = $1",
-                 table);
+        char sql[1024];
+        snprintf(sql, sizeof sql, "UPDATE %s SET %ssignals_as_of = $1", table, reset.c_str());
         if (SPI_execute_with_args(sql, 1, const_cast<Oid *>(types), &arg, nullptr, false, 0) !=
             SPI_OK_UPDATE)
           elog(ERROR, "crm_hygiene: cannot reset %s", table);
