@@ -1,6 +1,6 @@
 // crm.now() and crm.current_workspace() in C: calling either loads the library, whose check hooks
-// (src/pg/common/module.cpp) then vet crm.clock and crm.workspace; a value set before the library was
-// loaded is checked at load, reported as a WARNING and ignored, so it cannot break the session.
+// (src/pg/common/module.cpp) then vet crm.clock and crm.workspace; a value set before the library
+// was loaded is checked at load, reported as a WARNING and ignored, so it cannot break the session.
 #include "pg/common/clock.hpp"
 #include "pg/common/pg.hpp"
 
