@@ -7,29 +7,14 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/connection/company_effects.hpp"
 #include "core/signals/folder.hpp"
 #include "pg/connection/connection_store.hpp"
 #include "pg/signals/signals_store.hpp"
 
 namespace crm::pg {
 
-// What the people written in a statement changed in their companies' pairs, for the company pass
-// of the same statement. A company pair is a sum over people: what their R gained is added, what
-// it lost subtracted while that stays exact (connection::log_replace); any other change makes the
-// company recompute.
-struct CompanyEffects {
-  struct Change {
-    std::int64_t workspace_id = 0;
-    double log_gained = connection::kNothing;  // log2 of the R gained at the epoch
-    double log_lost = connection::kNothing;    // log2 of the R lost
-    std::int64_t people = 0;                   // net change of contacts with a positive R
-    // Extremes over the changed contacts, before and after.
-    signals::Micros last_before = signals::kNoTime, last_after = signals::kNoTime;
-    signals::Micros next_before = signals::kNoTime, next_after = signals::kNoTime;
-  };
-  std::unordered_map<std::int64_t, std::map<std::int64_t, Change>> changes;  // company, member
-  RecordIds recompute;
-};
+using connection::CompanyEffects;  // core/connection/company_effects.hpp
 
 // Gives a Folder the connection model of each workspace (crm.connection_model). Writers call
 // lock_models_shared() first and read with read_only false.
