@@ -134,3 +134,37 @@ CREATE TRIGGER company_relink_update AFTER UPDATE ON crm.company
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');
 CREATE TRIGGER company_relink_delete AFTER DELETE ON crm.company
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._record_relink('company');
+
+-- TRUNCATE of people, members or companies (all workspaces at once): the address book rows of the
+-- removed records go, the participants that linked to them are resolved again (as a DELETE relinks
+-- them, so the signal triggers take their contributions out and give them to whatever the address
+-- resolves to now), and then their signal and connection rows go. Without it a TRUNCATE left them
+-- behind, and re-inserting a record with the same id failed on its signal row.
+CREATE FUNCTION crm._records_truncated() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- derived rows are restored as dumped
+  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 'person' THEN
+    DELETE FROM crm.record_address WHERE person_id IS NOT NULL;
+    UPDATE crm.participant p SET address = p.address WHERE p.person_id IS NOT NULL;
+    DELETE FROM crm.connection WHERE person_id IS NOT NULL;
+    DELETE FROM crm.person_signal;
+  ELSIF TG_ARGV[0] OPERATOR(pg_catalog.=) 'member' THEN
+    DELETE FROM crm.record_address WHERE member_id IS NOT NULL;
+    UPDATE crm.participant p SET address = p.address WHERE p.member_id IS NOT NULL;
+  ELSE
+    UPDATE crm.participant p SET address = p.address WHERE p.company_id IS NOT NULL;
+    DELETE FROM crm.company_connection;
+    DELETE FROM crm.company_signal;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER person_records_truncated AFTER TRUNCATE ON crm.person
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('person');
+CREATE TRIGGER member_records_truncated AFTER TRUNCATE ON crm.member
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('member');
+CREATE TRIGGER company_records_truncated AFTER TRUNCATE ON crm.company
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('company');

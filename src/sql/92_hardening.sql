@@ -24,7 +24,7 @@ DECLARE
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
-    '_record_relink', '_company_delete_claim', '_workspace_model', '_model_changed',
+    '_record_relink', '_company_delete_claim', '_records_truncated', '_workspace_model', '_model_changed',
     '_workspace_capture_policy', '_match_frequency_changed',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];

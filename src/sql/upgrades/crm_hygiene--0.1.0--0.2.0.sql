@@ -1443,6 +1443,40 @@ BEGIN
 END
 $$;
 
+-- TRUNCATE of people, members or companies (all workspaces at once): the address book rows of the
+-- removed records go, the participants that linked to them are resolved again (as a DELETE relinks
+-- them, so the signal triggers take their contributions out and give them to whatever the address
+-- resolves to now), and then their signal and connection rows go. Without it a TRUNCATE left them
+-- behind, and re-inserting a record with the same id failed on its signal row.
+CREATE FUNCTION crm._records_truncated() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF crm._restoring() THEN RETURN NULL; END IF;  -- derived rows are restored as dumped
+  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 'person' THEN
+    DELETE FROM crm.record_address WHERE person_id IS NOT NULL;
+    UPDATE crm.participant p SET address = p.address WHERE p.person_id IS NOT NULL;
+    DELETE FROM crm.connection WHERE person_id IS NOT NULL;
+    DELETE FROM crm.person_signal;
+  ELSIF TG_ARGV[0] OPERATOR(pg_catalog.=) 'member' THEN
+    DELETE FROM crm.record_address WHERE member_id IS NOT NULL;
+    UPDATE crm.participant p SET address = p.address WHERE p.member_id IS NOT NULL;
+  ELSE
+    UPDATE crm.participant p SET address = p.address WHERE p.company_id IS NOT NULL;
+    DELETE FROM crm.company_connection;
+    DELETE FROM crm.company_signal;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER person_records_truncated AFTER TRUNCATE ON crm.person
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('person');
+CREATE TRIGGER member_records_truncated AFTER TRUNCATE ON crm.member
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('member');
+CREATE TRIGGER company_records_truncated AFTER TRUNCATE ON crm.company
+  FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('company');
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
@@ -1456,7 +1490,7 @@ DECLARE
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
-    '_record_relink', '_company_delete_claim', '_workspace_model', '_model_changed',
+    '_record_relink', '_company_delete_claim', '_records_truncated', '_workspace_model', '_model_changed',
     '_workspace_capture_policy', '_match_frequency_changed',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
