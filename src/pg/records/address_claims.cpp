@@ -1,6 +1,9 @@
 #include "pg/records/address_claims.hpp"
 
+#include <algorithm>
 #include <cstring>
+
+#include "core/activity/address.hpp"
 
 extern "C" {
 #include "common/hashfn.h"
@@ -39,6 +42,14 @@ std::uint32_t address_stripe(std::int64_t workspace_id, std::string_view address
       hash_bytes_extended(reinterpret_cast<const unsigned char *>(address.data()),
                           static_cast<int>(address.size()), static_cast<uint64>(workspace_id));
   return static_cast<std::uint32_t>(h % kStripes);
+}
+
+std::uint32_t domain_stripe(std::int64_t workspace_id, std::string_view domain) {
+  char buffer[crm::activity::kMaxAddressLength + 2];
+  const std::size_t n = std::min(domain.size(), sizeof buffer - 2);
+  buffer[0] = '@';
+  std::memcpy(buffer + 1, domain.data(), n);
+  return address_stripe(workspace_id, std::string_view(buffer, n + 1));
 }
 
 void claim_stripe(std::uint32_t stripe, bool exclusive) {

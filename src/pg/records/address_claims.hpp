@@ -18,6 +18,10 @@ inline constexpr std::uint32_t kStripes = 128;
 
 std::uint32_t address_stripe(std::int64_t workspace_id, std::string_view address);
 
+// The stripe of a domain: claimed under "@domain", as a participant writer claims the domain of
+// its address (the part of the address from its '@').
+std::uint32_t domain_stripe(std::int64_t workspace_id, std::string_view domain);
+
 // Calls Postgres (lock manager): use inside pg_call or in a plain C phase.
 void claim_stripe(std::uint32_t stripe, bool exclusive);
 

@@ -1,10 +1,10 @@
 #include "pg/records/participant_relink.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <string>
 #include <unordered_set>
 
-#include "core/activity/address.hpp"
 #include "pg/records/address_claims.hpp"
 #include "pg/common/guard.hpp"
 #include "pg/records/resolution_cache.hpp"
@@ -37,14 +37,16 @@ bool in_subtransaction(Body &&body) {
     BeginInternalSubTransaction(nullptr);
     MemoryContextSwitchTo(context);  // results outlive the subtransaction
   });
+  // The rollback runs after the catch block has ended: nothing calls Postgres inside a handler.
   bool keep = false;
+  std::exception_ptr failure;
   try {
     keep = body();
   } catch (...) {
-    end(false);
-    throw;
+    failure = std::current_exception();
   }
-  end(keep);
+  end(keep && !failure);
+  if (failure) std::rethrow_exception(failure);
   return keep;
 }
 
@@ -62,10 +64,8 @@ std::vector<std::uint32_t> stripes_of(const RelinkRequest &r) {
   std::vector<std::uint32_t> stripes;
   for (const records::WorkspaceAddress &a : r.addresses)
     stripes.push_back(address_stripe(a.workspace, a.address));
-  for (const records::WorkspaceAddress &d : domains) {
-    const std::string at = "@" + d.address.substr(0, activity::kMaxAddressLength);
-    stripes.push_back(address_stripe(d.workspace, at));
-  }
+  for (const records::WorkspaceAddress &d : domains)
+    stripes.push_back(domain_stripe(d.workspace, d.address));
   std::sort(stripes.begin(), stripes.end());
   stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
   return stripes;

@@ -305,18 +305,8 @@ extern "C" PGDLLEXPORT Datum crm_claim_addresses(PG_FUNCTION_ARGS) {
     deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
     for (int i = 0; i < count; ++i) {
       if (nulls[i]) continue;
-      std::string_view value = text_view(elems[i]);
-      std::uint32_t stripe;
-      if (arg == 1) {
-        stripe = address_stripe(ws, value);
-      } else {
-        // Domains are claimed under "@domain", as participants claim them.
-        char buffer[crm::activity::kMaxAddressLength + 2];
-        const std::size_t n = value.size() < sizeof buffer - 1 ? value.size() : sizeof buffer - 2;
-        buffer[0] = '@';
-        std::memcpy(buffer + 1, value.data(), n);
-        stripe = address_stripe(ws, std::string_view(buffer, n + 1));
-      }
+      const std::string_view value = text_view(elems[i]);
+      const std::uint32_t stripe = arg == 1 ? address_stripe(ws, value) : domain_stripe(ws, value);
       if (!seen[stripe]) {
         seen[stripe] = true;
         stripes[count_stripes++] = stripe;
@@ -324,8 +314,7 @@ extern "C" PGDLLEXPORT Datum crm_claim_addresses(PG_FUNCTION_ARGS) {
     }
   }
   std::sort(stripes, stripes + count_stripes);
-  claim_stripes_exclusive(stripes, count_stripes);
-  resolution_cache_reset();
+  claim_record_stripes(stripes, count_stripes);
   PG_RETURN_VOID();
 }
 
@@ -349,16 +338,7 @@ extern "C" PGDLLEXPORT Datum crm_claim_record_addresses(PG_FUNCTION_ARGS) {
       if (nulls[i] || ws_nulls[i]) continue;
       const std::int64_t ws = DatumGetInt64(ws_elems[i]);
       const std::string_view value = text_view(elems[i]);
-      std::uint32_t stripe;
-      if (arg == 0) {
-        stripe = address_stripe(ws, value);
-      } else {
-        char buffer[crm::activity::kMaxAddressLength + 2];  // "@domain", as participants claim it
-        const std::size_t n = value.size() < sizeof buffer - 1 ? value.size() : sizeof buffer - 2;
-        buffer[0] = '@';
-        std::memcpy(buffer + 1, value.data(), n);
-        stripe = address_stripe(ws, std::string_view(buffer, n + 1));
-      }
+      const std::uint32_t stripe = arg == 0 ? address_stripe(ws, value) : domain_stripe(ws, value);
       if (!seen[stripe]) {
         seen[stripe] = true;
         stripes[count_stripes++] = stripe;
@@ -366,15 +346,14 @@ extern "C" PGDLLEXPORT Datum crm_claim_record_addresses(PG_FUNCTION_ARGS) {
     }
   }
   std::sort(stripes, stripes + count_stripes);
-  claim_stripes_exclusive(stripes, count_stripes);
-  resolution_cache_reset();
+  claim_record_stripes(stripes, count_stripes);
   PG_RETURN_VOID();
 }
 
 // crm._link_changes(p crm.participant): true when resolving the participant again would change
-// what it links to. crm._relink asks it of every candidate row, twice (to choose the rows, then
-// in the UPDATE's WHERE), and the participant trigger then resolves the same inputs once more:
-// all three share the statement's cache.
+// what it links to. The record triggers' relink (participant_relink.cpp) asks it in its UPDATE,
+// under the rows' locks, after choosing the rows with link_changes; the participant trigger then
+// resolves the same inputs once more: all three share the statement's cache.
 extern "C" PGDLLEXPORT Datum crm_link_changes(PG_FUNCTION_ARGS) {
   HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
   bool isnull = false;
