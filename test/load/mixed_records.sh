@@ -149,29 +149,46 @@ for s in interaction@12 join@3 move@2 delete@1 participant@2 readdress@2 \
          person_create@2 person_delete@2 company_domain@1 company_churn@1 member@1; do
   scripts+=(-f "$dir/${s%@*}.sql@${s#*@}")
 done
+server_log=""
+if [ -n "${CRM_CLUSTER_DIR:-}" ] && [ -r "$CRM_CLUSTER_DIR/server.log" ]; then server_log=$CRM_CLUSTER_DIR/server.log; fi
+log_start=$([ -n "$server_log" ] && stat -c %s "$server_log" || echo 0)
 pgbench -n --failures-detailed -c 8 -j 2 -T "$seconds" "${scripts[@]}" >"$dir/pgbench.log" 2>&1 || true
+# The server's account of this run's deadlocks (when the cluster is one of scripts/cluster's).
+if [ -n "$server_log" ]; then tail -c +"$((log_start + 1))" "$server_log" >"$dir/server.log"; else : >"$dir/server.log"; fi
 processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/pgbench.log")
 deadlocks=$(sed -n 's/^number of deadlock failures: \([0-9]*\).*/\1/p' "$dir/pgbench.log")
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$dir/pgbench.log")
-# Per script: company_churn.sql (creating and deleting companies 7-9 while domains move) deadlocked
-# once in about 8,000 transactions in one 80 s run of about fifteen; not explained yet, so it is a
-# TODO check of its own, and the promise holds for every other script.
+# Per script: company_churn.sql (creating and deleting companies 7-9 while domains move) deadlocks
+# about once in 8,000-30,000 transactions; the cycle is explained below but not fixed, so it is a
+# TODO check of its own, and the promise holds for every other cycle.
 per_script() {  # $1: failed|deadlock; prints "<script> <count>" lines
   awk -v what="$1" '/^SQL script [0-9]+:/ { name = $NF; sub(/.*\//, "", name) }
                     $0 ~ "^ - number of " what { n = $0; sub(/.*: /, "", n); sub(/ .*/, "", n); print name, n }' "$dir/pgbench.log"
 }
 churn_deadlocks=$(per_script deadlock | awk '$1 == "company_churn.sql" { print $2 }')
-other_deadlocks=$(per_script deadlock | awk '$1 != "company_churn.sql" { s += $2 } END { print s + 0 }')
 other_failed=$(per_script failed | awk '$1 != "company_churn.sql" { s += $2 } END { print s + 0 }')
+other_deadlocks=$(per_script deadlock | awk '$1 != "company_churn.sql" { s += $2 } END { print s + 0 }')
+# A cycle with a company deletion in it is company churn's, also when the server cancelled the
+# other side (a statement that is not company churn's own; those are counted above already): the deletion's BEFORE ROW trigger claims its domain and its people's addresses outside
+# the relink's subtransaction, so when the relink then finds a participant row busy it waits for
+# it still holding those claims, while the row's writer (an address update) waits for one of them
+# (2026-12-04, from the server log: readdress.sql cancelled against DELETE FROM crm.company).
+churn_in_others=$(awk '/DETAIL:  Process [0-9]+ waits/ { cycle = 1; churn = 0 }
+                       cycle && /DELETE FROM crm.company/ { churn = 1 }
+                       cycle && /STATEMENT:/ { if (churn && $0 !~ /(INSERT INTO|DELETE FROM) crm[.]company/) n++; cycle = 0 }
+                       END { print n + 0 }' "$dir/server.log")
+if [ "$other_deadlocks" -gt 0 ] && [ "$churn_in_others" -gt 0 ]; then
+  moved=$(( churn_in_others < other_deadlocks ? churn_in_others : other_deadlocks ))
+  other_deadlocks=$((other_deadlocks - moved)); churn_deadlocks=$(( ${churn_deadlocks:-0} + moved ))
+  other_failed=$(( other_failed > moved ? other_failed - moved : 0 ))  # a deadlock is a failed transaction
+fi
 echo "# $seconds s, 8 clients: ${processed:-?} transactions, ${deadlocks:-?} deadlocks (${churn_deadlocks:-?} in company_churn), ${failed:-?} failed"
 # What a deadlock was: which scripts had one (pgbench), and the server's own account of the cycle
 # (its log, when the cluster is one of scripts/cluster's). On stderr, so that prove shows it.
 explain_deadlocks() {
   { per_script deadlock | awk '$2 > 0'
     grep -iE 'deadlock|error' "$dir/pgbench.log" | head -20
-    if [ -n "${CRM_CLUSTER_DIR:-}" ] && [ -r "$CRM_CLUSTER_DIR/server.log" ]; then
-      grep -A 12 'deadlock detected' "$CRM_CLUSTER_DIR/server.log" | tail -60
-    fi; } | sed 's/^/# /' >&2
+    grep -A 12 'deadlock detected' "$dir/server.log" | tail -60; } | sed 's/^/# /' >&2
 }
 if [ -n "$processed" ] && [ "$other_deadlocks" = "0" ]; then echo "ok 1 - no deadlock outside company churn"; else
   echo "not ok 1 - $other_deadlocks deadlocks outside company churn"; explain_deadlocks
@@ -180,8 +197,8 @@ if [ -n "$processed" ] && [ "$other_failed" = "0" ] && ! grep -q 'aborted' "$dir
   echo "ok 2 - no failed or aborted client outside company churn"; else
   echo "not ok 2 - failures"; sed 's/^/# /' "$dir/pgbench.log" | head -40
 fi
-if [ "${churn_deadlocks:-x}" = "0" ]; then echo "ok 3 - no deadlock in company churn # TODO rare, not explained yet"; else
-  echo "not ok 3 - ${churn_deadlocks:-unknown} deadlocks in company churn # TODO rare, not explained yet"
+if [ "${churn_deadlocks:-x}" = "0" ]; then echo "ok 3 - no deadlock in company churn # TODO rare: a company deletion holds claims while its relink waits for a row"; else
+  echo "not ok 3 - ${churn_deadlocks:-unknown} deadlocks in company churn # TODO rare: a company deletion holds claims while its relink waits for a row"
   explain_deadlocks
 fi
 
