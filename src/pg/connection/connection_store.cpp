@@ -18,9 +18,10 @@ using signals::Micros;
 using signals::RecordKind;
 
 constexpr std::size_t kChunk = 20000;
-// Up to this many records (loads) or rows (writes), statements go through cached plans keyed by
-// primary key, one per record or row: what the single-row writes of an application need. Beyond
-// it, one set-based statement planned for its arguments.
+// Up to this many records (loads) or rows (writes), statements go through kept plans: one read
+// over an id array (an index scan whatever the array), one write per row by its key; what the
+// single-row writes of an application need. Beyond it, one set-based statement planned for its
+// arguments.
 constexpr std::size_t kSmallBatch = 8;
 constexpr std::size_t kSmallWrites = 16;
 
@@ -168,22 +169,15 @@ void delete_by_ids(const char *sql, const std::vector<std::int64_t> &ids) {
 LoadedContacts load_contacts(RecordKind kind, const std::vector<std::int64_t> &ids, Micros now,
                              bool read_only) {
   if (ids.empty()) return {};
-  if (ids.size() <= kSmallBatch) {
-    // The single-row writes of applications: a cached primary-key plan per record.
-    std::vector<ContactRow> rows;
-    const std::string one = contact_select(kind) + " = $1";
-    for (std::int64_t id : ids) {
-      static const Oid types[1] = {INT8OID};
-      const Datum arg = Int64GetDatum(id);
-      SPIPlanPtr &slot = small_load_plans[kind == RecordKind::Person ? 0 : 1][read_only ? 1 : 0];
-      std::vector<ContactRow> part = select_contacts_kept(&slot, one, types, &arg, read_only);
-      rows.insert(rows.end(), part.begin(), part.end());
-    }
-    return collect(std::move(rows), now);
-  }
-  const std::string sql = contact_select(kind) + " = ANY ($1)";
   static const Oid types[1] = {INT8ARRAYOID};
+  const std::string sql = contact_select(kind) + " = ANY ($1)";
   const Datum arg = pg_call([&] { return int8_array(ids.data(), static_cast<int>(ids.size())); });
+  if (ids.size() <= kSmallBatch) {
+    // The single-row writes of applications: one statement through a kept plan (an index scan
+    // for any array).
+    SPIPlanPtr &slot = small_load_plans[kind == RecordKind::Person ? 0 : 1][read_only ? 1 : 0];
+    return collect(select_contacts_kept(&slot, sql, types, &arg, read_only), now);
+  }
   return collect(select_contacts(sql, 1, types, &arg, read_only), now);
 }
 
@@ -429,21 +423,11 @@ LoadedPairs select_pairs(const char *sql, int nargs, const Oid *types, const Dat
 
 LoadedPairs load_company_pairs(const std::vector<std::int64_t> &ids, Micros now) {
   if (ids.empty()) return {};
-  if (ids.size() <= kSmallBatch) {
-    LoadedPairs out;
-    for (std::int64_t id : ids) {
-      static const Oid one_type[1] = {INT8OID};
-      const Datum arg = Int64GetDatum(id);
-      LoadedPairs part = select_pairs(CRM_PAIR_SELECT " WHERE company_id = $1", 1, one_type, &arg,
-                                      false, now, &small_pair_load_plan);
-      for (auto &[company, pairs] : part.rows) out.rows.emplace(company, std::move(pairs));
-      out.stale.insert(part.stale.begin(), part.stale.end());
-    }
-    return out;
-  }
   static const Oid types[1] = {INT8ARRAYOID};
   const Datum arg = pg_call([&] { return int8_array(ids.data(), static_cast<int>(ids.size())); });
-  return select_pairs(CRM_PAIR_SELECT " WHERE company_id = ANY ($1)", 1, types, &arg, false, now);
+  // Small batches (an application's single-row writes) through a kept plan.
+  return select_pairs(CRM_PAIR_SELECT " WHERE company_id = ANY ($1)", 1, types, &arg, false, now,
+                      ids.size() <= kSmallBatch ? &small_pair_load_plan : nullptr);
 }
 
 LoadedPairs load_all_company_pairs(Micros now) {

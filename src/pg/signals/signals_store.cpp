@@ -44,9 +44,10 @@ const std::string &select_list() {
   return list;
 }
 
-// Batches up to this size go through cached primary-key plans, one statement per record (cheap for
-// the single-row writes of an application: a generic plan of a set-based statement would scan);
-// larger ones through one set-based statement planned for its arguments.
+// Batches up to this size go through kept plans (cheap for the single-row writes of an
+// application); larger ones through one set-based statement planned for its arguments. Locks are
+// read by one statement over an id array; writes are one primary-key update per record (a kept
+// plan of an UPDATE ... FROM unnest(...) would be a generic join).
 constexpr std::size_t kSmallBatch = 8;
 
 SPIPlanPtr lock_small_plans[2], write_small_plans[2];
@@ -111,17 +112,15 @@ StoredMap lock_and_load(RecordKind kind, const std::vector<std::int64_t> &sorted
                              " FROM " + table(kind) + " WHERE " + id_column(kind);
   const std::string sql = select + " = ANY ($1) ORDER BY " + id_column(kind) + " FOR NO KEY UPDATE";
   if (sorted_ids.size() <= kSmallBatch) {
-    // One primary-key probe per id, in id order: concurrent writers lock in the same order.
-    const std::string one = select + " = $1 FOR NO KEY UPDATE";
-    for (std::int64_t id : sorted_ids) {
-      pg_call([&] {
-        static const Oid types[1] = {INT8OID};
-        SPIPlanPtr plan = kept_plan(&lock_small_plans[slot(kind)], one.c_str(), 1, types);
-        Datum arg = Int64GetDatum(id);
-        execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
-      });
-      collect_stored(out);
-    }
+    // One statement through a kept plan (an index scan of the primary key for any array): rows
+    // are locked in id order, so concurrent writers never cross.
+    pg_call([&] {
+      static const Oid types[1] = {INT8ARRAYOID};
+      SPIPlanPtr plan = kept_plan(&lock_small_plans[slot(kind)], sql.c_str(), 1, types);
+      Datum arg = int8_array(sorted_ids.data(), static_cast<int>(sorted_ids.size()));
+      execute_plan(plan, &arg, nullptr, false, SPI_OK_SELECT);
+    });
+    collect_stored(out);
     return out;
   }
   pg_call([&] {
