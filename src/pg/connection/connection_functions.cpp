@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/connection/explain.hpp"
 #include "core/connection/maths.hpp"
 #include "pg/common/clock.hpp"
 #include "pg/common/guard.hpp"
@@ -39,25 +40,6 @@ std::string render_time(Micros m) {
     return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(m)));
   });
   return std::string("\"") + text + "\"";
-}
-
-std::string number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buffer[40];
-  snprintf(buffer, sizeof buffer, "%.10g", v);
-  return buffer;
-}
-
-std::string_view channel_name(connection::Channel c) {
-  switch (c) {
-    case connection::Channel::Outbound:
-      return "outbound email";
-    case connection::Channel::Inbound:
-      return "inbound email";
-    case connection::Channel::Meeting:
-      return "meeting";
-  }
-  return "";
 }
 
 std::int64_t count_rows(const char *sql, std::int64_t id) {
@@ -190,65 +172,12 @@ extern "C" PGDLLEXPORT Datum crm_explain_connection(PG_FUNCTION_ARGS) {
                 model = m;
               });
         });
-    std::sort(terms.begin(), terms.end(), [](const auto &a, const auto &b) {
-      return a.at != b.at ? a.at > b.at : a.interaction_id > b.interaction_id;
-    });
-    const double day = static_cast<double>(crm::connection::kMicrosPerDay);
-    const double half_life_days = static_cast<double>(model.half_life) / day;
-    double s_out = 0, s_in = 0, s_meet = 0;
-    std::string items;
-    for (const auto &t : terms) {
-      const double age_days = static_cast<double>(now - t.at) / day;
-      const bool counted = t.at <= now;
-      const double decay = counted ? std::exp2(-age_days / half_life_days) : 0.0;
-      const double contribution = t.weight * decay;
-      if (counted) {
-        (t.channel == crm::connection::Channel::Outbound  ? s_out
-         : t.channel == crm::connection::Channel::Inbound ? s_in
-                                                          : s_meet) += contribution;
-      }
-      if (!items.empty()) items += ", ";
-      items +=
-          "{\"interaction_id\": " + std::to_string(t.interaction_id) +
-          ", \"occurred_at\": " + render_time(t.at) + ", \"kind\": \"" +
-          std::string(crm::signals::to_string(t.kind)) + "\", \"counts_as\": \"" +
-          std::string(channel_name(t.channel)) + "\", \"kind_weight\": " + number(t.kind_factor) +
-          ", \"role_weight\": " + number(t.role_factor) +
-          ", \"audience\": " + std::to_string(t.audience) +
-          ", \"audience_weight\": " + number(t.audience_factor) +
-          ", \"weight\": " + number(t.weight) + ", \"age_days\": " + number(age_days) +
-          ", \"decay\": " + number(decay) + ", \"contribution\": " + number(contribution) +
-          ", \"counted\": " + (counted ? "true" : "false") +
-          (counted ? "" : ", \"note\": \"has not started: joins the sums when it does\"") + "}";
-    }
     const auto &contacts = r.contacts[person];
     auto it = contacts.find({member, person, 0});
-    const double rank = it == contacts.end() ? kNothing : it->second.rank();
-    const double reciprocity =
-        it == contacts.end() ? 0.0
-                             : crm::connection::reciprocity(it->second.log_out, it->second.log_in,
-                                                            it->second.log_meet);
-    const double r_now = crm::connection::value_at(rank, now, model.half_life);
-    const double strength = crm::connection::strength(rank, now, model);
+    const crm::connection::Explanation e = crm::connection::explain(
+        std::move(terms), model, now, it == contacts.end() ? nullptr : &it->second);
     const std::string json =
-        "{\"member_id\": " + std::to_string(member) + ", \"person_id\": " + std::to_string(person) +
-        ", \"clock\": " + render_time(now) +
-        ", \"formula\": \"w = kind_weight * role_weight * audience_weight; S = sum of w * "
-        "decay, decay = 2^(-age_days / half_life_days); reciprocity = 2 sqrt(S_out S_in) / "
-        "(S_out + S_in), or 1 after any meeting or call; R = (S_out + S_in + S_meet) * (0.25 "
-        "+ 0.75 reciprocity); strength = 1 - exp(-R / scale)\"" +
-        ", \"model\": {\"outbound_email\": " + number(model.outbound_email) +
-        ", \"inbound_email\": " + number(model.inbound_email) +
-        ", \"meeting\": " + number(model.meeting) + ", \"call\": " + number(model.call) +
-        ", \"to_organizer_attendee\": " + number(model.role_primary) +
-        ", \"cc\": " + number(model.role_cc) + ", \"bcc\": " + number(model.role_bcc) +
-        ", \"max_audience\": " + std::to_string(model.max_audience) +
-        ", \"half_life_days\": " + number(half_life_days) + ", \"scale\": " + number(model.scale) +
-        "}, \"interactions\": [" + items + "], \"sums\": {\"S_out\": " + number(s_out) +
-        ", \"S_in\": " + number(s_in) + ", \"S_meet\": " + number(s_meet) +
-        "}, \"reciprocity\": " + number(reciprocity) + ", \"R\": " + number(r_now) +
-        ", \"strength\": " + number(strength) + ", \"band\": \"" +
-        std::string(crm::connection::band(strength, model)) + "\"}";
+        crm::connection::explanation_json(e, model, member, person, now, render_time);
     json_text = pg_call([&] {
       char *copy = static_cast<char *>(SPI_palloc(json.size() + 1));
       memcpy(copy, json.c_str(), json.size() + 1);

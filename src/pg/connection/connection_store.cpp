@@ -4,6 +4,7 @@
 #include <string>
 
 #include "pg/common/guard.hpp"
+#include "pg/common/lock_keys.hpp"
 #include "pg/common/spi.hpp"
 
 namespace crm::pg {
@@ -587,10 +588,9 @@ connection::Model load_model(std::int64_t workspace, bool read_only) {
 
 void lock_models_shared() {
   pg_call([] {
-    // Writers of activity share it; a change of the model takes it exclusively (class and key
-    // as in crm._model_changed()), so no statement folds with a model that changes under it.
-    LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0x63726d68, 0x6d6f646c, 2);
+    // Writers of activity share it; a change of the model takes it exclusively
+    // (crm._model_changed()), so no statement folds with a model that changes under it.
+    LOCKTAG tag = lock_keys::tag(lock_keys::kModelClass, lock_keys::kModelKey);
     (void)LockAcquire(&tag, ShareLock, false, false);
   });
 }

@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "pg/common/lock_keys.hpp"
+
 namespace crm::pg {
 namespace {
 
-// 'crmd': duplicate detection's advisory locks (address claims use 'crmh').
-constexpr std::uint32_t kLockClass = 0x63726d64;
-constexpr uint16 kKeySpace = 3;
-constexpr uint16 kWorkspaceSpace = 4;
-
 void lock(std::uint32_t high, std::uint32_t low, uint16 space, LOCKMODE mode) {
-  LOCKTAG tag;
-  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, high, low, space);
+  LOCKTAG tag = lock_keys::tag(high, low, space);
   (void)LockAcquire(&tag, mode, false, false);
 }
 
@@ -25,17 +21,18 @@ void claim_keys(const std::vector<std::int64_t> &sorted_keys) {
   for (std::int64_t key : sorted_keys)
     stripes[static_cast<std::uint64_t>(key) % kKeyStripes] = true;
   for (std::uint32_t s = 0; s < kKeyStripes; ++s)
-    if (stripes[s]) lock(kLockClass, s, kKeySpace, ExclusiveLock);
+    if (stripes[s])
+      lock(lock_keys::kDuplicateClass, s, lock_keys::kDuplicateKeySpace, ExclusiveLock);
 }
 
 void claim_workspace_for_write(std::int64_t workspace) {
   lock(static_cast<std::uint32_t>(static_cast<std::uint64_t>(workspace) >> 32),
-       static_cast<std::uint32_t>(workspace), kWorkspaceSpace, ShareLock);
+       static_cast<std::uint32_t>(workspace), lock_keys::kWorkspaceSpace, ShareLock);
 }
 
 void claim_workspace_for_scan(std::int64_t workspace) {
   lock(static_cast<std::uint32_t>(static_cast<std::uint64_t>(workspace) >> 32),
-       static_cast<std::uint32_t>(workspace), kWorkspaceSpace, ExclusiveLock);
+       static_cast<std::uint32_t>(workspace), lock_keys::kWorkspaceSpace, ExclusiveLock);
 }
 
 }  // namespace crm::pg

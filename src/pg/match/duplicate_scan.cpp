@@ -2,13 +2,10 @@
 // the records) and crm.train_duplicate_model (the model estimated from the records).
 #include <algorithm>
 #include <cinttypes>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/match/blocking.hpp"
@@ -16,6 +13,7 @@
 #include "core/match/keys.hpp"
 #include "core/match/model_json.hpp"
 #include "core/match/training.hpp"
+#include "core/match/training_sample.hpp"
 #include "pg/match/duplicate_claims.hpp"
 #include "pg/match/duplicate_detect.hpp"
 #include "pg/common/guard.hpp"
@@ -34,8 +32,6 @@ namespace crm::pg {
 namespace {
 
 constexpr long kReadBatch = 20000;
-constexpr std::size_t kTrainingPairs = 1000000;  // random pairs
-constexpr std::size_t kSessionPairs = 200000;    // pairs per blocking rule
 
 const char *table_of(RecordKind kind) {
   return kind == RecordKind::Person ? "crm.person" : "crm.company";
@@ -163,55 +159,14 @@ std::string train(RecordKind kind) {
                 "workspace " + std::to_string(workspace) + " has " + std::to_string(n) + " " +
                     kind_name(kind) + " records");
 
-  // Keys again, with the rule that made each: every rule is a training session of its own.
-  std::vector<std::vector<match::RuleKey>> rule_keys(n);
-  for (std::size_t i = 0; i < n; ++i)
-    rule_keys[i] = match::blocking_keys_by_rule(kind, all[i].profile, workspace, double_metaphone);
-  match::TrainingInput input;
-  input.total_pair_count = static_cast<double>(n) * static_cast<double>(n - 1) / 2.0;
-  const std::vector<bool> everyone(n, true);
-  for (const match::BlockingRule &rule : match::blocking_rules(kind)) {
-    std::vector<std::vector<std::int64_t>> keys(n);
-    for (std::size_t i = 0; i < n; ++i)
-      for (const match::RuleKey &k : rule_keys[i])
-        if (k.rule == rule.rule) keys[i].push_back(k.key);
-    const match::BlockedPairs blocked = match::blocked_pairs(keys, everyone, interrupt_pending);
-    match::TrainingSession session;
-    for (const std::string &f : rule.fields) session.name += (session.name.empty() ? "" : "+") + f;
-    session.paired_on = rule.fields;
-    session.pair_count = static_cast<double>(blocked.pairs.size());
-    const std::size_t stride = std::max<std::size_t>(1, blocked.pairs.size() / kSessionPairs);
-    for (std::size_t i = 0; i < blocked.pairs.size(); i += stride) {
-      const auto &[a, b] = blocked.pairs[i];
-      session.pairs.push_back(match::compare(settings.model, all[a].profile, all[b].profile));
-    }
-    input.sessions.push_back(std::move(session));
-  }
-  std::mt19937_64 random(0x63726d);  // deterministic: the same records train the same model
-  const bool every_pair = input.total_pair_count <= static_cast<double>(kTrainingPairs);
-  if (every_pair) {
-    for (std::size_t a = 0; a < n; ++a)
-      for (std::size_t b = a + 1; b < n; ++b)
-        input.random.push_back(match::compare(settings.model, all[a].profile, all[b].profile));
-  } else {
-    std::uniform_int_distribution<std::size_t> pick(0, n - 1);
-    while (input.random.size() < kTrainingPairs) {
-      const std::size_t a = pick(random), b = pick(random);
-      if (a != b)
-        input.random.push_back(match::compare(settings.model, all[a].profile, all[b].profile));
-      if ((input.random.size() & 0xffff) == 0) poll_cancel(interrupt_pending);
-    }
-  }
+  std::vector<const match::Profile *> profiles(n);
+  for (std::size_t i = 0; i < n; ++i) profiles[i] = &all[i].profile;
+  const match::TrainingInput input = match::training_input(
+      kind, settings.model, profiles, workspace, double_metaphone, interrupt_pending);
   progress("train_duplicate_model: " + std::to_string(input.sessions.size()) + " sessions and " +
            std::to_string(input.random.size()) + " random pairs compared");
-  // From the defaults, not from the stored model: training twice gives the same model, and a
-  // rare level's u falls back to a value nobody estimated from this data. The workspace's own
-  // choices (custom attributes, threshold, region) are kept.
-  match::Model start = match::default_model(kind);
-  match::add_attribute_fields(start, settings.model.attributes);
-  start.threshold = settings.model.threshold;
-  start.default_region = settings.model.default_region;
-  const match::TrainingResult result = match::train(start, input, interrupt_pending);
+  const match::TrainingResult result =
+      match::train(match::training_start(kind, settings.model), input, interrupt_pending);
   match::validate(result.model);
   const std::string model_json = match::to_json(result.model);
 
@@ -226,18 +181,7 @@ std::string train(RecordKind kind) {
         "DO UPDATE SET model = excluded.model, trained_at = excluded.trained_at",
         3, types, args, nullptr, false, SPI_OK_INSERT);
   });
-  nlohmann::json doc = nlohmann::json::parse(model_json);
-  nlohmann::json sessions = nlohmann::json::array();
-  for (std::size_t i = 0; i < result.sessions.size(); ++i)
-    sessions.push_back({{"paired_on", result.sessions[i].name},
-                        {"pairs", input.sessions[i].pair_count},
-                        {"pairs_compared", input.sessions[i].pairs.size()},
-                        {"iterations", result.sessions[i].iterations},
-                        {"converged", result.sessions[i].converged},
-                        {"match_share", result.sessions[i].match_share}});
-  doc["training"] = {
-      {"records", n}, {"random_pairs_compared", input.random.size()}, {"sessions", sessions}};
-  return doc.dump();
+  return match::training_report(result.model, n, input, result);
 }
 
 }  // namespace

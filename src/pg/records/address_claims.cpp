@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/activity/address.hpp"
+#include "pg/common/lock_keys.hpp"
 
 extern "C" {
 #include "common/hashfn.h"
@@ -12,18 +13,13 @@ extern "C" {
 namespace crm::pg {
 namespace {
 
-// 'crmh': the first key of every advisory lock this extension takes.
-constexpr std::uint32_t kLockClass = 0x63726d68;
-
 // What this (sub)transaction already holds, so a bulk import asks the lock manager once a stripe.
 std::uint8_t held[kStripes];  // 0 none, 1 shared, 2 exclusive
 LocalTransactionId held_xact = InvalidLocalTransactionId;
 SubTransactionId held_subxact = InvalidSubTransactionId;
 
 LOCKTAG stripe_tag(std::uint32_t stripe) {
-  LOCKTAG tag;
-  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kLockClass, stripe, 2);
-  return tag;
+  return lock_keys::tag(lock_keys::kAddressClass, stripe);
 }
 
 // Locks taken in a subtransaction are released when it aborts: start over in each one.

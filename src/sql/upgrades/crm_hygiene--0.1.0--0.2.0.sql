@@ -116,7 +116,7 @@ BEGIN
      AND NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.workspace_id = NEW.workspace_id) THEN
     RETURN NULL;
   END IF;
-  -- Exclusive against every writer of activity (they take it shared, src/pg/connection_store.cpp):
+  -- Exclusive against every writer of activity (they take it shared, src/pg/common/lock_keys.hpp):
   -- nobody folds with the old model once the new one is in place.
   PERFORM pg_catalog.pg_advisory_xact_lock(1668443496, 1836016748);  -- 'crmh', 'modl'
   IF TG_OP <> 'INSERT' AND EXISTS (SELECT FROM crm.workspace w WHERE w.id = OLD.workspace_id) THEN
