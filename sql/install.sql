@@ -7,7 +7,8 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'crm' AND c.relkind IN ('r', 'v')
 ORDER BY 1;
 
--- What BI tools select: every record column, then the derived columns.
+-- What BI tools select: every record column (but merged_into: tombstones are not in the view),
+-- then the derived columns.
 SELECT (SELECT count(*) FROM information_schema.columns WHERE table_schema = 'crm' AND table_name = 'person') AS person_columns,
        (SELECT count(*) FROM information_schema.columns WHERE table_schema = 'crm' AND table_name = 'person_overview') AS overview_columns;
 SELECT o.column_name, o.data_type

@@ -8,19 +8,20 @@ REVOKE ALL ON FUNCTION crm._recompute_connections(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.scan_duplicates(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.train_duplicate_model(text) FROM PUBLIC;
 
--- The three kinds of access a deployment needs, as one tested set of grants (README, "Roles and
+-- The kinds of access a deployment needs, as one tested set of grants (README, "Roles and
 -- grants"). Derived tables are never granted for writing: the extension's SECURITY DEFINER
 -- triggers write them (src/sql/92_hardening.sql).
 --   reader       BI tools: read every view and table, nothing else
 --   application  reader + write records and activity, capture email and calendars, dismiss pairs
 --   maintenance  reader + tick, rebuild, scan, train, verify, and the per-workspace settings
+--   merge        reader + merge and unmerge records (anyone who reads may preview a merge)
 CREATE FUNCTION crm.grant_access(grantee regrole, access text) RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF access IS NULL OR access NOT IN ('reader', 'application', 'maintenance') THEN
+  IF access IS NULL OR access NOT IN ('reader', 'application', 'maintenance', 'merge') THEN
     RAISE EXCEPTION 'unknown access "%"', access
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''reader'', ''application'' or ''maintenance''';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''reader'', ''application'', ''maintenance'' or ''merge''';
   END IF;
   EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA crm TO %s', grantee);
   EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA crm TO %s', grantee);
@@ -28,12 +29,18 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
+  -- A merge's preview (crm.merge(..., dry_run => true)) is a read.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_rows(bigint, bigint[], boolean), '
+    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
       'crm.interaction, crm.participant TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.ingest_emails(bytea[], text), '
       'crm.ingest_email(bytea, text), crm.ingest_email(text, text), crm.ingest_calendar(text, text), '
       'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
+  ELSIF access = 'merge' THEN
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(bigint, bigint[], jsonb, text), '
+      'crm._unmerge_apply(bigint, text) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
@@ -43,5 +50,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.grant_access(regrole, text) IS
-  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings)';
+  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings), merge (reader + crm.merge and crm.unmerge)';
 REVOKE ALL ON FUNCTION crm.grant_access(regrole, text) FROM PUBLIC;

@@ -151,3 +151,46 @@ TEST(RelinkPlan, ManyRecordsRelinkEachAddressOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+// crm.merge: the others become tombstones and the survivor takes their addresses, in one
+// statement. A tombstone owns nothing, so its participants are resolved again (and find the
+// survivor); unmerging gives its addresses back.
+TEST(RelinkPlan, AMergedPersonOwnsNoAddressAndNoCompany) {
+  AddressedRecord loser_before = person(2, {"old@x.org", "loser@x.org"}, 7);
+  AddressedRecord loser_after = loser_before;
+  loser_after.merged = true;
+  const AddressedRecord survivor_before = person(1, {"win@x.org"}, 7);
+  const AddressedRecord survivor_after = person(1, {"old@x.org", "loser@x.org", "win@x.org"}, 7);
+  const RelinkPlan plan = crm::records::plan_update(Owner::Person, {survivor_before, loser_before},
+                                                    {survivor_after, loser_after});
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(plan.address_rows_removed, (std::vector<std::int64_t>{1, 2}));
+  // Only the survivor is written back to the address book.
+  for (const AddressRow &row : plan.address_rows_added) EXPECT_EQ(row.record, 1) << row.address;
+  EXPECT_EQ(plan.address_rows_added.size(), 3u);
+  EXPECT_EQ(plan.relink_addresses, (std::vector<WorkspaceAddress>{
+                                       {1, "loser@x.org"}, {1, "old@x.org"}, {1, "win@x.org"}}));
+  EXPECT_EQ(plan.signal_rows_removed, (std::vector<std::int64_t>{2}));  // no signal row
+  EXPECT_TRUE(plan.signal_rows_added.empty());
+
+  const RelinkPlan back = crm::records::plan_update(Owner::Person, {loser_after}, {loser_before});
+  EXPECT_EQ(back.relink_records, (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(back.address_rows_added.size(), 2u);
+  EXPECT_EQ(back.signal_rows_added, (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(back.signal_workspaces, (std::vector<std::int64_t>{1}));
+}
+
+TEST(RelinkPlan, ATombstoneWithoutAddressesIsStillRelinked) {
+  // Its participants linked by id (an address no book holds) must be resolved again too.
+  AddressedRecord before = person(3, {std::nullopt});
+  AddressedRecord after = before;
+  after.merged = true;
+  const RelinkPlan plan = crm::records::plan_update(Owner::Person, {before}, {after});
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{3}));
+  // An update of a tombstone that stays one plans nothing.
+  EXPECT_TRUE(crm::records::plan_update(Owner::Person, {after}, {after}).empty());
+}
+
+}  // namespace

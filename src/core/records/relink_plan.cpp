@@ -36,6 +36,16 @@ void add_address_rows(const AddressedRecord &r, const std::vector<std::string> &
   for (const std::string &e : entries) plan.address_rows_added.push_back({r.workspace, e, r.id});
 }
 
+// What the address book and resolution see of a record: nothing of a tombstone.
+AddressedRecord as_seen(const AddressedRecord &r) {
+  if (!r.merged) return r;
+  AddressedRecord seen;
+  seen.id = r.id;
+  seen.workspace = r.workspace;
+  seen.merged = true;
+  return seen;
+}
+
 void finish(RelinkPlan &plan) {
   sort_unique(plan.relink_addresses);
   sort_unique(plan.relink_domains);
@@ -86,8 +96,9 @@ bool RelinkPlan::empty() const {
 
 RelinkPlan plan_insert(Owner owner, const std::vector<AddressedRecord> &written) {
   RelinkPlan plan;
-  for (const AddressedRecord &r : written) {
-    if (owner != Owner::Member) {
+  for (const AddressedRecord &written_row : written) {
+    const AddressedRecord r = as_seen(written_row);
+    if (owner != Owner::Member && !r.merged) {
       plan.signal_rows_added.push_back(r.id);
       plan.signal_workspaces.push_back(r.workspace);
     }
@@ -104,17 +115,27 @@ RelinkPlan plan_update(Owner owner, const std::vector<AddressedRecord> &old_rows
   std::unordered_map<std::int64_t, const AddressedRecord *> before;
   for (const AddressedRecord &r : old_rows) before.emplace(r.id, &r);
   RelinkPlan plan;
-  for (const AddressedRecord &n : new_rows) {
-    auto it = before.find(n.id);
+  for (const AddressedRecord &new_row : new_rows) {
+    auto it = before.find(new_row.id);
     if (it == before.end()) continue;  // an update keeps ids (the primary key): never here
-    const AddressedRecord &o = *it->second;
-    const bool list_changed = n.listed != o.listed;
+    const AddressedRecord n = as_seen(new_row), o = as_seen(*it->second);
+    // Merging or unmerging changes what the record owns even when both lists read alike.
+    const bool list_changed = n.listed != o.listed || n.merged != o.merged;
     // A person's company change relinks their addresses too: relinking claims them, so a
     // participant written for the person concurrently either waits and sees the new company or is
     // seen and relinked.
     const bool company_changed = owner == Owner::Person && n.company != o.company;
     if (!list_changed && !company_changed) continue;
     plan.relink_records.push_back(n.id);
+    // A tombstone has no signal row: the views, stale_records and the oracle never see it.
+    if (n.merged != o.merged && owner != Owner::Member) {
+      if (n.merged) {
+        plan.signal_rows_removed.push_back(n.id);
+      } else {
+        plan.signal_rows_added.push_back(n.id);
+        plan.signal_workspaces.push_back(n.workspace);
+      }
+    }
     std::vector<std::optional<std::string>> relinked = n.listed;
     if (list_changed) {
       if (!by_domain(owner)) {
@@ -126,6 +147,7 @@ RelinkPlan plan_update(Owner owner, const std::vector<AddressedRecord> &old_rows
     add_relink_entries(owner, n, address_entries(relinked), plan);
   }
   sort_unique(plan.address_rows_removed);
+  sort_unique(plan.signal_rows_removed);
   finish(plan);
   return plan;
 }
@@ -133,9 +155,10 @@ RelinkPlan plan_update(Owner owner, const std::vector<AddressedRecord> &old_rows
 RelinkPlan plan_delete(Owner owner, const std::vector<AddressedRecord> &deleted,
                        const std::unordered_set<std::int64_t> &live_workspaces) {
   RelinkPlan plan;
-  for (const AddressedRecord &r : deleted) {
+  for (const AddressedRecord &deleted_row : deleted) {
+    const AddressedRecord r = as_seen(deleted_row);
     if (!by_domain(owner)) plan.address_rows_removed.push_back(r.id);
-    if (owner != Owner::Member) plan.signal_rows_removed.push_back(r.id);
+    if (owner != Owner::Member && !r.merged) plan.signal_rows_removed.push_back(r.id);
     if (!live_workspaces.count(r.workspace)) continue;
     plan.relink_records.push_back(r.id);
     add_relink_entries(owner, r, address_entries(r.listed), plan);

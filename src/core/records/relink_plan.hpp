@@ -29,6 +29,10 @@ struct AddressedRecord {
   std::int64_t workspace = 0;
   std::vector<std::optional<std::string>> listed;
   std::optional<std::int64_t> company;  // a person's company_id
+  // A tombstone (crm.merge: merged_into is set): it owns no address, links to no company and has
+  // no signal row, so its participants go to whoever owns their addresses now (the survivor,
+  // which took them) and no view or report sees it.
+  bool merged = false;
 };
 
 // The address book's form of an address (crm.normalize_address): trimmed of ASCII white space and

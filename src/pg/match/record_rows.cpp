@@ -56,6 +56,12 @@ constexpr std::array<Column, 9> kCompanyColumns = {{
     {"attributes", As::Text},
 }};
 
+// Set on a tombstone (crm.merge): its profile is empty, so it blocks with nobody and no pair keeps
+// it. Companies are not merged yet.
+const char *merged_column(RecordKind kind) {
+  return kind == RecordKind::Person ? "merged_into" : nullptr;
+}
+
 std::span<const Column> columns_of(RecordKind kind) {
   if (kind == RecordKind::Person) return kPersonColumns;
   return kCompanyColumns;
@@ -115,7 +121,13 @@ std::string column_sql(const Column &c) {
 
 std::string record_query(RecordKind kind, const std::string &from) {
   std::string sql = "SELECT id, workspace_id";
-  for (const Column &c : columns_of(kind)) sql += ", " + column_sql(c);
+  const char *merged = merged_column(kind);
+  for (const Column &c : columns_of(kind)) {
+    if (merged && c.as != As::Missing)
+      sql += std::string(", CASE WHEN ") + merged + " IS NULL THEN " + column_sql(c) + " END";
+    else
+      sql += ", " + column_sql(c);
+  }
   return sql + " FROM " + from;
 }
 
@@ -129,6 +141,8 @@ std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store,
   std::vector<char *> cells(n * width, nullptr);
   pg_call([&] {
     const int id_at = SPI_fnumber(desc, "id"), workspace_at = SPI_fnumber(desc, "workspace_id");
+    const int merged_at = merged_column(kind) ? SPI_fnumber(desc, merged_column(kind)) : 0;
+    if (merged_at < 0) elog(ERROR, "crm_hygiene: the written table has no column merged_into");
     static_assert(kPersonColumns.size() <= 16 && kCompanyColumns.size() <= 16);
     int at[16] = {};
     FmgrInfo out[16];
@@ -153,6 +167,11 @@ std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store,
       if (static_cast<std::size_t>(row) >= n) return;
       ids[row] = slot_int8(slot, id_at);
       workspaces[row] = slot_int8(slot, workspace_at);
+      if (merged_at > 0) {
+        bool live = false;  // merged_into IS NULL
+        (void)slot_getattr(slot, merged_at, &live);
+        if (!live) return;  // a tombstone: every cell stays NULL
+      }
       for (std::size_t c = 0; c < width; ++c) {
         if (columns[c].as == As::Missing) continue;
         bool isnull = false;
@@ -192,12 +211,13 @@ bool read_columns_unchanged(RecordKind kind, Tuplestorestate *old_rows, Tuplesto
                             TupleDesc desc) {
   if (tuplestore_tuple_count(old_rows) != tuplestore_tuple_count(new_rows)) return false;
   const std::span<const Column> columns = columns_of(kind);
-  int at[18] = {};
+  int at[19] = {};
   int n = 0;
   at[n++] = SPI_fnumber(desc, "id");
   at[n++] = SPI_fnumber(desc, "workspace_id");
   for (const Column &c : columns)
     if (c.name) at[n++] = SPI_fnumber(desc, c.name);
+  if (const char *merged = merged_column(kind)) at[n++] = SPI_fnumber(desc, merged);
   for (int i = 0; i < n; ++i)
     if (at[i] <= 0) return false;
   TupleTableSlot *before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);

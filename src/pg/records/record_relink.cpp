@@ -36,6 +36,7 @@ struct OwnerTable {
   const char *list_column;     // text[] of extra addresses, or nullptr
   const char *address_column;  // the primary address (a company's domain)
   bool has_company;
+  const char *merged_column;  // set on a tombstone (crm.merge), or nullptr
 };
 
 OwnerTable owner_table(std::string_view name) {
@@ -45,19 +46,20 @@ OwnerTable owner_table(std::string_view name) {
                 "", "use 'person', 'member' or 'company'");
   switch (*owner) {
     case Owner::Person:
-      return {Owner::Person, "emails", "email", true};
+      return {Owner::Person, "emails", "email", true, "merged_into"};
     case Owner::Member:
-      return {Owner::Member, "aliases", "email", false};
+      return {Owner::Member, "aliases", "email", false, nullptr};
     case Owner::Company:
       break;
   }
-  return {Owner::Company, nullptr, "domain", false};
+  return {Owner::Company, nullptr, "domain", false, nullptr};
 }
 
 // A row as read under pg_call: palloc'd, no C++ allocation.
 struct RowCells {
   std::int64_t id, workspace, company;
   bool has_company;
+  bool merged;
   int count;      // elements of the list, then the primary address
   char **values;  // nullptr for NULL
 };
@@ -72,7 +74,9 @@ std::vector<AddressedRecord> read_records(const OwnerTable &t, Tuplestorestate *
     const int list_at = t.list_column ? SPI_fnumber(desc, t.list_column) : 0;
     const int address_at = SPI_fnumber(desc, t.address_column);
     const int company_at = t.has_company ? SPI_fnumber(desc, "company_id") : 0;
-    if (id_at <= 0 || ws_at <= 0 || list_at < 0 || address_at <= 0 || company_at < 0)
+    const int merged_at = t.merged_column ? SPI_fnumber(desc, t.merged_column) : 0;
+    if (id_at <= 0 || ws_at <= 0 || list_at < 0 || address_at <= 0 || company_at < 0 ||
+        merged_at < 0)
       elog(ERROR, "crm_hygiene: crm._record_relink fired on a table without its columns");
     for_each_transition_row(store, desc, [&](TupleTableSlot *slot, std::int64_t row) {
       if (static_cast<std::size_t>(row) >= n) return;
@@ -80,6 +84,11 @@ std::vector<AddressedRecord> read_records(const OwnerTable &t, Tuplestorestate *
       c.id = slot_int8(slot, id_at);
       c.workspace = slot_int8(slot, ws_at);
       bool isnull = false;
+      c.merged = false;
+      if (merged_at > 0) {
+        (void)slot_getattr(slot, merged_at, &isnull);
+        c.merged = !isnull;
+      }
       c.company = 0;
       c.has_company = false;
       if (company_at > 0) {
@@ -109,6 +118,7 @@ std::vector<AddressedRecord> read_records(const OwnerTable &t, Tuplestorestate *
     AddressedRecord &r = out[i];
     r.id = cells[i].id;
     r.workspace = cells[i].workspace;
+    r.merged = cells[i].merged;
     if (cells[i].has_company) r.company = cells[i].company;
     r.listed.reserve(cells[i].count);
     for (int k = 0; k < cells[i].count; ++k)

@@ -141,20 +141,20 @@ void resolve_uncached(Resolution &r, std::string_view address) {
   if (r.given_person != 0) {
     // FOR SHARE, not KEY SHARE: it waits for a concurrent change of the person's company and
     // reads the committed one, which that change's relink could not see here.
-    plan = r.strict ? kept_plan(&person_locking_plan,
-                                "SELECT x.company_id FROM crm.person x WHERE x.id = $1 AND "
-                                "x.workspace_id = $2 FOR SHARE",
-                                2, id_types)
-                    : kept_plan(&person_plan,
-                                "SELECT x.company_id FROM crm.person x WHERE x.id = $1 AND "
-                                "x.workspace_id = $2",
-                                2, id_types);
+    // A tombstone's id stands for the record it was merged into (crm.merge keeps merged_into
+    // pointing at a live record), so ids other systems hold keep linking activity.
+#define CRM_GIVEN_PERSON                                                                      \
+  "SELECT x.id, x.company_id FROM crm.person x WHERE x.id = (SELECT coalesce(t.merged_into, " \
+  "t.id) FROM crm.person t WHERE t.id = $1 AND t.workspace_id = $2) AND x.workspace_id = $2"
+    plan = r.strict ? kept_plan(&person_locking_plan, CRM_GIVEN_PERSON " FOR SHARE", 2, id_types)
+                    : kept_plan(&person_plan, CRM_GIVEN_PERSON, 2, id_types);
+#undef CRM_GIVEN_PERSON
     const Datum args[2] = {Int64GetDatum(r.given_person), Int64GetDatum(r.workspace_id)};
     execute_plan(plan, args, nullptr, false, SPI_OK_SELECT);
     if (SPI_processed > 0) {
-      r.person_id = r.given_person;
+      int8_result(1, &r.person_id);
       r.has_person = true;
-      r.has_company = int8_result(1, &r.company_id);
+      r.has_company = int8_result(2, &r.company_id);
     } else if (r.strict) {
       ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
                       errmsg("person %lld does not exist in workspace %lld",

@@ -199,9 +199,9 @@ CREATE FUNCTION crm.grant_access(grantee regrole, access text) RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF access IS NULL OR access NOT IN ('reader', 'application', 'maintenance') THEN
+  IF access IS NULL OR access NOT IN ('reader', 'application', 'maintenance', 'merge') THEN
     RAISE EXCEPTION 'unknown access "%"', access
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''reader'', ''application'' or ''maintenance''';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''reader'', ''application'', ''maintenance'' or ''merge''';
   END IF;
   EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA crm TO %s', grantee);
   EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA crm TO %s', grantee);
@@ -209,12 +209,18 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
+  -- A merge's preview (crm.merge(..., dry_run => true)) is a read.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_rows(bigint, bigint[], boolean), '
+    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
       'crm.interaction, crm.participant TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.ingest_emails(bytea[], text), '
       'crm.ingest_email(bytea, text), crm.ingest_email(text, text), crm.ingest_calendar(text, text), '
       'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
+  ELSIF access = 'merge' THEN
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(bigint, bigint[], jsonb, text), '
+      'crm._unmerge_apply(bigint, text) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
@@ -224,7 +230,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.grant_access(regrole, text) IS
-  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings)';
+  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings), merge (reader + crm.merge and crm.unmerge)';
 REVOKE ALL ON FUNCTION crm.grant_access(regrole, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION crm._resolve_participant(ws bigint, addr text, given_person bigint, given_member bigint,
@@ -1477,6 +1483,552 @@ CREATE TRIGGER member_records_truncated AFTER TRUNCATE ON crm.member
 CREATE TRIGGER company_records_truncated AFTER TRUNCATE ON crm.company
   FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('company');
 
+-- Merges (docs/MERGE.md): several people become one, in one transaction, previewed first and
+-- undoable. The others become tombstones: their rows stay, with merged_into naming the survivor,
+-- so ids held by other systems keep working (crm.resolve_id, and activity written with such an id
+-- links to the survivor) and no application's foreign key dangles. A tombstone owns no address,
+-- has no signal row and an empty match profile, so no view, report, duplicate or resolution sees
+-- it: the record triggers see to that (src/core/records/relink_plan.cpp,
+-- src/pg/match/record_rows.cpp, src/pg/records/resolution_trigger.cpp). A merge is data: a log row
+-- with every decision, every row as it was and as the merge left it, and what moved; unmerging
+-- plays it backwards.
+
+ALTER TABLE crm.person ADD COLUMN merged_into bigint,
+  ADD CONSTRAINT person_merged_into_fkey FOREIGN KEY (workspace_id, merged_into)
+    REFERENCES crm.person (workspace_id, id) ON DELETE CASCADE;
+CREATE INDEX person_merged_into_idx ON crm.person (merged_into) WHERE merged_into IS NOT NULL;
+COMMENT ON COLUMN crm.person.merged_into IS
+  'set on a tombstone: the live person it was merged into (crm.merge); written by crm.merge and crm.unmerge only';
+
+-- merged_into is the merge's to write: a tombstone made by hand would have no log to undo it by.
+-- crm._merge_apply and crm._unmerge_apply say when they write it (crm._merge_writes, for their
+-- own transaction and subtransaction), and the guard refuses every other change
+-- (src/pg/records/merge_guard.cpp).
+CREATE FUNCTION crm._merge_writes(on_off boolean) RETURNS void
+  AS 'MODULE_PATHNAME', 'crm_merge_writes' LANGUAGE C;
+CREATE FUNCTION crm._merged_into_guard() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_merged_into_guard' LANGUAGE C;
+CREATE TRIGGER person_merged_into_guard BEFORE INSERT OR UPDATE OF merged_into ON crm.person
+  FOR EACH ROW EXECUTE FUNCTION crm._merged_into_guard();
+
+CREATE TABLE crm.merge_log (
+  id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT merge_log_kind CHECK (kind IN ('person')),
+  survivor_id bigint NOT NULL,
+  merged_ids bigint[] NOT NULL,
+  -- per field: the survivor's value, the others', the chosen one and the rule that chose it
+  decisions jsonb NOT NULL,
+  -- every record row the merge wrote, {"<id>": row}, as it was and as the merge left it
+  before jsonb NOT NULL,
+  after jsonb NOT NULL,
+  -- what moved: participants ([id, person it linked to]) and the duplicate pairs of the records
+  moved jsonb NOT NULL,
+  merged_by text NOT NULL,
+  merged_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  unmerged_by text,
+  unmerged_at timestamptz
+);
+CREATE INDEX merge_log_survivor_idx ON crm.merge_log (workspace_id, kind, survivor_id);
+CREATE INDEX merge_log_merged_idx ON crm.merge_log USING gin (merged_ids);
+COMMENT ON TABLE crm.merge_log IS
+  'every merge: who, when, each field''s decision, the rows before and after, what moved; crm.unmerge plays it backwards';
+
+-- The live record an id stands for: itself, or the record it was merged into (a tombstone always
+-- names a live record: a merge of a survivor redirects the tombstones that named it). NULL for an
+-- id of no record of this workspace.
+CREATE FUNCTION crm.resolve_id(kind text, id bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF kind IS DISTINCT FROM 'person' AND kind IS DISTINCT FROM 'company' AND kind IS DISTINCT FROM 'deal' THEN
+    RAISE EXCEPTION 'unknown record kind "%"', kind
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
+  END IF;
+  IF kind = 'person' THEN
+    RETURN (SELECT coalesce(p.merged_into, p.id) FROM crm.person p
+            WHERE p.id = resolve_id.id AND p.workspace_id = crm.current_workspace());
+  ELSIF kind = 'company' THEN  -- companies and deals are not merged (yet): an id is itself
+    RETURN (SELECT c.id FROM crm.company c WHERE c.id = resolve_id.id AND c.workspace_id = crm.current_workspace());
+  END IF;
+  RETURN (SELECT d.id FROM crm.deal d WHERE d.id = resolve_id.id AND d.workspace_id = crm.current_workspace());
+END
+$$;
+COMMENT ON FUNCTION crm.resolve_id(text, bigint) IS
+  'the live record an id stands for: the id itself, or the record it was merged into; NULL when no record of this workspace has it';
+
+-- The default lifecycle order (issue 14 makes it a workspace's setting); 0 for any other label.
+CREATE FUNCTION crm._lifecycle_rank(stage text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE pg_catalog.regexp_replace(pg_catalog.lower(stage), '[^a-z]', '', 'g')
+  WHEN 'subscriber' THEN 1 WHEN 'lead' THEN 2
+  WHEN 'marketingqualifiedlead' THEN 3 WHEN 'mql' THEN 3
+  WHEN 'salesqualifiedlead' THEN 4 WHEN 'sql' THEN 4
+  WHEN 'opportunity' THEN 5 WHEN 'customer' THEN 6 WHEN 'evangelist' THEN 7 ELSE 0 END;
+
+-- A value that counts as given: not NULL, not blank text, not an empty list or object.
+CREATE FUNCTION crm._merge_given(v jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN v IS NOT NULL AND v <> 'null'::jsonb AND v <> '[]'::jsonb AND v <> '{}'::jsonb
+       AND NOT (pg_catalog.jsonb_typeof(v) = 'string' AND pg_catalog.btrim(v #>> '{}') = '');
+
+-- What a merge of people would do, read-only: each field's decision, the surviving record, and
+-- how many rows of each referencing table move. rows: the survivor first, then the others in the
+-- order given, as to_jsonb of their rows.
+CREATE FUNCTION crm._merge_plan(survivor bigint, others bigint[], choices jsonb, rows jsonb[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  s jsonb := rows[1];
+  o jsonb[] := rows[2:];
+  ids bigint[] := survivor || others;
+  field text;
+  rule text;
+  chosen jsonb;
+  from_id bigint;
+  fields jsonb := '{}';
+  result jsonb := rows[1];
+  others_values jsonb;
+  list jsonb;
+  seen text[];
+  entry jsonb;
+  i integer;
+  choice jsonb;
+  participants bigint;
+  pairs bigint;
+  redirected bigint;
+BEGIN
+  IF choices IS NULL OR pg_catalog.jsonb_typeof(choices) <> 'object' THEN
+    RAISE EXCEPTION 'choices must be a JSON object of field names and values'
+      USING ERRCODE = 'invalid_parameter_value', HINT = '{"first_name": "Ann"} or {"title": {"from": 42}}';
+  END IF;
+  FOR field IN SELECT k FROM pg_catalog.jsonb_object_keys(choices) k LOOP
+    IF field IN ('id', 'workspace_id', 'merged_into', 'updated_at')
+       OR NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid = 'crm.person'::regclass AND a.attname = field
+                        AND a.attnum > 0 AND NOT a.attisdropped) THEN
+      RAISE EXCEPTION 'choices names "%", which is not a field a merge can choose', field
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'choose among the columns of crm.person but id, workspace_id, merged_into and updated_at';
+    END IF;
+  END LOOP;
+
+  FOR field IN
+    SELECT a.attname FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = 'crm.person'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attname NOT IN ('id', 'workspace_id', 'merged_into', 'updated_at')
+    ORDER BY a.attnum
+  LOOP
+    others_values := (SELECT coalesce(pg_catalog.jsonb_agg(x -> field ORDER BY n), '[]')
+                      FROM pg_catalog.unnest(o) WITH ORDINALITY AS u(x, n));
+    choice := choices -> field;
+    IF choice IS NOT NULL THEN
+      IF pg_catalog.jsonb_typeof(choice) = 'object' AND choice ? 'from' AND (SELECT count(*) FROM pg_catalog.jsonb_object_keys(choice)) = 1 THEN
+        from_id := (choice ->> 'from')::bigint;
+        IF NOT from_id = ANY (ids) THEN
+          RAISE EXCEPTION 'choices takes % from person %, which is not in this merge', field, from_id
+            USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        chosen := (SELECT x -> field FROM pg_catalog.unnest(rows) x WHERE (x ->> 'id')::bigint = from_id);
+        rule := 'chosen: person ' || from_id || '''s value';
+      ELSE
+        chosen := choice;
+        rule := 'chosen: the value given';
+      END IF;
+    ELSIF field = 'emails' THEN
+      -- Every address of every record, once (compared as the address book does), the survivor's
+      -- first; the primary address is not repeated in the list.
+      list := '[]';
+      seen := CASE WHEN crm._merge_given(result -> 'email')
+                   THEN ARRAY[crm.normalize_address(result ->> 'email')] ELSE '{}' END;
+      FOR entry IN
+        SELECT e FROM (SELECT x, n FROM pg_catalog.unnest(rows) WITH ORDINALITY AS u(x, n)) r
+        CROSS JOIN LATERAL (SELECT r.x -> 'email' AS e, 0 AS k
+                            UNION ALL
+                            SELECT e, k FROM pg_catalog.jsonb_array_elements(r.x -> 'emails') WITH ORDINALITY AS l(e, k)) l
+        ORDER BY r.n, l.k
+      LOOP
+        IF crm._merge_given(entry) AND NOT crm.normalize_address(entry #>> '{}') = ANY (seen) THEN
+          list := list || pg_catalog.jsonb_build_array(entry);
+          seen := seen || crm.normalize_address(entry #>> '{}');
+        END IF;
+      END LOOP;
+      chosen := list;
+      rule := 'every address of every record, once, the survivor''s first';
+    ELSIF field = 'lifecycle_stage' THEN
+      chosen := s -> field;
+      rule := 'the survivor''s value';
+      FOR i IN 1 .. coalesce(pg_catalog.array_length(o, 1), 0) LOOP
+        IF crm._merge_given(o[i] -> field)
+           AND (NOT crm._merge_given(chosen)
+                OR crm._lifecycle_rank(o[i] ->> field) > crm._lifecycle_rank(chosen ->> field)) THEN
+          chosen := o[i] -> field;
+          rule := 'the furthest stage: person ' || (o[i] ->> 'id') || '''s';
+        END IF;
+      END LOOP;
+    ELSIF field = 'attributes' THEN
+      chosen := coalesce(s -> field, '{}');
+      FOR i IN REVERSE coalesce(pg_catalog.array_length(o, 1), 0) .. 1 LOOP
+        chosen := coalesce(o[i] -> field, '{}') || chosen;  -- earlier records win, the survivor most
+      END LOOP;
+      rule := 'every key of every record, the survivor''s value first, then the first given';
+    ELSIF field = 'created_at' THEN
+      chosen := (SELECT x -> field FROM pg_catalog.unnest(rows) x ORDER BY (x ->> field)::timestamptz LIMIT 1);
+      rule := 'the earliest';
+    ELSIF crm._merge_given(s -> field) THEN
+      chosen := s -> field;
+      rule := 'the survivor''s value';
+    ELSE
+      chosen := 'null';
+      rule := 'empty everywhere';
+      FOR i IN 1 .. coalesce(pg_catalog.array_length(o, 1), 0) LOOP
+        IF crm._merge_given(o[i] -> field) THEN
+          chosen := o[i] -> field;
+          rule := 'the survivor''s is empty: the first given, person ' || (o[i] ->> 'id') || '''s';
+          EXIT;
+        END IF;
+      END LOOP;
+    END IF;
+    result := pg_catalog.jsonb_set(result, ARRAY[field], coalesce(chosen, 'null'));
+    fields := fields || pg_catalog.jsonb_build_object(field, pg_catalog.jsonb_build_object(
+      'survivor', s -> field, 'others', others_values, 'chosen', chosen, 'rule', rule));
+  END LOOP;
+  -- The chosen values must make a row (a date that is not one fails here, not half-way through).
+  PERFORM pg_catalog.jsonb_populate_record(NULL::crm.person, result);
+
+  SELECT count(*) INTO participants FROM crm.participant p
+  WHERE p.person_id = ANY (others) AND p.workspace_id = (s ->> 'workspace_id')::bigint;
+  SELECT count(*) INTO pairs FROM crm.duplicate_candidate c
+  WHERE c.kind = 'person' AND (c.record_id = ANY (ids) OR c.other_id = ANY (ids))
+    AND (c.record_id = ANY (others) OR c.other_id = ANY (others));
+  SELECT count(*) INTO redirected FROM crm.person p WHERE p.merged_into = ANY (others);
+  RETURN pg_catalog.jsonb_build_object(
+    'kind', 'person', 'survivor', survivor, 'others', pg_catalog.to_jsonb(others),
+    'fields', fields, 'record', result,
+    'moves', pg_catalog.jsonb_build_object(
+      'participant', participants,
+      'duplicate_candidate', pairs,
+      'tombstones', coalesce(pg_catalog.array_length(others, 1), 0),
+      'tombstones_redirected', redirected));
+END
+$$;
+
+-- The rows of a merge's records, the survivor first and the others in the order given, checked:
+-- all exist in this workspace and are live. lock: FOR UPDATE, in id order (two merges of the same
+-- records wait for each other instead of deadlocking).
+CREATE FUNCTION crm._merge_rows(survivor bigint, others bigint[], lock boolean)
+RETURNS jsonb[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  ws bigint := crm.current_workspace();
+  ids bigint[] := survivor || others;
+  result_rows jsonb[];
+  r record;
+BEGIN
+  IF survivor IS NULL OR others IS NULL OR pg_catalog.array_length(others, 1) IS NULL
+     OR pg_catalog.array_position(others, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'a merge needs a survivor and at least one other record'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF pg_catalog.array_length(ids, 1) > 50 THEN
+    RAISE EXCEPTION 'a merge takes at most 50 records, not %', pg_catalog.array_length(ids, 1)
+      USING ERRCODE = 'program_limit_exceeded', HINT = 'merge in several steps into the same survivor';
+  END IF;
+  IF (SELECT count(DISTINCT x) FROM pg_catalog.unnest(ids) x) <> pg_catalog.array_length(ids, 1) THEN
+    RAISE EXCEPTION 'a record appears twice in the merge of % and %', survivor, others
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF lock THEN
+    PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
+  END IF;
+  FOR r IN
+    SELECT x.id, p.workspace_id, p.merged_into FROM pg_catalog.unnest(ids) x(id)
+    LEFT JOIN crm.person p ON p.id = x.id
+  LOOP
+    IF r.workspace_id IS DISTINCT FROM ws THEN
+      RAISE EXCEPTION 'person % does not exist in workspace %', r.id, ws
+        USING ERRCODE = 'no_data_found';
+    ELSIF r.merged_into IS NOT NULL THEN
+      RAISE EXCEPTION 'person % was merged into person %', r.id, r.merged_into
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'merge the live record (crm.resolve_id), or undo that merge first (crm.unmerge)';
+    END IF;
+  END LOOP;
+  SELECT pg_catalog.array_agg(pg_catalog.to_jsonb(p) ORDER BY x.n) INTO result_rows
+  FROM pg_catalog.unnest(ids) WITH ORDINALITY AS x(id, n) JOIN crm.person p ON p.id = x.id;
+  RETURN result_rows;
+END
+$$;
+
+-- The writing half of crm.merge, with the owner's rights (tombstones, the log, derived state);
+-- EXECUTE is the right to merge (crm.grant_access(role, 'merge')).
+CREATE FUNCTION crm._merge_apply(survivor bigint, others bigint[], choices jsonb, actor text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  ws constant bigint := crm._require_workspace(crm.current_workspace());
+  ids bigint[] := survivor || others;
+  plan jsonb;
+  before jsonb;
+  after jsonb;
+  moved jsonb;
+  written bigint[];
+  assignments text;
+  log_id bigint;
+BEGIN
+  -- The same merge again is a no-op: every other record is already a tombstone of the survivor.
+  PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
+  IF NOT EXISTS (SELECT FROM pg_catalog.unnest(others) x(id)
+                 WHERE NOT EXISTS (SELECT FROM crm.person p WHERE p.id = x.id AND p.workspace_id = ws
+                                     AND p.merged_into = survivor))
+     AND EXISTS (SELECT FROM crm.person p WHERE p.id = survivor AND p.workspace_id = ws AND p.merged_into IS NULL) THEN
+    SELECT l.id INTO log_id FROM crm.merge_log l
+    WHERE l.workspace_id = ws AND l.kind = 'person' AND l.survivor_id = survivor
+      AND l.merged_ids @> others AND l.unmerged_at IS NULL
+    ORDER BY l.id DESC LIMIT 1;
+    RETURN pg_catalog.jsonb_build_object('kind', 'person', 'survivor', survivor,
+      'others', pg_catalog.to_jsonb(others), 'merge_id', log_id, 'noop', true);
+  END IF;
+  plan := crm._merge_plan(survivor, others, choices, crm._merge_rows(survivor, others, true));
+
+  -- Every row this merge writes, as it was: the records, and the tombstones that named one of
+  -- the others (they will name the survivor).
+  PERFORM FROM crm.person p WHERE p.merged_into = ANY (others) ORDER BY p.id FOR UPDATE;
+  SELECT pg_catalog.array_agg(p.id ORDER BY p.id), pg_catalog.jsonb_object_agg(p.id, pg_catalog.to_jsonb(p))
+  INTO written, before
+  FROM crm.person p WHERE p.id = ANY (ids) OR p.merged_into = ANY (others);
+  moved := pg_catalog.jsonb_build_object(
+    'participant', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.id, p.person_id) ORDER BY p.id), '[]')
+                    FROM crm.participant p WHERE p.person_id = ANY (others) AND p.workspace_id = ws),
+    'duplicate_candidate', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c) ORDER BY c.record_id, c.other_id), '[]')
+                            FROM crm.duplicate_candidate c
+                            WHERE c.kind = 'person' AND (c.record_id = ANY (ids) OR c.other_id = ANY (ids))));
+
+  -- One statement for the survivor and the tombstones: the record triggers see the addresses
+  -- leave the others and join the survivor at once, and relink their participants once.
+  SELECT pg_catalog.string_agg(pg_catalog.format('%1$I = CASE WHEN p.id = $1 THEN r.%1$I ELSE p.%1$I END', a.attname), ', ' ORDER BY a.attnum)
+  INTO assignments
+  FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid = 'crm.person'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    AND a.attname NOT IN ('id', 'workspace_id', 'merged_into');
+  PERFORM crm._merge_writes(true);
+  EXECUTE pg_catalog.format('UPDATE crm.person p SET %s, merged_into = CASE WHEN p.id = $1 THEN NULL ELSE $1 END '
+                            'FROM pg_catalog.jsonb_populate_record(NULL::crm.person, $3) r WHERE p.id = ANY ($2)',
+                            assignments)
+  USING survivor, ids, pg_catalog.jsonb_set(plan -> 'record', '{updated_at}', pg_catalog.to_jsonb(pg_catalog.now()));
+  UPDATE crm.person p SET merged_into = survivor WHERE p.merged_into = ANY (others);
+  PERFORM crm._merge_writes(false);
+  -- Pairs of a tombstone mean nothing any more; the survivor's were scored again by its update.
+  DELETE FROM crm.duplicate_candidate c
+  WHERE c.kind = 'person' AND (c.record_id = ANY (others) OR c.other_id = ANY (others));
+
+  SELECT pg_catalog.jsonb_object_agg(p.id, pg_catalog.to_jsonb(p)) INTO after
+  FROM crm.person p WHERE p.id = ANY (written);
+  INSERT INTO crm.merge_log (workspace_id, kind, survivor_id, merged_ids, decisions, before, after, moved, merged_by)
+  VALUES (ws, 'person', survivor, others, plan -> 'fields', before, after, moved, actor)
+  RETURNING id INTO log_id;
+  RETURN plan - 'record' || pg_catalog.jsonb_build_object('merge_id', log_id, 'dry_run', false,
+                                                          'record', after -> survivor::text);
+END
+$$;
+
+CREATE FUNCTION crm.merge(kind text, survivor bigint, others bigint[], choices jsonb DEFAULT '{}',
+                          dry_run boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF kind IS DISTINCT FROM 'person' THEN
+    RAISE EXCEPTION 'merging % records is not available', coalesce('"' || kind || '"', 'NULL')
+      USING ERRCODE = CASE WHEN kind IN ('company', 'deal') THEN 'feature_not_supported' ELSE 'invalid_parameter_value' END,
+            HINT = 'people can be merged: crm.merge(''person'', survivor, others)';
+  END IF;
+  IF dry_run THEN
+    RETURN crm._merge_plan(survivor, others, choices, crm._merge_rows(survivor, others, false))
+           || '{"dry_run": true}';
+  END IF;
+  RETURN crm._merge_apply(survivor, others, choices, CURRENT_USER::text);
+END
+$$;
+COMMENT ON FUNCTION crm.merge(text, bigint, bigint[], jsonb, boolean) IS
+  'merges up to 49 people into the survivor in one transaction (dry_run: what it would do, writing nothing); returns each field''s decision, what moved and the merge id for crm.unmerge';
+
+-- Plays a merge backwards: every record row as it was before, the participants linked to the
+-- others by id back to them, and the duplicate pairs as they were. Refuses, listing the conflicts,
+-- when a row the merge wrote has changed since (a later merge of the survivor: undo that first).
+-- The writing half of crm.unmerge, with the owner's rights; EXECUTE is the right to merge.
+CREATE FUNCTION crm._unmerge_apply(merge_id bigint, actor text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  ws constant bigint := crm._require_workspace(crm.current_workspace());
+  m crm.merge_log;
+  ids bigint[];
+  conflicts jsonb;
+  assignments text;
+  participants bigint;
+BEGIN
+  SELECT * INTO m FROM crm.merge_log l WHERE l.id = merge_id AND l.workspace_id = ws FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no merge % in workspace %', merge_id, ws
+      USING ERRCODE = 'no_data_found', HINT = 'crm.merge_log lists the merges of this workspace';
+  ELSIF m.unmerged_at IS NOT NULL THEN
+    RAISE EXCEPTION 'merge % was undone at % by %', merge_id, m.unmerged_at, m.unmerged_by
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  ids := ARRAY(SELECT k::bigint FROM pg_catalog.jsonb_object_keys(m.before) k ORDER BY 1);
+  PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
+
+  SELECT pg_catalog.jsonb_agg(c ORDER BY c ->> 'id') INTO conflicts FROM (
+    SELECT pg_catalog.jsonb_build_object('table', 'person', 'id', k::bigint, 'conflict',
+             CASE WHEN p.id IS NULL THEN 'deleted since the merge' ELSE 'changed since the merge' END,
+             'fields', (SELECT pg_catalog.jsonb_agg(f.key ORDER BY f.key) FROM pg_catalog.jsonb_each(v) f
+                        WHERE (pg_catalog.to_jsonb(p) -> f.key) IS DISTINCT FROM f.value)) AS c
+    FROM pg_catalog.jsonb_each(m.after) e(k, v)
+    LEFT JOIN crm.person p ON p.id = k::bigint
+    WHERE p.id IS NULL OR pg_catalog.to_jsonb(p) <> v
+    UNION ALL
+    SELECT pg_catalog.jsonb_build_object('table', 'participant', 'id', p.id, 'conflict',
+             'links to person ' || coalesce(p.person_id::text, 'none') || ', not to the survivor')
+    FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
+    JOIN crm.participant p ON p.id = (x ->> 0)::bigint
+    WHERE p.person_id IS DISTINCT FROM m.survivor_id) conflict(c);
+  IF conflicts IS NOT NULL THEN
+    RAISE EXCEPTION 'merge % cannot be undone: % row(s) changed since', merge_id, pg_catalog.jsonb_array_length(conflicts)
+      USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = conflicts::text,
+            HINT = 'undo later merges of these records first (crm.merge_log), or merge again as they are';
+  END IF;
+
+  -- Every column back, in one statement (the record triggers give the addresses back at once).
+  SELECT pg_catalog.string_agg(pg_catalog.format('%1$I = r.%1$I', a.attname), ', ' ORDER BY a.attnum)
+  INTO assignments
+  FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid = 'crm.person'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'id';
+  PERFORM crm._merge_writes(true);
+  EXECUTE pg_catalog.format('UPDATE crm.person p SET %s FROM pg_catalog.jsonb_each($1) e, '
+                            'LATERAL pg_catalog.jsonb_populate_record(NULL::crm.person, e.value) r '
+                            'WHERE p.id = r.id', assignments)
+  USING m.before;
+  PERFORM crm._merge_writes(false);
+  -- Participants the others held by id (not by an address, which the records' triggers have
+  -- given back already): the participant trigger keeps an id given when its address resolves to
+  -- nobody.
+  UPDATE crm.participant p SET person_id = (x ->> 1)::bigint
+  FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
+  WHERE p.id = (x ->> 0)::bigint AND p.person_id = m.survivor_id;
+  GET DIAGNOSTICS participants = ROW_COUNT;
+  -- The duplicate pairs as they were (dismissals included); the records' triggers have scored
+  -- the restored profiles again, and these rows say what users had decided about them.
+  INSERT INTO crm.duplicate_candidate
+  SELECT r.* FROM pg_catalog.jsonb_array_elements(m.moved -> 'duplicate_candidate') x,
+       LATERAL pg_catalog.jsonb_populate_record(NULL::crm.duplicate_candidate, x) r
+  ON CONFLICT (kind, record_id, other_id) DO UPDATE SET
+    workspace_id = excluded.workspace_id, score = excluded.score, evidence = excluded.evidence,
+    status = excluded.status, detected_at = excluded.detected_at, fingerprint = excluded.fingerprint,
+    agreed = excluded.agreed;
+
+  UPDATE crm.merge_log l SET unmerged_at = pg_catalog.now(), unmerged_by = actor
+  WHERE l.id = merge_id;
+  RETURN pg_catalog.jsonb_build_object('merge_id', merge_id, 'kind', m.kind, 'survivor', m.survivor_id,
+                                       'restored', pg_catalog.to_jsonb(ids), 'participants', participants);
+END
+$$;
+CREATE FUNCTION crm.unmerge(merge_id bigint) RETURNS jsonb
+LANGUAGE sql
+RETURN crm._unmerge_apply(merge_id, CURRENT_USER::text);
+COMMENT ON FUNCTION crm.unmerge(bigint) IS
+  'undoes a merge exactly: every row as before the merge, or an error listing what changed since';
+ALTER TABLE crm.merge_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY workspace_boundary ON crm.merge_log
+  USING (workspace_id = ANY (ARRAY(SELECT w.id FROM crm.workspace w)));
+SELECT pg_catalog.pg_extension_config_dump('crm.merge_log', '');
+SELECT pg_catalog.pg_extension_config_dump('crm.merge_log_id_seq', '');
+
+-- The oracle: one row per difference between stored state and a from-scratch recomputation.
+-- Covers participant links (each participant's member, person and company against a fresh
+-- resolution of its address), missing signal rows, and every stored attribute. A tombstone
+-- (crm.merge) owns no address and has no signal row; an id that names one stands for the record
+-- it was merged into. After every table it reads exists (src/sql/70_merge.sql adds merged_into).
+-- Whole-table joins: hash joins, whatever the (possibly missing) statistics of tables filled in
+-- this very transaction suggest.
+CREATE OR REPLACE FUNCTION crm.verify_signals()
+RETURNS TABLE (record_kind text, record_id bigint, field text, stored text, expected text)
+LANGUAGE sql
+SET enable_nestloop = off
+AS $$
+  -- Address book: exactly the canonical addresses of every member and person.
+  WITH expected_addresses AS (
+    SELECT m.workspace_id, a AS address, m.id AS member_id, NULL::bigint AS person_id
+    FROM crm.member m, pg_catalog.unnest(crm.normalize_addresses(m.aliases || m.email)) a
+    UNION ALL
+    SELECT p.workspace_id, a, NULL, p.id
+    FROM crm.person p, pg_catalog.unnest(crm.normalize_addresses(p.emails || p.email)) a
+    WHERE p.merged_into IS NULL
+  ), stored_addresses AS (
+    SELECT workspace_id, address, member_id, person_id FROM crm.record_address
+  ), owner AS (
+    SELECT DISTINCT ON (workspace_id, address) workspace_id, address, member_id, person_id
+    FROM crm.record_address ORDER BY workspace_id, address, member_id NULLS LAST, person_id
+  ), domain_owner AS (
+    SELECT DISTINCT ON (workspace_id, crm.normalize_address(domain)) workspace_id,
+           crm.normalize_address(domain) AS domain, id
+    FROM crm.company WHERE domain IS NOT NULL ORDER BY 1, 2, id
+  ), links AS (
+    -- Participant links recomputed from scratch: the address owner (member before person), else
+    -- the ids the row carries while their records exist, else the company owning the domain.
+    SELECT p.id, p.member_id, p.person_id, p.company_id,
+           CASE WHEN o.member_id IS NOT NULL THEN o.member_id
+                WHEN o.person_id IS NOT NULL THEN NULL ELSE gm.id END AS e_member,
+           CASE WHEN o.member_id IS NOT NULL THEN NULL
+                WHEN o.person_id IS NOT NULL THEN o.person_id
+                WHEN gm.id IS NOT NULL THEN NULL ELSE gp.id END AS e_person,
+           CASE WHEN o.member_id IS NOT NULL THEN NULL
+                WHEN o.person_id IS NOT NULL THEN op.company_id
+                WHEN gm.id IS NOT NULL THEN NULL
+                WHEN gp.id IS NOT NULL THEN gp.company_id ELSE d.id END AS e_company
+    FROM crm.participant p
+    LEFT JOIN owner o ON o.workspace_id = p.workspace_id AND o.address = p.address
+    LEFT JOIN crm.person op ON op.id = o.person_id
+    LEFT JOIN crm.member gm ON gm.id = p.member_id AND gm.workspace_id = p.workspace_id
+    LEFT JOIN crm.person given ON given.id = p.person_id AND given.workspace_id = p.workspace_id
+    LEFT JOIN crm.person gp ON gp.id = coalesce(given.merged_into, given.id) AND gp.workspace_id = p.workspace_id
+    LEFT JOIN domain_owner d ON d.workspace_id = p.workspace_id AND d.domain = crm.address_domain(p.address)
+  )
+  SELECT 'address', coalesce(x.member_id, x.person_id), x.address, 'missing', 'present'
+  FROM (SELECT * FROM expected_addresses EXCEPT ALL SELECT * FROM stored_addresses) x
+  UNION ALL
+  SELECT 'address', coalesce(x.member_id, x.person_id), x.address, 'present', 'missing'
+  FROM (SELECT * FROM stored_addresses EXCEPT ALL SELECT * FROM expected_addresses) x
+  UNION ALL
+  SELECT 'person', p.id, 'signal row', 'missing', 'present'
+  FROM crm.person p
+  WHERE p.merged_into IS NULL AND NOT EXISTS (SELECT FROM crm.person_signal s WHERE s.person_id = p.id)
+  UNION ALL
+  SELECT 'person', s.person_id, 'signal row', 'present', 'missing'
+  FROM crm.person_signal s
+  WHERE NOT EXISTS (SELECT FROM crm.person p WHERE p.id = s.person_id AND p.merged_into IS NULL)
+  UNION ALL
+  SELECT 'company', c.id, 'signal row', 'missing', 'present'
+  FROM crm.company c WHERE NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.company_id = c.id)
+  UNION ALL
+  SELECT 'company', s.company_id, 'signal row', 'present', 'missing'
+  FROM crm.company_signal s WHERE NOT EXISTS (SELECT FROM crm.company c WHERE c.id = s.company_id)
+  UNION ALL
+  SELECT 'participant', l.id, f.field, f.stored, f.expected
+  FROM links l
+  CROSS JOIN LATERAL (VALUES ('member_id', l.member_id::text, l.e_member::text),
+                             ('person_id', l.person_id::text, l.e_person::text),
+                             ('company_id', l.company_id::text, l.e_company::text)) f(field, stored, expected)
+  WHERE f.stored IS DISTINCT FROM f.expected
+  UNION ALL
+  SELECT * FROM crm._verify_signal_state()
+$$;
+COMMENT ON FUNCTION crm.verify_signals() IS 'lists every difference between stored derived state and a from-scratch recomputation; empty when all is right';
+
 -- Hardening: keep this section last; every function above is in its final form here.
 DO $$
 DECLARE
@@ -1486,12 +2038,12 @@ DECLARE
     'default_duplicate_model', 'given_name_forms', 'is_disposable_email_domain', 'is_free_email_domain',
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
-    '_interaction_deleting'];
+    '_interaction_deleting', '_merge_writes', '_merged_into_guard'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
     '_record_relink', '_company_delete_claim', '_records_truncated', '_workspace_model', '_model_changed',
-    '_workspace_capture_policy', '_match_frequency_changed',
+    '_workspace_capture_policy', '_match_frequency_changed', '_merge_apply', '_unmerge_apply',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
 BEGIN
