@@ -177,7 +177,7 @@ BEGIN
       FOR i IN 1 .. coalesce(pg_catalog.array_length(o, 1), 0) LOOP
         IF crm._merge_given(o[i] -> field)
            AND (NOT crm._merge_given(chosen)
-                OR crm._lifecycle_rank(o[i] ->> field) > crm._lifecycle_rank(chosen ->> field)) THEN
+                OR crm._lifecycle_rank(o[i] ->> field) > crm._lifecycle_rank(chosen #>> '{}')) THEN
           chosen := o[i] -> field;
           rule := 'the furthest stage: person ' || (o[i] ->> 'id') || '''s';
         END IF;
@@ -229,18 +229,12 @@ BEGIN
 END
 $$;
 
--- The rows of a merge's records, the survivor first and the others in the order given, checked:
--- all exist in this workspace and are live. lock: FOR UPDATE, in id order (two merges of the same
--- records wait for each other instead of deadlocking).
-CREATE FUNCTION crm._merge_rows(survivor bigint, others bigint[], lock boolean)
-RETURNS jsonb[]
-LANGUAGE plpgsql
+-- A merge's arguments, before anything is read: a survivor, 1 to 49 others, no record twice.
+CREATE FUNCTION crm._merge_check(survivor bigint, others bigint[]) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-  ws bigint := crm.current_workspace();
   ids bigint[] := survivor || others;
-  result_rows jsonb[];
-  r record;
 BEGIN
   IF survivor IS NULL OR others IS NULL OR pg_catalog.array_length(others, 1) IS NULL
      OR pg_catalog.array_position(others, NULL) IS NOT NULL THEN
@@ -255,6 +249,23 @@ BEGIN
     RAISE EXCEPTION 'a record appears twice in the merge of % and %', survivor, others
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
+END
+$$;
+
+-- The rows of a merge's records, the survivor first and the others in the order given, checked:
+-- all exist in this workspace and are live. lock: FOR UPDATE, in id order (two merges of the same
+-- records wait for each other instead of deadlocking).
+CREATE FUNCTION crm._merge_rows(survivor bigint, others bigint[], lock boolean)
+RETURNS jsonb[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  ws bigint := crm.current_workspace();
+  ids bigint[] := survivor || others;
+  result_rows jsonb[];
+  r record;
+BEGIN
+  PERFORM crm._merge_check(survivor, others);
   IF lock THEN
     PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
   END IF;
@@ -294,6 +305,7 @@ DECLARE
   assignments text;
   log_id bigint;
 BEGIN
+  PERFORM crm._merge_check(survivor, others);
   -- The same merge again is a no-op: every other record is already a tombstone of the survivor.
   PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
   IF NOT EXISTS (SELECT FROM pg_catalog.unnest(others) x(id)

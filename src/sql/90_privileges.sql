@@ -30,7 +30,7 @@ BEGIN
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read.
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_rows(bigint, bigint[], boolean), '
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_check(bigint, bigint[]), crm._merge_rows(bigint, bigint[], boolean), '
     'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '

@@ -210,7 +210,7 @@ BEGIN
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read.
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_rows(bigint, bigint[], boolean), '
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_check(bigint, bigint[]), crm._merge_rows(bigint, bigint[], boolean), '
     'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
@@ -1662,7 +1662,7 @@ BEGIN
       FOR i IN 1 .. coalesce(pg_catalog.array_length(o, 1), 0) LOOP
         IF crm._merge_given(o[i] -> field)
            AND (NOT crm._merge_given(chosen)
-                OR crm._lifecycle_rank(o[i] ->> field) > crm._lifecycle_rank(chosen ->> field)) THEN
+                OR crm._lifecycle_rank(o[i] ->> field) > crm._lifecycle_rank(chosen #>> '{}')) THEN
           chosen := o[i] -> field;
           rule := 'the furthest stage: person ' || (o[i] ->> 'id') || '''s';
         END IF;
@@ -1714,18 +1714,12 @@ BEGIN
 END
 $$;
 
--- The rows of a merge's records, the survivor first and the others in the order given, checked:
--- all exist in this workspace and are live. lock: FOR UPDATE, in id order (two merges of the same
--- records wait for each other instead of deadlocking).
-CREATE FUNCTION crm._merge_rows(survivor bigint, others bigint[], lock boolean)
-RETURNS jsonb[]
-LANGUAGE plpgsql
+-- A merge's arguments, before anything is read: a survivor, 1 to 49 others, no record twice.
+CREATE FUNCTION crm._merge_check(survivor bigint, others bigint[]) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-  ws bigint := crm.current_workspace();
   ids bigint[] := survivor || others;
-  result_rows jsonb[];
-  r record;
 BEGIN
   IF survivor IS NULL OR others IS NULL OR pg_catalog.array_length(others, 1) IS NULL
      OR pg_catalog.array_position(others, NULL) IS NOT NULL THEN
@@ -1740,6 +1734,23 @@ BEGIN
     RAISE EXCEPTION 'a record appears twice in the merge of % and %', survivor, others
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
+END
+$$;
+
+-- The rows of a merge's records, the survivor first and the others in the order given, checked:
+-- all exist in this workspace and are live. lock: FOR UPDATE, in id order (two merges of the same
+-- records wait for each other instead of deadlocking).
+CREATE FUNCTION crm._merge_rows(survivor bigint, others bigint[], lock boolean)
+RETURNS jsonb[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  ws bigint := crm.current_workspace();
+  ids bigint[] := survivor || others;
+  result_rows jsonb[];
+  r record;
+BEGIN
+  PERFORM crm._merge_check(survivor, others);
   IF lock THEN
     PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
   END IF;
@@ -1779,6 +1790,7 @@ DECLARE
   assignments text;
   log_id bigint;
 BEGIN
+  PERFORM crm._merge_check(survivor, others);
   -- The same merge again is a no-op: every other record is already a tombstone of the survivor.
   PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
   IF NOT EXISTS (SELECT FROM pg_catalog.unnest(others) x(id)
