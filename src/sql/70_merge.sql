@@ -225,7 +225,8 @@ BEGIN
       'participant', participants,
       'duplicate_candidate', pairs,
       'tombstones', coalesce(pg_catalog.array_length(others, 1), 0),
-      'tombstones_redirected', redirected));
+      'tombstones_redirected', redirected,
+      'references', crm._merge_references_count('person', others)));
 END
 $$;
 
@@ -348,6 +349,8 @@ BEGIN
   USING survivor, ids, pg_catalog.jsonb_set(plan -> 'record', '{updated_at}', pg_catalog.to_jsonb(pg_catalog.now()));
   UPDATE crm.person p SET merged_into = survivor WHERE p.merged_into = ANY (others);
   PERFORM crm._merge_writes(false);
+  -- The application's own references (crm.register_merge_reference).
+  moved := moved || pg_catalog.jsonb_build_object('references', crm._merge_references_move('person', survivor, others));
   -- Pairs of a tombstone mean nothing any more; the survivor's were scored again by its update.
   DELETE FROM crm.duplicate_candidate c
   WHERE c.kind = 'person' AND (c.record_id = ANY (others) OR c.other_id = ANY (others));
@@ -423,7 +426,10 @@ BEGIN
              'links to person ' || coalesce(p.person_id::text, 'none') || ', not to the survivor')
     FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
     JOIN crm.participant p ON p.id = (x ->> 0)::bigint
-    WHERE p.person_id IS DISTINCT FROM m.survivor_id) conflict(c);
+    WHERE p.person_id IS DISTINCT FROM m.survivor_id
+    UNION ALL
+    SELECT x FROM pg_catalog.jsonb_array_elements(crm._merge_references_back(m.moved -> 'references', m.survivor_id, false)) x
+    ) conflict(c);
   IF conflicts IS NOT NULL THEN
     RAISE EXCEPTION 'merge % cannot be undone: % row(s) changed since', merge_id, pg_catalog.jsonb_array_length(conflicts)
       USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = conflicts::text,
@@ -448,6 +454,7 @@ BEGIN
   FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
   WHERE p.id = (x ->> 0)::bigint AND p.person_id = m.survivor_id;
   GET DIAGNOSTICS participants = ROW_COUNT;
+  PERFORM crm._merge_references_back(m.moved -> 'references', m.survivor_id, true);
   -- The duplicate pairs as they were (dismissals included); the records' triggers have scored
   -- the restored profiles again, and these rows say what users had decided about them.
   INSERT INTO crm.duplicate_candidate

@@ -13,8 +13,10 @@ REVOKE ALL ON FUNCTION crm.train_duplicate_model(text) FROM PUBLIC;
 -- triggers write them (src/sql/92_hardening.sql).
 --   reader       BI tools: read every view and table, nothing else
 --   application  reader + write records and activity, capture email and calendars, dismiss pairs
---   maintenance  reader + tick, rebuild, scan, train, verify, and the per-workspace settings
---   merge        reader + merge and unmerge records (anyone who reads may preview a merge)
+--   maintenance  reader + tick, rebuild, scan, train, verify, the per-workspace settings, and
+--                the application's references merges move
+--   merge        reader + merge and unmerge records, approve and reject requests (anyone who
+--                reads may preview a merge and request one)
 CREATE FUNCTION crm.grant_access(grantee regrole, access text) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -29,9 +31,10 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
-  -- A merge's preview (crm.merge(..., dry_run => true)) is a read.
+  -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_check(bigint, bigint[]), crm._merge_rows(bigint, bigint[], boolean), '
-    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text) TO %s', grantee);
+    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text), '
+    'crm._merge_request_file(text, bigint, bigint[], jsonb, jsonb, text), crm._merge_references_count(text, bigint[]) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
       'crm.interaction, crm.participant TO %s', grantee);
@@ -40,12 +43,14 @@ BEGIN
       'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
   ELSIF access = 'merge' THEN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(bigint, bigint[], jsonb, text), '
-      'crm._unmerge_apply(bigint, text) TO %s', grantee);
+      'crm._unmerge_apply(bigint, text), crm._pending_merge_request(bigint), '
+      'crm._merge_request_decided(bigint, text, bigint, text) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
-      'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state() TO %s', grantee);
+      'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
+      'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);
   END IF;
 END
 $$;

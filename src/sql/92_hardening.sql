@@ -26,6 +26,8 @@ DECLARE
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
     '_record_relink', '_company_delete_claim', '_records_truncated', '_workspace_model', '_model_changed',
     '_workspace_capture_policy', '_match_frequency_changed', '_merge_apply', '_unmerge_apply',
+    '_merge_request_file', '_pending_merge_request', '_merge_request_decided',
+    'register_merge_reference', 'unregister_merge_reference', '_merge_references_count',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
 BEGIN

@@ -79,7 +79,7 @@ SELECT is((SELECT p #> '{fields,attributes,chosen}' FROM preview), '{"tier": "go
 SELECT is((SELECT (p #>> '{fields,created_at,chosen}')::timestamptz FROM preview), '2026-01-01'::timestamptz,
           'the earliest creation');
 SELECT is((SELECT p #> '{moves}' FROM preview),
-          '{"participant": 5, "duplicate_candidate": 2, "tombstones": 2, "tombstones_redirected": 0}'::jsonb,
+          '{"participant": 5, "duplicate_candidate": 2, "tombstones": 2, "tombstones_redirected": 0, "references": {}}'::jsonb,
           'the preview counts the rows that move');
 
 -- Choices override any rule; a bad one changes nothing.

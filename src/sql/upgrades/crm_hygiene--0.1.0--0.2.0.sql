@@ -209,9 +209,10 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
-  -- A merge's preview (crm.merge(..., dry_run => true)) is a read.
+  -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_check(bigint, bigint[]), crm._merge_rows(bigint, bigint[], boolean), '
-    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text) TO %s', grantee);
+    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text), '
+    'crm._merge_request_file(text, bigint, bigint[], jsonb, jsonb, text), crm._merge_references_count(text, bigint[]) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
       'crm.interaction, crm.participant TO %s', grantee);
@@ -220,12 +221,14 @@ BEGIN
       'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
   ELSIF access = 'merge' THEN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(bigint, bigint[], jsonb, text), '
-      'crm._unmerge_apply(bigint, text) TO %s', grantee);
+      'crm._unmerge_apply(bigint, text), crm._pending_merge_request(bigint), '
+      'crm._merge_request_decided(bigint, text, bigint, text) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
-      'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state() TO %s', grantee);
+      'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
+      'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);
   END IF;
 END
 $$;
@@ -1710,7 +1713,8 @@ BEGIN
       'participant', participants,
       'duplicate_candidate', pairs,
       'tombstones', coalesce(pg_catalog.array_length(others, 1), 0),
-      'tombstones_redirected', redirected));
+      'tombstones_redirected', redirected,
+      'references', crm._merge_references_count('person', others)));
 END
 $$;
 
@@ -1833,6 +1837,8 @@ BEGIN
   USING survivor, ids, pg_catalog.jsonb_set(plan -> 'record', '{updated_at}', pg_catalog.to_jsonb(pg_catalog.now()));
   UPDATE crm.person p SET merged_into = survivor WHERE p.merged_into = ANY (others);
   PERFORM crm._merge_writes(false);
+  -- The application's own references (crm.register_merge_reference).
+  moved := moved || pg_catalog.jsonb_build_object('references', crm._merge_references_move('person', survivor, others));
   -- Pairs of a tombstone mean nothing any more; the survivor's were scored again by its update.
   DELETE FROM crm.duplicate_candidate c
   WHERE c.kind = 'person' AND (c.record_id = ANY (others) OR c.other_id = ANY (others));
@@ -1908,7 +1914,10 @@ BEGIN
              'links to person ' || coalesce(p.person_id::text, 'none') || ', not to the survivor')
     FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
     JOIN crm.participant p ON p.id = (x ->> 0)::bigint
-    WHERE p.person_id IS DISTINCT FROM m.survivor_id) conflict(c);
+    WHERE p.person_id IS DISTINCT FROM m.survivor_id
+    UNION ALL
+    SELECT x FROM pg_catalog.jsonb_array_elements(crm._merge_references_back(m.moved -> 'references', m.survivor_id, false)) x
+    ) conflict(c);
   IF conflicts IS NOT NULL THEN
     RAISE EXCEPTION 'merge % cannot be undone: % row(s) changed since', merge_id, pg_catalog.jsonb_array_length(conflicts)
       USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = conflicts::text,
@@ -1933,6 +1942,7 @@ BEGIN
   FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
   WHERE p.id = (x ->> 0)::bigint AND p.person_id = m.survivor_id;
   GET DIAGNOSTICS participants = ROW_COUNT;
+  PERFORM crm._merge_references_back(m.moved -> 'references', m.survivor_id, true);
   -- The duplicate pairs as they were (dismissals included); the records' triggers have scored
   -- the restored profiles again, and these rows say what users had decided about them.
   INSERT INTO crm.duplicate_candidate
@@ -1954,11 +1964,331 @@ LANGUAGE sql
 RETURN crm._unmerge_apply(merge_id, CURRENT_USER::text);
 COMMENT ON FUNCTION crm.unmerge(bigint) IS
   'undoes a merge exactly: every row as before the merge, or an error listing what changed since';
+-- References from an application's own tables to the records a merge joins (docs/MERGE.md): a
+-- registered column that names one of the others names the survivor after the merge, and its
+-- first value again after the unmerge. Rows are logged by the table's primary key.
+
+CREATE TABLE crm.merge_reference (
+  kind text NOT NULL CONSTRAINT merge_reference_kind CHECK (kind IN ('person')),
+  -- the table as a qualified name (text, not regclass, so a dump restores before the table does)
+  table_name text NOT NULL,
+  column_name name NOT NULL,
+  key_columns name[] NOT NULL,
+  registered_by text NOT NULL,
+  registered_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (kind, table_name, column_name)
+);
+COMMENT ON TABLE crm.merge_reference IS
+  'columns of the application''s tables that hold record ids: merges move them to the survivor, unmerges back';
+
+CREATE FUNCTION crm.register_merge_reference(kind text, ref_table regclass, ref_column name)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  keys name[];
+  column_type regtype;
+BEGIN
+  IF kind IS DISTINCT FROM 'person' THEN
+    RAISE EXCEPTION 'references to % records cannot be registered', coalesce('"' || kind || '"', 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'people are merged: register references to ''person''';
+  END IF;
+  SELECT a.atttypid::regtype INTO column_type FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid = ref_table AND a.attname = ref_column AND a.attnum > 0 AND NOT a.attisdropped;
+  IF column_type IS NULL THEN
+    RAISE EXCEPTION '% has no column %', ref_table, ref_column USING ERRCODE = 'undefined_column';
+  ELSIF column_type NOT IN ('bigint'::regtype, 'integer'::regtype) THEN
+    RAISE EXCEPTION '%.% is %, not an id', ref_table, ref_column, column_type
+      USING ERRCODE = 'datatype_mismatch', HINT = 'register a bigint column that holds record ids';
+  END IF;
+  SELECT pg_catalog.array_agg(a.attname ORDER BY k.n) INTO keys
+  FROM pg_catalog.pg_index i
+  CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+  WHERE i.indrelid = ref_table AND i.indisprimary;
+  IF keys IS NULL THEN
+    RAISE EXCEPTION '% has no primary key', ref_table
+      USING ERRCODE = 'invalid_table_definition', HINT = 'a merge logs the rows it moves by their primary key';
+  END IF;
+  INSERT INTO crm.merge_reference (kind, table_name, column_name, key_columns, registered_by)
+  VALUES (kind, ref_table::text, ref_column, keys, SESSION_USER::text)
+  ON CONFLICT ON CONSTRAINT merge_reference_pkey DO UPDATE SET key_columns = excluded.key_columns;
+END
+$$;
+COMMENT ON FUNCTION crm.register_merge_reference(text, regclass, name) IS
+  'declares a column of an application table that holds ids of records of this kind: merges move it to the survivor';
+
+CREATE FUNCTION crm.unregister_merge_reference(kind text, ref_table regclass, ref_column name)
+RETURNS boolean
+LANGUAGE sql
+AS $$
+  WITH gone AS (DELETE FROM crm.merge_reference r
+                WHERE r.kind = unregister_merge_reference.kind AND r.table_name = ref_table::text
+                  AND r.column_name = ref_column RETURNING 1)
+  SELECT EXISTS (SELECT FROM gone);
+$$;
+
+-- Rows of each registered column that name one of the others: {"<table>.<column>": count}.
+CREATE FUNCTION crm._merge_references_count(kind text, others bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  r crm.merge_reference;
+  n bigint;
+  out jsonb := '{}';
+BEGIN
+  FOR r IN SELECT * FROM crm.merge_reference m WHERE m.kind = _merge_references_count.kind ORDER BY 2, 3 LOOP
+    EXECUTE pg_catalog.format('SELECT count(*) FROM %s WHERE %I = ANY ($1)', r.table_name, r.column_name)
+      INTO n USING others;
+    out := out || pg_catalog.jsonb_build_object(r.table_name || '.' || r.column_name, n);
+  END LOOP;
+  RETURN out;
+END
+$$;
+
+-- Moves every registered column from the others to the survivor; returns what it moved:
+-- [{"table", "column", "key_columns", "rows": [[key, from], ...]}].
+CREATE FUNCTION crm._merge_references_move(kind text, survivor bigint, others bigint[]) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r crm.merge_reference;
+  key_list text;
+  moved jsonb;
+  out jsonb := '[]';
+BEGIN
+  FOR r IN SELECT * FROM crm.merge_reference m WHERE m.kind = _merge_references_move.kind ORDER BY 2, 3 LOOP
+    SELECT pg_catalog.string_agg(pg_catalog.format('t.%I', k), ', ') INTO key_list FROM pg_catalog.unnest(r.key_columns) k;
+    EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(%1$s), t.%3$I)) '
+                              'FROM (SELECT * FROM %2$s t WHERE t.%3$I = ANY ($1) FOR UPDATE) t',
+                              key_list, r.table_name, r.column_name)
+      INTO moved USING others;
+    EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$I = $1 WHERE t.%2$I = ANY ($2)', r.table_name, r.column_name)
+      USING survivor, others;
+    IF moved IS NOT NULL THEN
+      out := out || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+        'table', r.table_name, 'column', r.column_name, 'key_columns', pg_catalog.to_jsonb(r.key_columns), 'rows', moved));
+    END IF;
+  END LOOP;
+  RETURN out;
+END
+$$;
+
+-- The rows moved (as _merge_references_move returned them) that no longer name the survivor:
+-- [{"table", "key", "conflict"}]; or, with restore, sets them back.
+CREATE FUNCTION crm._merge_references_back(moved jsonb, survivor bigint, restore boolean) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  ref jsonb;
+  key_match text;
+  conflicts jsonb := '[]';
+  found jsonb;
+BEGIN
+  FOR ref IN SELECT x FROM pg_catalog.jsonb_array_elements(coalesce(moved, '[]')) x LOOP
+    SELECT pg_catalog.string_agg(pg_catalog.format('t.%I::text = (r.value -> 0 ->> %s)', k, n - 1), ' AND ')
+    INTO key_match FROM pg_catalog.jsonb_array_elements_text(ref -> 'key_columns') WITH ORDINALITY AS c(k, n);
+    IF restore THEN
+      EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$I = (r.value ->> 1)::bigint '
+                                'FROM pg_catalog.jsonb_array_elements($1) r WHERE %3$s AND t.%2$I = $2',
+                                ref ->> 'table', ref ->> 'column', key_match)
+        USING ref -> 'rows', survivor;
+    ELSE
+      EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''table'', %1$L, ''key'', r.value -> 0, '
+                                '''conflict'', ''names '' || coalesce(t.%2$I::text, ''nothing'') || '', not the survivor'')) '
+                                'FROM pg_catalog.jsonb_array_elements($1) r JOIN %1$s t ON %3$s '
+                                'WHERE t.%2$I IS DISTINCT FROM $2',
+                                ref ->> 'table', ref ->> 'column', key_match)
+        INTO found USING ref -> 'rows', survivor;
+      conflicts := conflicts || coalesce(found, '[]');
+    END IF;
+  END LOOP;
+  RETURN conflicts;
+END
+$$;
+-- Merges as a workflow (docs/MERGE.md): requests that whoever reads may file, with their preview,
+-- approved by a role with the merge access; and bulk merges of duplicate sets, each set on its own.
+
+CREATE TABLE crm.merge_request (
+  id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
+  kind text NOT NULL CONSTRAINT merge_request_kind CHECK (kind IN ('person')),
+  survivor_id bigint NOT NULL,
+  other_ids bigint[] NOT NULL,
+  choices jsonb NOT NULL DEFAULT '{}',
+  preview jsonb NOT NULL,  -- the merge's preview when requested (crm.merge(..., dry_run => true))
+  status text NOT NULL DEFAULT 'pending'
+    CONSTRAINT merge_request_status CHECK (status IN ('pending', 'approved', 'rejected')),
+  requested_by text NOT NULL,
+  requested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  decided_by text,
+  decided_at timestamptz,
+  merge_id bigint REFERENCES crm.merge_log ON DELETE SET NULL
+);
+CREATE INDEX merge_request_pending_idx ON crm.merge_request (workspace_id, requested_at) WHERE status = 'pending';
+COMMENT ON TABLE crm.merge_request IS
+  'merges asked for, with their preview; crm.approve_merge carries one out, crm.reject_merge declines it';
+
+-- Files a request, with the caller's rights for its preview (a bad request fails here, as the
+-- merge would); the row is written with the owner's (nobody else writes crm.merge_request).
+CREATE FUNCTION crm.request_merge(kind text, survivor bigint, others bigint[], choices jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  RETURN crm._merge_request_file(kind, survivor, others, coalesce(choices, '{}'),
+                                 crm.merge(kind, survivor, others, choices, dry_run => true),
+                                 CURRENT_USER::text);
+END
+$$;
+COMMENT ON FUNCTION crm.request_merge(text, bigint, bigint[], jsonb) IS
+  'asks for a merge (anyone who reads may): stores it with its preview, pending; returns the request id';
+
+CREATE FUNCTION crm._merge_request_file(kind text, survivor bigint, others bigint[], choices jsonb,
+                                        preview jsonb, actor text)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+  INSERT INTO crm.merge_request (workspace_id, kind, survivor_id, other_ids, choices, preview, requested_by)
+  VALUES (crm._require_workspace(crm.current_workspace()), kind, survivor, others, choices, preview, actor)
+  RETURNING id;
+$$;
+
+-- The request, locked (the owner's rights), checked pending and of this workspace.
+CREATE FUNCTION crm._pending_merge_request(request_id bigint) RETURNS crm.merge_request
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r crm.merge_request;
+BEGIN
+  SELECT * INTO r FROM crm.merge_request m
+  WHERE m.id = request_id AND m.workspace_id = crm._require_workspace(crm.current_workspace()) FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no merge request % in workspace %', request_id, crm.current_workspace()
+      USING ERRCODE = 'no_data_found', HINT = 'crm.merge_request lists the requests of this workspace';
+  ELSIF r.status <> 'pending' THEN
+    RAISE EXCEPTION 'merge request % was % by % at %', request_id, r.status, r.decided_by, r.decided_at
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  RETURN r;
+END
+$$;
+
+-- Marks a request decided (the owner's rights: nobody else writes crm.merge_request).
+CREATE FUNCTION crm._merge_request_decided(request_id bigint, decision text, log_id bigint, actor text)
+RETURNS void
+LANGUAGE sql
+AS $$
+  UPDATE crm.merge_request SET status = decision, decided_by = actor, decided_at = pg_catalog.now(), merge_id = log_id
+  WHERE id = request_id AND workspace_id = crm._require_workspace(crm.current_workspace());
+$$;
+
+-- Carries a pending request out, as crm.merge would (needs the merge access), and marks it.
+CREATE FUNCTION crm.approve_merge(request_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r crm.merge_request := crm._pending_merge_request(request_id);
+  result jsonb;
+BEGIN
+  result := crm._merge_apply(r.survivor_id, r.other_ids, r.choices, CURRENT_USER::text);
+  PERFORM crm._merge_request_decided(request_id, 'approved', (result ->> 'merge_id')::bigint, CURRENT_USER::text);
+  RETURN result || pg_catalog.jsonb_build_object('request_id', request_id);
+END
+$$;
+COMMENT ON FUNCTION crm.approve_merge(bigint) IS
+  'carries out a pending merge request (merge access) and marks it approved; returns what crm.merge returns';
+
+CREATE FUNCTION crm.reject_merge(request_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r crm.merge_request := crm._pending_merge_request(request_id);
+BEGIN
+  IF NOT pg_catalog.has_function_privilege('crm._merge_apply(bigint, bigint[], jsonb, text)', 'EXECUTE') THEN
+    RAISE EXCEPTION 'rejecting merge request % needs the merge access', r.id
+      USING ERRCODE = 'insufficient_privilege', HINT = 'crm.grant_access(role, ''merge'')';
+  END IF;
+  PERFORM crm._merge_request_decided(request_id, 'rejected', NULL, CURRENT_USER::text);
+END
+$$;
+COMMENT ON FUNCTION crm.reject_merge(bigint) IS 'declines a pending merge request (merge access)';
+
+-- Merges every duplicate set of this workspace whose weakest open pair scores at least
+-- min_score, each set in a subtransaction of its own: a set that fails (a record merged or
+-- deleted meanwhile, a rule refusing) is reported and left as it was, the others are merged.
+-- The survivor is the record with the most interactions, then the oldest, then the lowest id.
+CREATE FUNCTION crm.merge_sets(kind text, min_score float8)
+RETURNS TABLE (set_id bigint, survivor bigint, others bigint[], score float8, outcome text, merge_id bigint, reason text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  s record;
+  result jsonb;
+BEGIN
+  IF kind IS DISTINCT FROM 'person' THEN
+    PERFORM crm.merge(kind, NULL, NULL);  -- the same refusal as crm.merge's
+  END IF;
+  IF min_score IS NULL OR NOT (min_score > 0 AND min_score <= 1) THEN
+    RAISE EXCEPTION 'min_score must be in (0, 1], not %', min_score
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  FOR s IN
+    WITH sets AS (
+      SELECT d.set_id, pg_catalog.array_agg(d.record_id) AS ids
+      FROM crm.duplicate_sets d
+      WHERE d.kind = 'person' AND d.workspace_id = crm.current_workspace()
+      GROUP BY d.set_id
+    ), scored AS (
+      SELECT x.set_id, x.ids,
+             (SELECT min(c.score) FROM crm.duplicate_candidate c
+              WHERE c.kind = 'person' AND c.status = 'open' AND c.record_id = ANY (x.ids) AND c.other_id = ANY (x.ids)) AS score
+      FROM sets x
+    )
+    SELECT x.set_id, x.score, o.ids
+    FROM scored x
+    CROSS JOIN LATERAL (
+      SELECT pg_catalog.array_agg(p.id ORDER BY coalesce(g.interaction_count, 0) DESC, p.created_at, p.id) AS ids
+      FROM crm.person p LEFT JOIN crm.person_signal g ON g.person_id = p.id
+      WHERE p.id = ANY (x.ids)) o
+    WHERE x.score >= min_score
+    ORDER BY x.set_id
+  LOOP
+    set_id := s.set_id;
+    survivor := s.ids[1];
+    others := s.ids[2:];
+    score := s.score;
+    merge_id := NULL;
+    reason := NULL;
+    BEGIN
+      result := crm._merge_apply(survivor, others, '{}', CURRENT_USER::text);
+      merge_id := (result ->> 'merge_id')::bigint;
+      outcome := 'merged';
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE;  -- not a set's problem: no set can be merged
+    WHEN OTHERS THEN
+      outcome := 'failed';
+      reason := SQLSTATE || ': ' || SQLERRM;
+    END;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION crm.merge_sets(text, float8) IS
+  'merges each duplicate set whose weakest open pair scores at least min_score into its most active record, each set on its own; one row per set';
 ALTER TABLE crm.merge_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY workspace_boundary ON crm.merge_log
   USING (workspace_id = ANY (ARRAY(SELECT w.id FROM crm.workspace w)));
+ALTER TABLE crm.merge_request ENABLE ROW LEVEL SECURITY;
+CREATE POLICY workspace_boundary ON crm.merge_request
+  USING (workspace_id = ANY (ARRAY(SELECT w.id FROM crm.workspace w)));
 SELECT pg_catalog.pg_extension_config_dump('crm.merge_log', '');
 SELECT pg_catalog.pg_extension_config_dump('crm.merge_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('crm.merge_request', '');
+SELECT pg_catalog.pg_extension_config_dump('crm.merge_request_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('crm.merge_reference', '');
 
 -- The oracle: one row per difference between stored state and a from-scratch recomputation.
 -- Covers participant links (each participant's member, person and company against a fresh
@@ -2056,6 +2386,8 @@ DECLARE
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
     '_record_relink', '_company_delete_claim', '_records_truncated', '_workspace_model', '_model_changed',
     '_workspace_capture_policy', '_match_frequency_changed', '_merge_apply', '_unmerge_apply',
+    '_merge_request_file', '_pending_merge_request', '_merge_request_decided',
+    'register_merge_reference', 'unregister_merge_reference', '_merge_references_count',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
 BEGIN
