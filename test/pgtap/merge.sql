@@ -2,7 +2,7 @@
 -- tombstones and what follows them (activity, ids, duplicates, views), and unmerge, which gives
 -- back every record, link and pair exactly as before, or refuses with the conflicts.
 BEGIN;
-SELECT plan(68);
+SELECT plan(71);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.workspace = 95;
 INSERT INTO crm.workspace (id, name) VALUES (95, 'merges');
@@ -184,6 +184,15 @@ SELECT throws_like(format('SELECT crm.unmerge(%s)', (SELECT id FROM m4)), '%cann
                    'a record changed since the merge stops the unmerge');
 UPDATE crm.person SET title = 'CTO' WHERE id = 9501;
 SELECT lives_ok(format('SELECT crm.unmerge(%s)', (SELECT id FROM m4)), 'once the change is taken back, the merge can be undone');
+
+-- A blocking duplicate rule refuses new duplicates, not merges of them, nor their undoing.
+SELECT crm.set_duplicate_rule('person', 'block', 0.5);
+SELECT (crm.merge('person', 9501, '{9502}') ->> 'merge_id')::bigint AS blocked_merge \gset
+SELECT lives_ok('SELECT crm.unmerge(' || :blocked_merge || ')', 'a merge and its undoing pass a blocking rule');
+SELECT throws_ok($$INSERT INTO crm.person (first_name, last_name, email, city, company_id) VALUES ('Ann', 'Lee', 'ann@acme95.example', 'Leeds', 9521)$$,
+                 '23505', NULL, 'the rule still blocks a new duplicate');
+SELECT is((SELECT count(*) FROM crm.verify_signals()), 0::bigint, 'verify_signals empty');
+SELECT crm.set_duplicate_rule('person', 'allow', 0.9);
 
 -- Who may: whoever reads may preview; merging and unmerging need the merge access.
 CREATE ROLE crm_test_merge_reader NOLOGIN;

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-echo "1..9"
+echo "1..10"
 work=$(mktemp -d)
 cleanup() { rm -rf "$work"; for d in crm_dump_src crm_dump_custom crm_dump_plain; do dropdb --if-exists "$d"; done; }
 trap cleanup EXIT
@@ -52,6 +52,10 @@ INSERT INTO crm.participant (workspace_id, interaction_id, address, role) VALUES
   (2, 500, 'zed@them.example', 'from'), (2, 500, 'hank@globex.example', 'to');
 SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('crm.interaction', 'id'), 1000);
 SELECT crm.dismiss_duplicate('person', 3, 4);
+-- A merge (tombstone, log) and a pending request: the merge is undone after the restore (test
+-- 10), with the blocking rule below in force (an unmerge gives back records as they were).
+SELECT crm.merge('person', 1, '{2}') IS NOT NULL;
+SELECT crm.request_merge('person', 3, '{4}') IS NOT NULL;
 SELECT crm.set_duplicate_rule('person', 'block', 0.5);
 SELECT * FROM crm.ingest_email(E'From: Hank <hank@globex.example>\r\nTo: ann@us.example\r\nSubject: hi\r\nMessage-ID: <cap-1@globex.example>\r\nDate: Mon, 02 Feb 2026 10:00:00 +0000\r\n\r\nhello\r\n', 'ann@us.example');
 SELECT * FROM crm.ingest_email(E'From: MAILER-DAEMON@us.example\r\nTo: ann@us.example\r\nSubject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <bounce-1@us.example>\r\nDate: Mon, 02 Feb 2026 11:00:00 +0000\r\n\r\nbounce\r\n', 'ann@us.example');
@@ -140,4 +144,15 @@ elif grep -q 'duplicate' "$work/block.err"; then
   echo "ok 9 - the restored blocking rule still blocks a duplicate"
 else
   echo "not ok 9 - unexpected error: $(head -1 "$work/block.err")"
+fi
+
+# A merge survives the dump: the tombstone's id still resolves, and the merge is undone from its log.
+undone=$(psql -X -tA -v ON_ERROR_STOP=1 -d crm_dump_plain -c "SET crm.clock = '2026-03-01 12:00+00'" \
+  -c "SELECT crm.resolve_id('person', 2) || ' ' || (crm.unmerge(1) ->> 'survivor') || ' '
+             || (SELECT pg_catalog.count(*) FROM crm.verify_signals()) || ' '
+             || (SELECT pg_catalog.count(*) FROM crm.merge_request WHERE status = 'pending')" 2>&1 | tail -1 || true)
+if [ "$undone" = "1 1 0 1" ]; then
+  echo "ok 10 - after the restore a tombstone resolves, its merge is undone from the log, the request is pending"
+else
+  echo "not ok 10 - after the restore: '$undone' (expected '1 1 0 1')"
 fi

@@ -13,6 +13,7 @@
 #include "pg/match/duplicate_claims.hpp"
 #include "pg/match/duplicate_detect.hpp"
 #include "pg/common/guard.hpp"
+#include "pg/records/merge_guard.hpp"
 #include "pg/match/match_frequency.hpp"
 #include "pg/match/phonetic.hpp"
 #include "pg/match/record_rows.hpp"
@@ -67,6 +68,9 @@ void apply_rule(RecordKind kind, const DuplicateSettings &settings,
                 const std::vector<CandidateRow> &candidates,
                 const std::unordered_set<std::int64_t> &written, bool is_update) {
   if (settings.action == "allow") return;
+  // A merge joins duplicates and an unmerge gives back records that existed side by side: the
+  // pairs are kept, but neither is refused or warned about.
+  if (pg_call([] { return merge_writing(); })) return;
   std::vector<const CandidateRow *> firing;
   for (const CandidateRow &c : candidates)
     if (c.score >= settings.action_threshold) firing.push_back(&c);

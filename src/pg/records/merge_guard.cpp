@@ -1,6 +1,8 @@
 // merged_into is crm.merge's and crm.unmerge's to write: a tombstone made by a plain UPDATE would
 // have no log to undo it by. Those two say when they write it (crm._merge_writes), for their own
 // transaction and subtransaction only; the guard trigger refuses any other change.
+#include "pg/records/merge_guard.hpp"
+
 #include "pg/common/pg.hpp"
 #include "pg/common/restore_mode.hpp"
 
@@ -16,11 +18,11 @@ namespace {
 LocalTransactionId writes_xact = InvalidLocalTransactionId;
 SubTransactionId writes_subxact = InvalidSubTransactionId;
 
-bool merge_writing() {
+}  // namespace
+
+bool crm::pg::merge_writing() {
   return writes_xact == MyProc->lxid && writes_subxact == GetCurrentSubTransactionId();
 }
-
-}  // namespace
 
 // crm._merge_writes(on): EXECUTE only for the extension's owner (its definer functions).
 extern "C" PGDLLEXPORT Datum crm_merge_writes(PG_FUNCTION_ARGS) {
@@ -40,7 +42,7 @@ extern "C" PGDLLEXPORT Datum crm_merged_into_guard(PG_FUNCTION_ARGS) {
     elog(ERROR, "crm_merged_into_guard: must fire BEFORE INSERT OR UPDATE ... FOR EACH ROW");
   const bool update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
   HeapTuple written = update ? td->tg_newtuple : td->tg_trigtuple;
-  if (crm::pg::restoring() || merge_writing()) return PointerGetDatum(written);
+  if (crm::pg::restoring() || crm::pg::merge_writing()) return PointerGetDatum(written);
   TupleDesc desc = td->tg_relation->rd_att;
   const int at = SPI_fnumber(desc, "merged_into");
   if (at <= 0) elog(ERROR, "crm_merged_into_guard: the table has no column merged_into");
