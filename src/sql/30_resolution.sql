@@ -18,25 +18,8 @@ CREATE INDEX record_address_lookup_idx ON crm.record_address (workspace_id, addr
 CREATE INDEX record_address_member_idx ON crm.record_address (member_id) WHERE member_id IS NOT NULL;
 CREATE INDEX record_address_person_idx ON crm.record_address (person_id) WHERE person_id IS NOT NULL;
 
--- A table function of one SELECT, so that callers inline it and cache its plan.
-CREATE FUNCTION crm._resolve_address(ws bigint, addr text)
-RETURNS TABLE (member_id bigint, person_id bigint, company_id bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT o.member_id, o.person_id,
-         CASE WHEN o.member_id IS NOT NULL THEN NULL
-              WHEN o.person_id IS NOT NULL THEN (SELECT p.company_id FROM crm.person p WHERE p.id = o.person_id)
-              -- min() over a fenced subquery, never ORDER BY c.id LIMIT 1: that let a plan walk the
-              -- primary key and test every company's domain.
-              ELSE (SELECT min(c.id) FROM (SELECT c.id FROM crm.company c
-                                           WHERE c.workspace_id = ws AND c.domain IS NOT NULL
-                                             AND crm.normalize_address(c.domain) = crm.address_domain(addr)
-                                           OFFSET 0) c) END
-  FROM (SELECT 1) one
-  LEFT JOIN LATERAL (SELECT a.member_id, a.person_id FROM crm.record_address a
-                     WHERE a.workspace_id = ws AND a.address = crm.normalize_address(addr)
-                     ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true;
-END;
+-- crm._resolve_address(ws, address): src/sql/70_merge.sql (it follows merged companies, so it
+-- comes after their merged_into column).
 
 -- The participant trigger's resolution of one row (src/pg/records/resolution_trigger.cpp), uncached: for
 -- benchmarks and diagnosis. An address that resolves wins; otherwise the ids given are kept while

@@ -272,10 +272,12 @@ BEGIN
   SELECT ws, np.first_name, np.last_name, u.a,
          -- min() over a fenced subquery: ORDER BY c.id LIMIT 1 let the planner walk the primary
          -- key and test every company's domain (8 ms a person at 5,000 companies).
-         (SELECT min(c.id) FROM (SELECT c.id FROM crm.company c
-                                 WHERE c.workspace_id = ws AND c.domain IS NOT NULL
-                                   AND crm.normalize_address(c.domain) = ANY (ARRAY[u.host, u.d])
-                                 OFFSET 0) c)
+         -- A merged company stands for the one it was merged into.
+         (SELECT coalesce(t.merged_into, t.id) FROM crm.company t
+          WHERE t.id = (SELECT min(c.id) FROM (SELECT c.id FROM crm.company c
+                                               WHERE c.workspace_id = ws AND c.domain IS NOT NULL
+                                                 AND crm.normalize_address(c.domain) = ANY (ARRAY[u.host, u.d])
+                                               OFFSET 0) c))
   FROM (SELECT DISTINCT ON (x.a) x.a, x.n, x.host, x.d FROM unnest(addrs, names, hosts, domains) x(a, n, host, d)
         ORDER BY x.a, x.n NULLS LAST) u
   CROSS JOIN LATERAL crm._name_parts(u.n) np

@@ -3,7 +3,7 @@
 -- first value again after the unmerge. Rows are logged by the table's primary key.
 
 CREATE TABLE crm.merge_reference (
-  kind text NOT NULL CONSTRAINT merge_reference_kind CHECK (kind IN ('person')),
+  kind text NOT NULL CONSTRAINT merge_reference_kind CHECK (kind IN ('person', 'company')),
   -- the table as a qualified name (text, not regclass, so a dump restores before the table does)
   table_name text NOT NULL,
   column_name name NOT NULL,
@@ -23,9 +23,9 @@ DECLARE
   keys name[];
   column_type regtype;
 BEGIN
-  IF kind IS DISTINCT FROM 'person' THEN
+  IF crm._merge_table(kind) IS NULL THEN
     RAISE EXCEPTION 'references to % records cannot be registered', coalesce('"' || kind || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'people are merged: register references to ''person''';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'people and companies are merged: register references to ''person'' or ''company''';
   END IF;
   SELECT a.atttypid::regtype INTO column_type FROM pg_catalog.pg_attribute a
   WHERE a.attrelid = ref_table AND a.attname = ref_column AND a.attnum > 0 AND NOT a.attisdropped;
@@ -40,12 +40,18 @@ BEGIN
   CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
   JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
   WHERE i.indrelid = ref_table AND i.indisprimary;
+  -- Merges move the column with the rights of whoever merges, but the declaration is for every
+  -- workspace: only the table's owner makes it.
+  IF NOT pg_catalog.pg_has_role(crm._outer_role(), (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = ref_table), 'MEMBER') THEN
+    RAISE EXCEPTION 'only the owner of % may declare its references', ref_table
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   IF keys IS NULL THEN
     RAISE EXCEPTION '% has no primary key', ref_table
       USING ERRCODE = 'invalid_table_definition', HINT = 'a merge logs the rows it moves by their primary key';
   END IF;
   INSERT INTO crm.merge_reference (kind, table_name, column_name, key_columns, registered_by)
-  VALUES (kind, ref_table::text, ref_column, keys, SESSION_USER::text)
+  VALUES (kind, ref_table::text, ref_column, keys, crm._outer_role())
   ON CONFLICT ON CONSTRAINT merge_reference_pkey DO UPDATE SET key_columns = excluded.key_columns;
 END
 $$;
@@ -56,13 +62,18 @@ CREATE FUNCTION crm.unregister_merge_reference(kind text, ref_table regclass, re
 RETURNS boolean
 LANGUAGE sql
 AS $$
+  -- The owner's declaration: only the owner takes it back.
   WITH gone AS (DELETE FROM crm.merge_reference r
                 WHERE r.kind = unregister_merge_reference.kind AND r.table_name = ref_table::text
-                  AND r.column_name = ref_column RETURNING 1)
+                  AND r.column_name = ref_column
+                  AND pg_catalog.pg_has_role(crm._outer_role(),
+                                             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = ref_table), 'MEMBER')
+                RETURNING 1)
   SELECT EXISTS (SELECT FROM gone);
 $$;
 
--- Rows of each registered column that name one of the others: {"<table>.<column>": count}.
+-- Rows of each registered column that name one of the others: {"<table>.<column>": count}, or
+-- null for a table the caller cannot read.
 CREATE FUNCTION crm._merge_references_count(kind text, others bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
@@ -72,8 +83,11 @@ DECLARE
   out jsonb := '{}';
 BEGIN
   FOR r IN SELECT * FROM crm.merge_reference m WHERE m.kind = _merge_references_count.kind ORDER BY 2, 3 LOOP
-    EXECUTE pg_catalog.format('SELECT count(*) FROM %s WHERE %I = ANY ($1)', r.table_name, r.column_name)
-      INTO n USING others;
+    n := NULL;
+    IF pg_catalog.has_table_privilege(r.table_name, 'SELECT') THEN
+      EXECUTE pg_catalog.format('SELECT count(*) FROM %s WHERE %I = ANY ($1)', r.table_name, r.column_name)
+        INTO n USING others;
+    END IF;
     out := out || pg_catalog.jsonb_build_object(r.table_name || '.' || r.column_name, n);
   END LOOP;
   RETURN out;
@@ -120,7 +134,8 @@ DECLARE
   found jsonb;
 BEGIN
   FOR ref IN SELECT x FROM pg_catalog.jsonb_array_elements(coalesce(moved, '[]')) x LOOP
-    SELECT pg_catalog.string_agg(pg_catalog.format('t.%I::text = (r.value -> 0 ->> %s)', k, n - 1), ' AND ')
+    -- Keys compared as JSON, as they were logged (to_jsonb), whatever their type.
+    SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.to_jsonb(t.%I) = (r.value -> 0 -> %s)', k, n - 1), ' AND ')
     INTO key_match FROM pg_catalog.jsonb_array_elements_text(ref -> 'key_columns') WITH ORDINALITY AS c(k, n);
     IF restore THEN
       EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$I = (r.value ->> 1)::bigint '

@@ -24,9 +24,10 @@ AS $$
     SELECT DISTINCT ON (workspace_id, address) workspace_id, address, member_id, person_id
     FROM crm.record_address ORDER BY workspace_id, address, member_id NULLS LAST, person_id
   ), domain_owner AS (
-    SELECT DISTINCT ON (workspace_id, crm.normalize_address(domain)) workspace_id,
-           crm.normalize_address(domain) AS domain, id
-    FROM crm.company WHERE domain IS NOT NULL ORDER BY 1, 2, id
+    -- The lowest id holding the domain, or the company that one was merged into.
+    SELECT DISTINCT ON (c.workspace_id, crm.normalize_address(c.domain)) c.workspace_id,
+           crm.normalize_address(c.domain) AS domain, coalesce(c.merged_into, c.id) AS id
+    FROM crm.company c WHERE c.domain IS NOT NULL ORDER BY 1, 2, c.id
   ), links AS (
     -- Participant links recomputed from scratch: the address owner (member before person), else
     -- the ids the row carries while their records exist, else the company owning the domain.
@@ -63,10 +64,12 @@ AS $$
   WHERE NOT EXISTS (SELECT FROM crm.person p WHERE p.id = s.person_id AND p.merged_into IS NULL)
   UNION ALL
   SELECT 'company', c.id, 'signal row', 'missing', 'present'
-  FROM crm.company c WHERE NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.company_id = c.id)
+  FROM crm.company c
+  WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.company_id = c.id)
   UNION ALL
   SELECT 'company', s.company_id, 'signal row', 'present', 'missing'
-  FROM crm.company_signal s WHERE NOT EXISTS (SELECT FROM crm.company c WHERE c.id = s.company_id)
+  FROM crm.company_signal s
+  WHERE NOT EXISTS (SELECT FROM crm.company c WHERE c.id = s.company_id AND c.merged_into IS NULL)
   UNION ALL
   SELECT 'participant', l.id, f.field, f.stored, f.expected
   FROM links l

@@ -32,9 +32,10 @@ BEGIN
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_check(bigint, bigint[]), crm._merge_rows(bigint, bigint[], boolean), '
-    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text), '
-    'crm._merge_request_file(text, bigint, bigint[], jsonb, jsonb, text), crm._merge_references_count(text, bigint[]) TO %s', grantee);
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_table(text), crm._merge_check(text, bigint, bigint[]), '
+    'crm._merge_rows(text, bigint, bigint[], boolean), '
+    'crm._merge_plan(text, bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text), '
+    'crm._merge_request_file(text, bigint, bigint[], jsonb), crm._merge_references_count(text, bigint[]) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
       'crm.interaction, crm.participant TO %s', grantee);
@@ -42,9 +43,11 @@ BEGIN
       'crm.ingest_email(bytea, text), crm.ingest_email(text, text), crm.ingest_calendar(text, text), '
       'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
   ELSIF access = 'merge' THEN
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(bigint, bigint[], jsonb, text), '
-      'crm._unmerge_apply(bigint, text), crm._pending_merge_request(bigint), '
-      'crm._merge_request_decided(bigint, text, bigint, text) TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(text, bigint, bigint[], jsonb), '
+      'crm._merge_run(text, bigint, bigint[], jsonb), crm._merge_log_references(bigint, jsonb), '
+      'crm._merge_references_move(text, bigint, bigint[]), crm._merge_references_back(jsonb, bigint, boolean), '
+      'crm._unmerge_apply(bigint), crm._pending_merge_request(bigint), '
+      'crm._merge_request_decided(bigint, text, bigint) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);

@@ -20,14 +20,14 @@ DECLARE
     'default_duplicate_model', 'given_name_forms', 'is_disposable_email_domain', 'is_free_email_domain',
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
-    '_interaction_deleting', '_merge_writes', '_merged_into_guard'];
+    '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
     '_record_relink', '_company_delete_claim', '_records_truncated', '_workspace_model', '_model_changed',
     '_workspace_capture_policy', '_match_frequency_changed', '_merge_apply', '_unmerge_apply',
     '_merge_request_file', '_pending_merge_request', '_merge_request_decided',
-    'register_merge_reference', 'unregister_merge_reference', '_merge_references_count',
+    'register_merge_reference', 'unregister_merge_reference', '_merge_log_references',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
 BEGIN

@@ -2,7 +2,7 @@
 -- a clear SQLSTATE, never a deadlock or half a merge; the same merge twice is one merge; activity
 -- written to a record being merged waits and lands on the survivor. Sessions need committed
 -- data, so this file commits its own and removes it at the end.
-SELECT plan(11);
+SELECT plan(13);
 \ir include/sessions.sql
 SET crm.clock = '2026-06-15 12:00:00+00';
 SET crm.workspace = 96;
@@ -12,7 +12,8 @@ INSERT INTO crm.person (id, first_name, last_name, email) VALUES
   (9601, 'Ann', 'Lee', 'ann@a96.example'), (9602, 'Anne', 'Lee', 'anne@b96.example'),
   (9603, 'Annie', 'Lee', 'annie@c96.example'), (9604, 'Bo', 'Day', 'bo@a96.example'),
   (9605, 'Bob', 'Day', 'bob@b96.example'), (9606, 'Cy', 'Fox', 'cy@a96.example'),
-  (9607, 'Cyd', 'Fox', 'cyd@b96.example');
+  (9607, 'Cyd', 'Fox', 'cyd@b96.example'), (9608, 'Di', 'Gale', 'di@a96.example'),
+  (9609, 'Dee', 'Gale', 'dee@b96.example');
 INSERT INTO crm.interaction (id, kind, occurred_at) VALUES (9631, 'email', '2026-06-01');
 INSERT INTO crm.participant (interaction_id, address, role) VALUES
   (9631, 'me@us96.example', 'from'), (9631, 'anne@b96.example', 'to'), (9631, 'bob@b96.example', 'cc');
@@ -78,10 +79,21 @@ SELECT is(pg_temp.waiting(), 1::bigint, 'a participant written to the merged rec
 SELECT dblink_exec('a', 'COMMIT');
 SELECT is(pg_temp.result('b'), '9604', 'then links to the survivor');
 
+-- Activity written by id for a record being merged (its address known to nobody): it waits for
+-- the merge, then links to the survivor, not to the tombstone.
+SELECT dblink_exec('a', 'BEGIN');
+SELECT * FROM dblink('a', $$SELECT crm.merge('person', 9608, '{9609}')::text$$) AS t(r text);
+SELECT dblink_send_query('b', $$SELECT pg_temp.try('WITH p AS (INSERT INTO crm.participant (interaction_id, address, role, person_id) '
+                                 'VALUES (9631, ''assistant@elsewhere96.example'', ''cc'', 9609) RETURNING person_id) SELECT person_id::text FROM p')$$);
+SELECT pg_sleep(0.3);
+SELECT is(pg_temp.waiting(), 1::bigint, 'a participant written with the id of a record being merged waits for the merge');
+SELECT dblink_exec('a', 'COMMIT');
+SELECT is(pg_temp.result('b'), '9608', 'then links to the survivor');
+
 SELECT dblink_disconnect('a');
 SELECT dblink_disconnect('b');
 SELECT is_empty('SELECT * FROM crm.verify_signals()', 'verify_signals empty');
-SELECT is((SELECT count(*) FROM crm.person WHERE workspace_id = 96 AND merged_into IS NULL), 3::bigint,
-          'three live people of seven: each merge whole');
+SELECT is((SELECT count(*) FROM crm.person WHERE workspace_id = 96 AND merged_into IS NULL), 4::bigint,
+          'four live people of nine: each merge whole');
 DELETE FROM crm.workspace WHERE id = 96;
 SELECT * FROM finish();

@@ -194,3 +194,27 @@ TEST(RelinkPlan, ATombstoneWithoutAddressesIsStillRelinked) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RelinkPlan, AMergedCompanyKeepsItsDomainForItsSurvivor) {
+  AddressedRecord before{5, 1, {"acme.example"}, std::nullopt};
+  AddressedRecord after = before;
+  after.merged = true;
+  const RelinkPlan plan = crm::records::plan_update(Owner::Company, {before}, {after});
+  // Its participants are resolved again (resolution gives the domain to the survivor) ...
+  EXPECT_EQ(plan.relink_domains, (std::vector<WorkspaceAddress>{{1, "acme.example"}}));
+  EXPECT_EQ(plan.relink_records, (std::vector<std::int64_t>{5}));
+  // ... and the tombstone has no signal row.
+  EXPECT_EQ(plan.signal_rows_removed, (std::vector<std::int64_t>{5}));
+  // A tombstone's domain edited: its participants are resolved again as for any company.
+  AddressedRecord moved = after;
+  moved.listed = {"acme.example.org"};
+  const RelinkPlan edit = crm::records::plan_update(Owner::Company, {after}, {moved});
+  EXPECT_EQ(edit.relink_domains,
+            (std::vector<WorkspaceAddress>{{1, "acme.example"}, {1, "acme.example.org"}}));
+  EXPECT_TRUE(edit.signal_rows_removed.empty());
+  EXPECT_TRUE(edit.signal_rows_added.empty());
+}
+
+}  // namespace

@@ -36,9 +36,10 @@ void add_address_rows(const AddressedRecord &r, const std::vector<std::string> &
   for (const std::string &e : entries) plan.address_rows_added.push_back({r.workspace, e, r.id});
 }
 
-// What the address book and resolution see of a record: nothing of a tombstone.
-AddressedRecord as_seen(const AddressedRecord &r) {
-  if (!r.merged) return r;
+// What the address book and resolution see of a record: nothing of a merged person or member. A
+// merged company keeps its domain: resolution gives the participants at it to the survivor.
+AddressedRecord as_seen(Owner owner, const AddressedRecord &r) {
+  if (!r.merged || by_domain(owner)) return r;
   AddressedRecord seen;
   seen.id = r.id;
   seen.workspace = r.workspace;
@@ -97,7 +98,7 @@ bool RelinkPlan::empty() const {
 RelinkPlan plan_insert(Owner owner, const std::vector<AddressedRecord> &written) {
   RelinkPlan plan;
   for (const AddressedRecord &written_row : written) {
-    const AddressedRecord r = as_seen(written_row);
+    const AddressedRecord r = as_seen(owner, written_row);
     if (owner != Owner::Member && !r.merged) {
       plan.signal_rows_added.push_back(r.id);
       plan.signal_workspaces.push_back(r.workspace);
@@ -118,7 +119,7 @@ RelinkPlan plan_update(Owner owner, const std::vector<AddressedRecord> &old_rows
   for (const AddressedRecord &new_row : new_rows) {
     auto it = before.find(new_row.id);
     if (it == before.end()) continue;  // an update keeps ids (the primary key): never here
-    const AddressedRecord n = as_seen(new_row), o = as_seen(*it->second);
+    const AddressedRecord n = as_seen(owner, new_row), o = as_seen(owner, *it->second);
     // Merging or unmerging changes what the record owns even when both lists read alike.
     const bool list_changed = n.listed != o.listed || n.merged != o.merged;
     // A person's company change relinks their addresses too: relinking claims them, so a
@@ -156,7 +157,7 @@ RelinkPlan plan_delete(Owner owner, const std::vector<AddressedRecord> &deleted,
                        const std::unordered_set<std::int64_t> &live_workspaces) {
   RelinkPlan plan;
   for (const AddressedRecord &deleted_row : deleted) {
-    const AddressedRecord r = as_seen(deleted_row);
+    const AddressedRecord r = as_seen(owner, deleted_row);
     if (!by_domain(owner)) plan.address_rows_removed.push_back(r.id);
     if (owner != Owner::Member && !r.merged) plan.signal_rows_removed.push_back(r.id);
     if (!live_workspaces.count(r.workspace)) continue;

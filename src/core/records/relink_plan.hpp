@@ -29,9 +29,10 @@ struct AddressedRecord {
   std::int64_t workspace = 0;
   std::vector<std::optional<std::string>> listed;
   std::optional<std::int64_t> company;  // a person's company_id
-  // A tombstone (crm.merge: merged_into is set): it owns no address, links to no company and has
-  // no signal row, so its participants go to whoever owns their addresses now (the survivor,
-  // which took them) and no view or report sees it.
+  // A tombstone (crm.merge: merged_into is set): it has no signal row, so no view or report sees
+  // it. A merged person owns no address and links to no company, so its participants go to
+  // whoever owns their addresses now (the survivor, which took them); a merged company keeps its
+  // domain, which resolution gives to the survivor, and its participants are resolved again.
   bool merged = false;
 };
 

@@ -57,9 +57,9 @@ constexpr std::array<Column, 9> kCompanyColumns = {{
 }};
 
 // Set on a tombstone (crm.merge): its profile is empty, so it blocks with nobody and no pair keeps
-// it. Companies are not merged yet.
-const char *merged_column(RecordKind kind) {
-  return kind == RecordKind::Person ? "merged_into" : nullptr;
+// it.
+const char *merged_column(RecordKind) {
+  return "merged_into";
 }
 
 std::span<const Column> columns_of(RecordKind kind) {
@@ -123,7 +123,7 @@ std::string record_query(RecordKind kind, const std::string &from) {
   std::string sql = "SELECT id, workspace_id";
   const char *merged = merged_column(kind);
   for (const Column &c : columns_of(kind)) {
-    if (merged && c.as != As::Missing)
+    if (c.as != As::Missing)
       sql += std::string(", CASE WHEN ") + merged + " IS NULL THEN " + column_sql(c) + " END";
     else
       sql += ", " + column_sql(c);
@@ -141,7 +141,7 @@ std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store,
   std::vector<char *> cells(n * width, nullptr);
   pg_call([&] {
     const int id_at = SPI_fnumber(desc, "id"), workspace_at = SPI_fnumber(desc, "workspace_id");
-    const int merged_at = merged_column(kind) ? SPI_fnumber(desc, merged_column(kind)) : 0;
+    const int merged_at = SPI_fnumber(desc, merged_column(kind));
     if (merged_at < 0) elog(ERROR, "crm_hygiene: the written table has no column merged_into");
     static_assert(kPersonColumns.size() <= 16 && kCompanyColumns.size() <= 16);
     int at[16] = {};
@@ -217,7 +217,7 @@ bool read_columns_unchanged(RecordKind kind, Tuplestorestate *old_rows, Tuplesto
   at[n++] = SPI_fnumber(desc, "workspace_id");
   for (const Column &c : columns)
     if (c.name) at[n++] = SPI_fnumber(desc, c.name);
-  if (const char *merged = merged_column(kind)) at[n++] = SPI_fnumber(desc, merged);
+  at[n++] = SPI_fnumber(desc, merged_column(kind));
   for (int i = 0; i < n; ++i)
     if (at[i] <= 0) return false;
   TupleTableSlot *before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);

@@ -52,7 +52,7 @@ OwnerTable owner_table(std::string_view name) {
     case Owner::Company:
       break;
   }
-  return {Owner::Company, nullptr, "domain", false, nullptr};
+  return {Owner::Company, nullptr, "domain", false, "merged_into"};
 }
 
 // A row as read under pg_call: palloc'd, no C++ allocation.

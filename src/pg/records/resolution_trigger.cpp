@@ -145,12 +145,16 @@ void resolve_uncached(Resolution &r, std::string_view address) {
     // pointing at a live record), so ids other systems hold keep linking activity.
 #define CRM_GIVEN_PERSON                                                                      \
   "SELECT x.id, x.company_id FROM crm.person x WHERE x.id = (SELECT coalesce(t.merged_into, " \
-  "t.id) FROM crm.person t WHERE t.id = $1 AND t.workspace_id = $2) AND x.workspace_id = $2"
+  "t.id) FROM crm.person t WHERE t.id = $1 AND t.workspace_id = $2) AND x.workspace_id = $2 " \
+  "AND x.merged_into IS NULL"
     plan = r.strict ? kept_plan(&person_locking_plan, CRM_GIVEN_PERSON " FOR SHARE", 2, id_types)
                     : kept_plan(&person_plan, CRM_GIVEN_PERSON, 2, id_types);
 #undef CRM_GIVEN_PERSON
     const Datum args[2] = {Int64GetDatum(r.given_person), Int64GetDatum(r.workspace_id)};
     execute_plan(plan, args, nullptr, false, SPI_OK_SELECT);
+    // A merge committed while this waited for the person's lock: the row it locked is a tombstone
+    // now. Once more, with a new snapshot, finds the survivor.
+    if (SPI_processed == 0 && r.strict) execute_plan(plan, args, nullptr, false, SPI_OK_SELECT);
     if (SPI_processed > 0) {
       int8_result(1, &r.person_id);
       r.has_person = true;

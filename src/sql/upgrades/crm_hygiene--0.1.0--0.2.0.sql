@@ -210,9 +210,10 @@ BEGIN
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_check(bigint, bigint[]), crm._merge_rows(bigint, bigint[], boolean), '
-    'crm._merge_plan(bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text), '
-    'crm._merge_request_file(text, bigint, bigint[], jsonb, jsonb, text), crm._merge_references_count(text, bigint[]) TO %s', grantee);
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_table(text), crm._merge_check(text, bigint, bigint[]), '
+    'crm._merge_rows(text, bigint, bigint[], boolean), '
+    'crm._merge_plan(text, bigint, bigint[], jsonb, jsonb[]), crm._merge_given(jsonb), crm._lifecycle_rank(text), '
+    'crm._merge_request_file(text, bigint, bigint[], jsonb), crm._merge_references_count(text, bigint[]) TO %s', grantee);
   IF access = 'application' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.member, crm.company, crm.person, crm.deal, '
       'crm.interaction, crm.participant TO %s', grantee);
@@ -220,9 +221,11 @@ BEGIN
       'crm.ingest_email(bytea, text), crm.ingest_email(text, text), crm.ingest_calendar(text, text), '
       'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
   ELSIF access = 'merge' THEN
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(bigint, bigint[], jsonb, text), '
-      'crm._unmerge_apply(bigint, text), crm._pending_merge_request(bigint), '
-      'crm._merge_request_decided(bigint, text, bigint, text) TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(text, bigint, bigint[], jsonb), '
+      'crm._merge_run(text, bigint, bigint[], jsonb), crm._merge_log_references(bigint, jsonb), '
+      'crm._merge_references_move(text, bigint, bigint[]), crm._merge_references_back(jsonb, bigint, boolean), '
+      'crm._unmerge_apply(bigint), crm._pending_merge_request(bigint), '
+      'crm._merge_request_decided(bigint, text, bigint) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
@@ -1440,10 +1443,12 @@ BEGIN
   SELECT ws, np.first_name, np.last_name, u.a,
          -- min() over a fenced subquery: ORDER BY c.id LIMIT 1 let the planner walk the primary
          -- key and test every company's domain (8 ms a person at 5,000 companies).
-         (SELECT min(c.id) FROM (SELECT c.id FROM crm.company c
-                                 WHERE c.workspace_id = ws AND c.domain IS NOT NULL
-                                   AND crm.normalize_address(c.domain) = ANY (ARRAY[u.host, u.d])
-                                 OFFSET 0) c)
+         -- A merged company stands for the one it was merged into.
+         (SELECT coalesce(t.merged_into, t.id) FROM crm.company t
+          WHERE t.id = (SELECT min(c.id) FROM (SELECT c.id FROM crm.company c
+                                               WHERE c.workspace_id = ws AND c.domain IS NOT NULL
+                                                 AND crm.normalize_address(c.domain) = ANY (ARRAY[u.host, u.d])
+                                               OFFSET 0) c))
   FROM (SELECT DISTINCT ON (x.a) x.a, x.n, x.host, x.d FROM unnest(addrs, names, hosts, domains) x(a, n, host, d)
         ORDER BY x.a, x.n NULLS LAST) u
   CROSS JOIN LATERAL crm._name_parts(u.n) np
@@ -1486,7 +1491,7 @@ CREATE TRIGGER member_records_truncated AFTER TRUNCATE ON crm.member
 CREATE TRIGGER company_records_truncated AFTER TRUNCATE ON crm.company
   FOR EACH STATEMENT EXECUTE FUNCTION crm._records_truncated('company');
 
--- Merges (docs/MERGE.md): several people become one, in one transaction, previewed first and
+-- Merges (docs/MERGE.md): several people (or companies) become one, in one transaction, previewed first and
 -- undoable. The others become tombstones: their rows stay, with merged_into naming the survivor,
 -- so ids held by other systems keep working (crm.resolve_id, and activity written with such an id
 -- links to the survivor) and no application's foreign key dangles. A tombstone owns no address,
@@ -1514,10 +1519,45 @@ CREATE FUNCTION crm._merged_into_guard() RETURNS trigger
 CREATE TRIGGER person_merged_into_guard BEFORE INSERT OR UPDATE OF merged_into ON crm.person
   FOR EACH ROW EXECUTE FUNCTION crm._merged_into_guard();
 
+-- A merged company keeps its domain: the participants at it, and people and deals written with
+-- its id later, belong to the survivor (crm._resolve_address follows merged_into).
+ALTER TABLE crm.company ADD COLUMN merged_into bigint,
+  ADD CONSTRAINT company_merged_into_fkey FOREIGN KEY (workspace_id, merged_into)
+    REFERENCES crm.company (workspace_id, id) ON DELETE CASCADE;
+CREATE INDEX company_merged_into_idx ON crm.company (merged_into) WHERE merged_into IS NOT NULL;
+COMMENT ON COLUMN crm.company.merged_into IS
+  'set on a tombstone: the live company it was merged into (crm.merge); written by crm.merge and crm.unmerge only';
+CREATE TRIGGER company_merged_into_guard BEFORE INSERT OR UPDATE OF merged_into ON crm.company
+  FOR EACH ROW EXECUTE FUNCTION crm._merged_into_guard();
+
+-- Participant resolution (src/sql/30_resolution.sql), defined here because it follows tombstones:
+-- an address belongs to a member, else a person (the address book holds no tombstone's address),
+-- else the company whose domain it has: the lowest id holding the domain, or the company that one
+-- was merged into. A table function of one SELECT, so that callers inline it and cache its plan.
+CREATE OR REPLACE FUNCTION crm._resolve_address(ws bigint, addr text)
+RETURNS TABLE (member_id bigint, person_id bigint, company_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT o.member_id, o.person_id,
+         CASE WHEN o.member_id IS NOT NULL THEN NULL
+              WHEN o.person_id IS NOT NULL THEN (SELECT p.company_id FROM crm.person p WHERE p.id = o.person_id)
+              -- min() over a fenced subquery, never ORDER BY c.id LIMIT 1: that let a plan walk the
+              -- primary key and test every company's domain.
+              ELSE (SELECT coalesce(t.merged_into, t.id) FROM crm.company t
+                    WHERE t.id = (SELECT min(c.id) FROM (SELECT c.id FROM crm.company c
+                                                         WHERE c.workspace_id = ws AND c.domain IS NOT NULL
+                                                           AND crm.normalize_address(c.domain) = crm.address_domain(addr)
+                                                         OFFSET 0) c)) END
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (SELECT a.member_id, a.person_id FROM crm.record_address a
+                     WHERE a.workspace_id = ws AND a.address = crm.normalize_address(addr)
+                     ORDER BY a.member_id NULLS LAST, a.person_id LIMIT 1) o ON true;
+END;
+
 CREATE TABLE crm.merge_log (
   id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
   workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
-  kind text NOT NULL CONSTRAINT merge_log_kind CHECK (kind IN ('person')),
+  kind text NOT NULL CONSTRAINT merge_log_kind CHECK (kind IN ('person', 'company')),
   survivor_id bigint NOT NULL,
   merged_ids bigint[] NOT NULL,
   -- per field: the survivor's value, the others', the chosen one and the rule that chose it
@@ -1525,7 +1565,8 @@ CREATE TABLE crm.merge_log (
   -- every record row the merge wrote, {"<id>": row}, as it was and as the merge left it
   before jsonb NOT NULL,
   after jsonb NOT NULL,
-  -- what moved: participants ([id, person it linked to]) and the duplicate pairs of the records
+  -- what moved: participants ([id, person it linked to]) or people and deals ([id, company]), the
+  -- duplicate pairs of the records, the application's references
   moved jsonb NOT NULL,
   merged_by text NOT NULL,
   merged_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -1551,9 +1592,10 @@ BEGIN
   IF kind = 'person' THEN
     RETURN (SELECT coalesce(p.merged_into, p.id) FROM crm.person p
             WHERE p.id = resolve_id.id AND p.workspace_id = crm.current_workspace());
-  ELSIF kind = 'company' THEN  -- companies and deals are not merged (yet): an id is itself
-    RETURN (SELECT c.id FROM crm.company c WHERE c.id = resolve_id.id AND c.workspace_id = crm.current_workspace());
-  END IF;
+  ELSIF kind = 'company' THEN
+    RETURN (SELECT coalesce(c.merged_into, c.id) FROM crm.company c
+            WHERE c.id = resolve_id.id AND c.workspace_id = crm.current_workspace());
+  END IF;  -- deals are not merged (yet): an id is itself
   RETURN (SELECT d.id FROM crm.deal d WHERE d.id = resolve_id.id AND d.workspace_id = crm.current_workspace());
 END
 $$;
@@ -1569,20 +1611,30 @@ RETURN CASE pg_catalog.regexp_replace(pg_catalog.lower(stage), '[^a-z]', '', 'g'
   WHEN 'salesqualifiedlead' THEN 4 WHEN 'sql' THEN 4
   WHEN 'opportunity' THEN 5 WHEN 'customer' THEN 6 WHEN 'evangelist' THEN 7 ELSE 0 END;
 
+-- The role a SECURITY DEFINER function acts for (what the logs record).
+CREATE FUNCTION crm._outer_role() RETURNS text
+  AS 'MODULE_PATHNAME', 'crm_outer_role' LANGUAGE C STABLE;
+
+-- The table of a kind of record a merge joins.
+CREATE FUNCTION crm._merge_table(kind text) RETURNS regclass
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE kind WHEN 'person' THEN 'crm.person'::regclass WHEN 'company' THEN 'crm.company'::regclass END;
+
 -- A value that counts as given: not NULL, not blank text, not an empty list or object.
 CREATE FUNCTION crm._merge_given(v jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN v IS NOT NULL AND v <> 'null'::jsonb AND v <> '[]'::jsonb AND v <> '{}'::jsonb
        AND NOT (pg_catalog.jsonb_typeof(v) = 'string' AND pg_catalog.btrim(v #>> '{}') = '');
 
--- What a merge of people would do, read-only: each field's decision, the surviving record, and
--- how many rows of each referencing table move. rows: the survivor first, then the others in the
--- order given, as to_jsonb of their rows.
-CREATE FUNCTION crm._merge_plan(survivor bigint, others bigint[], choices jsonb, rows jsonb[])
+-- What a merge would do, read-only: each field's decision, the surviving record, and how many
+-- rows of each referencing table move. rows: the survivor first, then the others in the order
+-- given, as to_jsonb of their rows.
+CREATE FUNCTION crm._merge_plan(kind text, survivor bigint, others bigint[], choices jsonb, rows jsonb[])
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
+  tbl constant regclass := crm._merge_table(kind);
   s jsonb := rows[1];
   o jsonb[] := rows[2:];
   ids bigint[] := survivor || others;
@@ -1598,7 +1650,7 @@ DECLARE
   entry jsonb;
   i integer;
   choice jsonb;
-  participants bigint;
+  moves jsonb;
   pairs bigint;
   redirected bigint;
 BEGIN
@@ -1609,17 +1661,17 @@ BEGIN
   FOR field IN SELECT k FROM pg_catalog.jsonb_object_keys(choices) k LOOP
     IF field IN ('id', 'workspace_id', 'merged_into', 'updated_at')
        OR NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
-                      WHERE a.attrelid = 'crm.person'::regclass AND a.attname = field
+                      WHERE a.attrelid = tbl AND a.attname = field
                         AND a.attnum > 0 AND NOT a.attisdropped) THEN
       RAISE EXCEPTION 'choices names "%", which is not a field a merge can choose', field
         USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'choose among the columns of crm.person but id, workspace_id, merged_into and updated_at';
+              HINT = pg_catalog.format('choose among the columns of %s but id, workspace_id, merged_into and updated_at', tbl);
     END IF;
   END LOOP;
 
   FOR field IN
     SELECT a.attname FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid = 'crm.person'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
       AND a.attname NOT IN ('id', 'workspace_id', 'merged_into', 'updated_at')
     ORDER BY a.attnum
   LOOP
@@ -1629,17 +1681,17 @@ BEGIN
     IF choice IS NOT NULL THEN
       IF pg_catalog.jsonb_typeof(choice) = 'object' AND choice ? 'from' AND (SELECT count(*) FROM pg_catalog.jsonb_object_keys(choice)) = 1 THEN
         from_id := (choice ->> 'from')::bigint;
-        IF NOT from_id = ANY (ids) THEN
-          RAISE EXCEPTION 'choices takes % from person %, which is not in this merge', field, from_id
+        IF from_id IS NULL OR NOT from_id = ANY (ids) THEN
+          RAISE EXCEPTION 'choices takes % from % %, which is not in this merge', field, kind, from_id
             USING ERRCODE = 'invalid_parameter_value';
         END IF;
         chosen := (SELECT x -> field FROM pg_catalog.unnest(rows) x WHERE (x ->> 'id')::bigint = from_id);
-        rule := 'chosen: person ' || from_id || '''s value';
+        rule := 'chosen: ' || kind || ' ' || from_id || '''s value';
       ELSE
         chosen := choice;
         rule := 'chosen: the value given';
       END IF;
-    ELSIF field = 'emails' THEN
+    ELSIF kind = 'person' AND field = 'emails' THEN
       -- Every address of every record, once (compared as the address book does), the survivor's
       -- first; the primary address is not repeated in the list.
       list := '[]';
@@ -1659,7 +1711,7 @@ BEGIN
       END LOOP;
       chosen := list;
       rule := 'every address of every record, once, the survivor''s first';
-    ELSIF field = 'lifecycle_stage' THEN
+    ELSIF kind = 'person' AND field = 'lifecycle_stage' THEN
       chosen := s -> field;
       rule := 'the survivor''s value';
       FOR i IN 1 .. coalesce(pg_catalog.array_length(o, 1), 0) LOOP
@@ -1688,7 +1740,7 @@ BEGIN
       FOR i IN 1 .. coalesce(pg_catalog.array_length(o, 1), 0) LOOP
         IF crm._merge_given(o[i] -> field) THEN
           chosen := o[i] -> field;
-          rule := 'the survivor''s is empty: the first given, person ' || (o[i] ->> 'id') || '''s';
+          rule := 'the survivor''s is empty: the first given, ' || kind || ' ' || (o[i] ->> 'id') || '''s';
           EXIT;
         END IF;
       END LOOP;
@@ -1698,33 +1750,54 @@ BEGIN
       'survivor', s -> field, 'others', others_values, 'chosen', chosen, 'rule', rule));
   END LOOP;
   -- The chosen values must make a row (a date that is not one fails here, not half-way through).
-  PERFORM pg_catalog.jsonb_populate_record(NULL::crm.person, result);
+  EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_populate_record(NULL::%s, $1)', tbl) USING result;
+  SELECT a.attname INTO field FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+    AND a.attname NOT IN ('id', 'workspace_id', 'updated_at') AND (result -> a.attname) = 'null'::jsonb
+  LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'the merge would leave %.% empty', tbl, field
+      USING ERRCODE = 'not_null_violation', HINT = 'choose a value for it, or leave it to the rules';
+  END IF;
 
-  SELECT count(*) INTO participants FROM crm.participant p
-  WHERE p.person_id = ANY (others) AND p.workspace_id = (s ->> 'workspace_id')::bigint;
   SELECT count(*) INTO pairs FROM crm.duplicate_candidate c
-  WHERE c.kind = 'person' AND (c.record_id = ANY (ids) OR c.other_id = ANY (ids))
+  WHERE c.kind = _merge_plan.kind AND (c.record_id = ANY (ids) OR c.other_id = ANY (ids))
     AND (c.record_id = ANY (others) OR c.other_id = ANY (others));
-  SELECT count(*) INTO redirected FROM crm.person p WHERE p.merged_into = ANY (others);
+  EXECUTE pg_catalog.format('SELECT count(*) FROM %s t WHERE t.merged_into = ANY ($1)', tbl) INTO redirected USING others;
+  IF kind = 'person' THEN
+    moves := pg_catalog.jsonb_build_object('participant',
+      (SELECT count(*) FROM crm.participant p WHERE p.person_id = ANY (others) AND p.workspace_id = (s ->> 'workspace_id')::bigint));
+  ELSE
+    moves := pg_catalog.jsonb_build_object(
+      'person', (SELECT count(*) FROM crm.person p WHERE p.company_id = ANY (others)),
+      'deal', (SELECT count(*) FROM crm.deal d WHERE d.company_id = ANY (others)),
+      'participant', (SELECT count(*) FROM crm.participant p
+                      WHERE p.company_id = ANY (others) AND p.workspace_id = (s ->> 'workspace_id')::bigint));
+  END IF;
   RETURN pg_catalog.jsonb_build_object(
-    'kind', 'person', 'survivor', survivor, 'others', pg_catalog.to_jsonb(others),
+    'kind', kind, 'survivor', survivor, 'others', pg_catalog.to_jsonb(others),
     'fields', fields, 'record', result,
-    'moves', pg_catalog.jsonb_build_object(
-      'participant', participants,
+    'moves', moves || pg_catalog.jsonb_build_object(
       'duplicate_candidate', pairs,
       'tombstones', coalesce(pg_catalog.array_length(others, 1), 0),
       'tombstones_redirected', redirected,
-      'references', crm._merge_references_count('person', others)));
+      'references', crm._merge_references_count(kind, others)));
 END
 $$;
 
--- A merge's arguments, before anything is read: a survivor, 1 to 49 others, no record twice.
-CREATE FUNCTION crm._merge_check(survivor bigint, others bigint[]) RETURNS void
+-- A merge's arguments, before anything is read: a kind merged, a survivor, 1 to 49 others, no
+-- record twice.
+CREATE FUNCTION crm._merge_check(kind text, survivor bigint, others bigint[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
   ids bigint[] := survivor || others;
 BEGIN
+  IF crm._merge_table(kind) IS NULL THEN
+    RAISE EXCEPTION 'merging % records is not available', coalesce('"' || kind || '"', 'NULL')
+      USING ERRCODE = CASE WHEN kind = 'deal' THEN 'feature_not_supported' ELSE 'invalid_parameter_value' END,
+            HINT = 'people and companies can be merged: crm.merge(''person'' or ''company'', survivor, others)';
+  END IF;
   IF survivor IS NULL OR others IS NULL OR pg_catalog.array_length(others, 1) IS NULL
      OR pg_catalog.array_position(others, NULL) IS NOT NULL THEN
     RAISE EXCEPTION 'a merge needs a survivor and at least one other record'
@@ -1744,48 +1817,53 @@ $$;
 -- The rows of a merge's records, the survivor first and the others in the order given, checked:
 -- all exist in this workspace and are live. lock: FOR UPDATE, in id order (two merges of the same
 -- records wait for each other instead of deadlocking).
-CREATE FUNCTION crm._merge_rows(survivor bigint, others bigint[], lock boolean)
+CREATE FUNCTION crm._merge_rows(kind text, survivor bigint, others bigint[], lock boolean)
 RETURNS jsonb[]
 LANGUAGE plpgsql
 AS $$
 DECLARE
   ws bigint := crm.current_workspace();
   ids bigint[] := survivor || others;
+  tbl regclass;
   result_rows jsonb[];
   r record;
 BEGIN
-  PERFORM crm._merge_check(survivor, others);
+  PERFORM crm._merge_check(kind, survivor, others);
+  tbl := crm._merge_table(kind);
   IF lock THEN
-    PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
+    EXECUTE pg_catalog.format('SELECT count(*) FROM (SELECT FROM %s t WHERE t.id = ANY ($1) ORDER BY t.id FOR UPDATE) l', tbl)
+      USING ids;
   END IF;
-  FOR r IN
-    SELECT x.id, p.workspace_id, p.merged_into FROM pg_catalog.unnest(ids) x(id)
-    LEFT JOIN crm.person p ON p.id = x.id
+  FOR r IN EXECUTE pg_catalog.format(
+    'SELECT x.id, t.workspace_id, t.merged_into FROM pg_catalog.unnest($1) x(id) LEFT JOIN %s t ON t.id = x.id', tbl)
+    USING ids
   LOOP
     IF r.workspace_id IS DISTINCT FROM ws THEN
-      RAISE EXCEPTION 'person % does not exist in workspace %', r.id, ws
+      RAISE EXCEPTION '% % does not exist in workspace %', kind, r.id, ws
         USING ERRCODE = 'no_data_found';
     ELSIF r.merged_into IS NOT NULL THEN
-      RAISE EXCEPTION 'person % was merged into person %', r.id, r.merged_into
+      RAISE EXCEPTION '% % was merged into % %', kind, r.id, kind, r.merged_into
         USING ERRCODE = 'object_not_in_prerequisite_state',
               HINT = 'merge the live record (crm.resolve_id), or undo that merge first (crm.unmerge)';
     END IF;
   END LOOP;
-  SELECT pg_catalog.array_agg(pg_catalog.to_jsonb(p) ORDER BY x.n) INTO result_rows
-  FROM pg_catalog.unnest(ids) WITH ORDINALITY AS x(id, n) JOIN crm.person p ON p.id = x.id;
+  EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(pg_catalog.to_jsonb(t) ORDER BY x.n) '
+                            'FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(id, n) JOIN %s t ON t.id = x.id', tbl)
+    INTO result_rows USING ids;
   RETURN result_rows;
 END
 $$;
 
 -- The writing half of crm.merge, with the owner's rights (tombstones, the log, derived state);
 -- EXECUTE is the right to merge (crm.grant_access(role, 'merge')).
-CREATE FUNCTION crm._merge_apply(survivor bigint, others bigint[], choices jsonb, actor text)
+CREATE FUNCTION crm._merge_apply(kind text, survivor bigint, others bigint[], choices jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
   ws constant bigint := crm._require_workspace(crm.current_workspace());
   ids bigint[] := survivor || others;
+  tbl regclass;
   plan jsonb;
   before jsonb;
   after jsonb;
@@ -1793,60 +1871,83 @@ DECLARE
   written bigint[];
   assignments text;
   log_id bigint;
+  noop boolean;
 BEGIN
-  PERFORM crm._merge_check(survivor, others);
+  PERFORM crm._merge_check(kind, survivor, others);
+  tbl := crm._merge_table(kind);
   -- The same merge again is a no-op: every other record is already a tombstone of the survivor.
-  PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
-  IF NOT EXISTS (SELECT FROM pg_catalog.unnest(others) x(id)
-                 WHERE NOT EXISTS (SELECT FROM crm.person p WHERE p.id = x.id AND p.workspace_id = ws
-                                     AND p.merged_into = survivor))
-     AND EXISTS (SELECT FROM crm.person p WHERE p.id = survivor AND p.workspace_id = ws AND p.merged_into IS NULL) THEN
+  -- The records and the tombstones that name one of the others, in one pass in id order: an
+  -- unmerge locks the same rows the same way.
+  EXECUTE pg_catalog.format('SELECT count(*) FROM (SELECT FROM %s t WHERE t.workspace_id = $3 '
+                            'AND (t.id = ANY ($1) OR t.merged_into = ANY ($2)) ORDER BY t.id FOR UPDATE) l', tbl)
+    USING ids, others, ws;
+  EXECUTE pg_catalog.format(
+    'SELECT NOT EXISTS (SELECT FROM pg_catalog.unnest($2) x(id) '
+    '                   WHERE NOT EXISTS (SELECT FROM %1$s t WHERE t.id = x.id AND t.workspace_id = $3 AND t.merged_into = $1)) '
+    '       AND EXISTS (SELECT FROM %1$s t WHERE t.id = $1 AND t.workspace_id = $3 AND t.merged_into IS NULL)', tbl)
+    INTO noop USING survivor, others, ws;
+  IF noop THEN
     SELECT l.id INTO log_id FROM crm.merge_log l
-    WHERE l.workspace_id = ws AND l.kind = 'person' AND l.survivor_id = survivor
+    WHERE l.workspace_id = ws AND l.kind = _merge_apply.kind AND l.survivor_id = survivor
       AND l.merged_ids @> others AND l.unmerged_at IS NULL
     ORDER BY l.id DESC LIMIT 1;
-    RETURN pg_catalog.jsonb_build_object('kind', 'person', 'survivor', survivor,
+    RETURN pg_catalog.jsonb_build_object('kind', kind, 'survivor', survivor,
       'others', pg_catalog.to_jsonb(others), 'merge_id', log_id, 'noop', true);
   END IF;
-  plan := crm._merge_plan(survivor, others, choices, crm._merge_rows(survivor, others, true));
+  plan := crm._merge_plan(kind, survivor, others, choices, crm._merge_rows(kind, survivor, others, true));
 
   -- Every row this merge writes, as it was: the records, and the tombstones that named one of
   -- the others (they will name the survivor).
-  PERFORM FROM crm.person p WHERE p.merged_into = ANY (others) ORDER BY p.id FOR UPDATE;
-  SELECT pg_catalog.array_agg(p.id ORDER BY p.id), pg_catalog.jsonb_object_agg(p.id, pg_catalog.to_jsonb(p))
-  INTO written, before
-  FROM crm.person p WHERE p.id = ANY (ids) OR p.merged_into = ANY (others);
-  moved := pg_catalog.jsonb_build_object(
-    'participant', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.id, p.person_id) ORDER BY p.id), '[]')
-                    FROM crm.participant p WHERE p.person_id = ANY (others) AND p.workspace_id = ws),
+  EXECUTE pg_catalog.format(
+    'SELECT pg_catalog.array_agg(t.id ORDER BY t.id), pg_catalog.jsonb_object_agg(t.id, pg_catalog.to_jsonb(t)) '
+    'FROM (SELECT * FROM %s t WHERE t.id = ANY ($1) OR t.merged_into = ANY ($2) ORDER BY t.id FOR UPDATE) t', tbl)
+    INTO written, before USING ids, others;
+  -- What points at the others and moves: participants held by id (people); people and deals
+  -- (companies). Locked, so that the log says what the merge moved.
+  IF kind = 'person' THEN
+    moved := pg_catalog.jsonb_build_object(
+      'participant', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.id, p.person_id) ORDER BY p.id), '[]')
+                      FROM crm.participant p WHERE p.person_id = ANY (others) AND p.workspace_id = ws));
+  ELSE
+    moved := pg_catalog.jsonb_build_object(
+      'person', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.id, p.company_id) ORDER BY p.id), '[]')
+                 FROM (SELECT p.id, p.company_id FROM crm.person p WHERE p.company_id = ANY (others)
+                       ORDER BY p.id FOR UPDATE) p),
+      'deal', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(d.id, d.company_id) ORDER BY d.id), '[]')
+               FROM (SELECT d.id, d.company_id FROM crm.deal d WHERE d.company_id = ANY (others)
+                     ORDER BY d.id FOR UPDATE) d));
+  END IF;
+  moved := moved || pg_catalog.jsonb_build_object(
     'duplicate_candidate', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c) ORDER BY c.record_id, c.other_id), '[]')
                             FROM crm.duplicate_candidate c
-                            WHERE c.kind = 'person' AND (c.record_id = ANY (ids) OR c.other_id = ANY (ids))));
+                            WHERE c.kind = _merge_apply.kind AND (c.record_id = ANY (ids) OR c.other_id = ANY (ids))));
 
   -- One statement for the survivor and the tombstones: the record triggers see the addresses
   -- leave the others and join the survivor at once, and relink their participants once.
-  SELECT pg_catalog.string_agg(pg_catalog.format('%1$I = CASE WHEN p.id = $1 THEN r.%1$I ELSE p.%1$I END', a.attname), ', ' ORDER BY a.attnum)
+  SELECT pg_catalog.string_agg(pg_catalog.format('%1$I = CASE WHEN t.id = $1 THEN r.%1$I ELSE t.%1$I END', a.attname), ', ' ORDER BY a.attnum)
   INTO assignments
   FROM pg_catalog.pg_attribute a
-  WHERE a.attrelid = 'crm.person'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
     AND a.attname NOT IN ('id', 'workspace_id', 'merged_into');
   PERFORM crm._merge_writes(true);
-  EXECUTE pg_catalog.format('UPDATE crm.person p SET %s, merged_into = CASE WHEN p.id = $1 THEN NULL ELSE $1 END '
-                            'FROM pg_catalog.jsonb_populate_record(NULL::crm.person, $3) r WHERE p.id = ANY ($2)',
-                            assignments)
+  EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$s, merged_into = CASE WHEN t.id = $1 THEN NULL ELSE $1 END '
+                            'FROM pg_catalog.jsonb_populate_record(NULL::%1$s, $3) r WHERE t.id = ANY ($2)',
+                            tbl, assignments)
   USING survivor, ids, pg_catalog.jsonb_set(plan -> 'record', '{updated_at}', pg_catalog.to_jsonb(pg_catalog.now()));
-  UPDATE crm.person p SET merged_into = survivor WHERE p.merged_into = ANY (others);
+  EXECUTE pg_catalog.format('UPDATE %s t SET merged_into = $1 WHERE t.merged_into = ANY ($2)', tbl) USING survivor, others;
+  IF kind = 'company' THEN
+    UPDATE crm.person p SET company_id = survivor WHERE p.company_id = ANY (others);
+    UPDATE crm.deal d SET company_id = survivor WHERE d.company_id = ANY (others);
+  END IF;
   PERFORM crm._merge_writes(false);
-  -- The application's own references (crm.register_merge_reference).
-  moved := moved || pg_catalog.jsonb_build_object('references', crm._merge_references_move('person', survivor, others));
   -- Pairs of a tombstone mean nothing any more; the survivor's were scored again by its update.
   DELETE FROM crm.duplicate_candidate c
-  WHERE c.kind = 'person' AND (c.record_id = ANY (others) OR c.other_id = ANY (others));
+  WHERE c.kind = _merge_apply.kind AND (c.record_id = ANY (others) OR c.other_id = ANY (others));
 
-  SELECT pg_catalog.jsonb_object_agg(p.id, pg_catalog.to_jsonb(p)) INTO after
-  FROM crm.person p WHERE p.id = ANY (written);
+  EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_object_agg(t.id, pg_catalog.to_jsonb(t)) FROM %s t WHERE t.id = ANY ($1)', tbl)
+    INTO after USING written;
   INSERT INTO crm.merge_log (workspace_id, kind, survivor_id, merged_ids, decisions, before, after, moved, merged_by)
-  VALUES (ws, 'person', survivor, others, plan -> 'fields', before, after, moved, actor)
+  VALUES (ws, kind, survivor, others, plan -> 'fields', before, after, moved, crm._outer_role())
   RETURNING id INTO log_id;
   RETURN plan - 'record' || pg_catalog.jsonb_build_object('merge_id', log_id, 'dry_run', false,
                                                           'record', after -> survivor::text);
@@ -1859,36 +1960,34 @@ RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF kind IS DISTINCT FROM 'person' THEN
-    RAISE EXCEPTION 'merging % records is not available', coalesce('"' || kind || '"', 'NULL')
-      USING ERRCODE = CASE WHEN kind IN ('company', 'deal') THEN 'feature_not_supported' ELSE 'invalid_parameter_value' END,
-            HINT = 'people can be merged: crm.merge(''person'', survivor, others)';
-  END IF;
+  PERFORM crm._merge_check(kind, survivor, others);
   IF dry_run THEN
-    RETURN crm._merge_plan(survivor, others, choices, crm._merge_rows(survivor, others, false))
+    RETURN crm._merge_plan(kind, survivor, others, choices, crm._merge_rows(kind, survivor, others, false))
            || '{"dry_run": true}';
   END IF;
-  RETURN crm._merge_apply(survivor, others, choices, CURRENT_USER::text);
+  RETURN crm._merge_run(kind, survivor, others, choices);
 END
 $$;
 COMMENT ON FUNCTION crm.merge(text, bigint, bigint[], jsonb, boolean) IS
-  'merges up to 49 people into the survivor in one transaction (dry_run: what it would do, writing nothing); returns each field''s decision, what moved and the merge id for crm.unmerge';
+  'merges up to 49 people or companies into the survivor in one transaction (dry_run: what it would do, writing nothing); returns each field''s decision, what moved and the merge id for crm.unmerge';
 
 -- Plays a merge backwards: every record row as it was before, the participants linked to the
 -- others by id back to them, and the duplicate pairs as they were. Refuses, listing the conflicts,
 -- when a row the merge wrote has changed since (a later merge of the survivor: undo that first).
 -- The writing half of crm.unmerge, with the owner's rights; EXECUTE is the right to merge.
-CREATE FUNCTION crm._unmerge_apply(merge_id bigint, actor text)
+CREATE FUNCTION crm._unmerge_apply(merge_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
   ws constant bigint := crm._require_workspace(crm.current_workspace());
   m crm.merge_log;
+  tbl regclass;
   ids bigint[];
   conflicts jsonb;
   assignments text;
-  participants bigint;
+  moved_back bigint := 0;
+  n bigint;
 BEGIN
   SELECT * INTO m FROM crm.merge_log l WHERE l.id = merge_id AND l.workspace_id = ws FOR UPDATE;
   IF NOT FOUND THEN
@@ -1898,70 +1997,147 @@ BEGIN
     RAISE EXCEPTION 'merge % was undone at % by %', merge_id, m.unmerged_at, m.unmerged_by
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
+  tbl := crm._merge_table(m.kind);
   ids := ARRAY(SELECT k::bigint FROM pg_catalog.jsonb_object_keys(m.before) k ORDER BY 1);
-  PERFORM FROM crm.person p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
+  EXECUTE pg_catalog.format('SELECT count(*) FROM (SELECT FROM %s t WHERE t.id = ANY ($1) ORDER BY t.id FOR UPDATE) l', tbl)
+    USING ids;
 
-  SELECT pg_catalog.jsonb_agg(c ORDER BY c ->> 'id') INTO conflicts FROM (
-    SELECT pg_catalog.jsonb_build_object('table', 'person', 'id', k::bigint, 'conflict',
-             CASE WHEN p.id IS NULL THEN 'deleted since the merge' ELSE 'changed since the merge' END,
-             'fields', (SELECT pg_catalog.jsonb_agg(f.key ORDER BY f.key) FROM pg_catalog.jsonb_each(v) f
-                        WHERE (pg_catalog.to_jsonb(p) -> f.key) IS DISTINCT FROM f.value)) AS c
-    FROM pg_catalog.jsonb_each(m.after) e(k, v)
-    LEFT JOIN crm.person p ON p.id = k::bigint
-    WHERE p.id IS NULL OR pg_catalog.to_jsonb(p) <> v
-    UNION ALL
-    SELECT pg_catalog.jsonb_build_object('table', 'participant', 'id', p.id, 'conflict',
-             'links to person ' || coalesce(p.person_id::text, 'none') || ', not to the survivor')
+  -- What changed since the merge: a record row not as the merge left it, a reference that no
+  -- longer names the survivor.
+  EXECUTE pg_catalog.format($q$
+    SELECT pg_catalog.jsonb_agg(c ORDER BY c ->> 'table', c ->> 'id') FROM (
+      SELECT pg_catalog.jsonb_build_object('table', %2$L, 'id', e.k::bigint, 'conflict',
+               CASE WHEN t.id IS NULL THEN 'deleted since the merge' ELSE 'changed since the merge' END,
+               'fields', (SELECT pg_catalog.jsonb_agg(f.key ORDER BY f.key) FROM pg_catalog.jsonb_each(e.v) f
+                          WHERE (pg_catalog.to_jsonb(t) -> f.key) IS DISTINCT FROM f.value)) AS c
+      FROM pg_catalog.jsonb_each($1) e(k, v)
+      LEFT JOIN %1$s t ON t.id = e.k::bigint
+      WHERE t.id IS NULL OR pg_catalog.to_jsonb(t) <> e.v) x$q$, tbl, m.kind)
+    INTO conflicts USING m.after;
+  conflicts := coalesce(conflicts, '[]') || coalesce((
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', 'participant', 'id', p.id, 'conflict',
+             'links to person ' || coalesce(p.person_id::text, 'none') || ', not to the survivor'))
     FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
     JOIN crm.participant p ON p.id = (x ->> 0)::bigint
-    WHERE p.person_id IS DISTINCT FROM m.survivor_id
-    UNION ALL
-    SELECT x FROM pg_catalog.jsonb_array_elements(crm._merge_references_back(m.moved -> 'references', m.survivor_id, false)) x
-    ) conflict(c);
-  IF conflicts IS NOT NULL THEN
+    WHERE p.person_id IS DISTINCT FROM m.survivor_id), '[]') || coalesce((
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', 'person', 'id', p.id, 'conflict',
+             'company ' || coalesce(p.company_id::text, 'none') || ', not the survivor'))
+    FROM pg_catalog.jsonb_array_elements(m.moved -> 'person') x
+    JOIN crm.person p ON p.id = (x ->> 0)::bigint
+    WHERE p.company_id IS DISTINCT FROM m.survivor_id), '[]') || coalesce((
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', 'deal', 'id', d.id, 'conflict',
+             'company ' || coalesce(d.company_id::text, 'none') || ', not the survivor'))
+    FROM pg_catalog.jsonb_array_elements(m.moved -> 'deal') x
+    JOIN crm.deal d ON d.id = (x ->> 0)::bigint
+    WHERE d.company_id IS DISTINCT FROM m.survivor_id), '[]');
+  IF pg_catalog.jsonb_array_length(conflicts) > 0 THEN
     RAISE EXCEPTION 'merge % cannot be undone: % row(s) changed since', merge_id, pg_catalog.jsonb_array_length(conflicts)
       USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = conflicts::text,
             HINT = 'undo later merges of these records first (crm.merge_log), or merge again as they are';
   END IF;
 
-  -- Every column back, in one statement (the record triggers give the addresses back at once).
+  -- Every column back, in one statement (the record triggers give the addresses back at once),
+  -- then what pointed at the others.
   SELECT pg_catalog.string_agg(pg_catalog.format('%1$I = r.%1$I', a.attname), ', ' ORDER BY a.attnum)
   INTO assignments
   FROM pg_catalog.pg_attribute a
-  WHERE a.attrelid = 'crm.person'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'id';
+  WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'id';
   PERFORM crm._merge_writes(true);
-  EXECUTE pg_catalog.format('UPDATE crm.person p SET %s FROM pg_catalog.jsonb_each($1) e, '
-                            'LATERAL pg_catalog.jsonb_populate_record(NULL::crm.person, e.value) r '
-                            'WHERE p.id = r.id', assignments)
+  EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$s FROM pg_catalog.jsonb_each($1) e, '
+                            'LATERAL pg_catalog.jsonb_populate_record(NULL::%1$s, e.value) r '
+                            'WHERE t.id = r.id', tbl, assignments)
   USING m.before;
-  PERFORM crm._merge_writes(false);
   -- Participants the others held by id (not by an address, which the records' triggers have
   -- given back already): the participant trigger keeps an id given when its address resolves to
   -- nobody.
   UPDATE crm.participant p SET person_id = (x ->> 1)::bigint
   FROM pg_catalog.jsonb_array_elements(m.moved -> 'participant') x
   WHERE p.id = (x ->> 0)::bigint AND p.person_id = m.survivor_id;
-  GET DIAGNOSTICS participants = ROW_COUNT;
-  PERFORM crm._merge_references_back(m.moved -> 'references', m.survivor_id, true);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  moved_back := moved_back + n;
+  UPDATE crm.person p SET company_id = (x ->> 1)::bigint
+  FROM pg_catalog.jsonb_array_elements(m.moved -> 'person') x
+  WHERE p.id = (x ->> 0)::bigint AND p.company_id = m.survivor_id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  moved_back := moved_back + n;
+  UPDATE crm.deal d SET company_id = (x ->> 1)::bigint
+  FROM pg_catalog.jsonb_array_elements(m.moved -> 'deal') x
+  WHERE d.id = (x ->> 0)::bigint AND d.company_id = m.survivor_id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  moved_back := moved_back + n;
+  PERFORM crm._merge_writes(false);
   -- The duplicate pairs as they were (dismissals included); the records' triggers have scored
   -- the restored profiles again, and these rows say what users had decided about them.
+  -- Only pairs of two live records: one with a record deleted or merged since means nothing.
   INSERT INTO crm.duplicate_candidate
   SELECT r.* FROM pg_catalog.jsonb_array_elements(m.moved -> 'duplicate_candidate') x,
        LATERAL pg_catalog.jsonb_populate_record(NULL::crm.duplicate_candidate, x) r
+  WHERE (r.kind = 'person' AND 2 = (SELECT count(*) FROM crm.person p
+                                    WHERE p.id IN (r.record_id, r.other_id) AND p.merged_into IS NULL))
+     OR (r.kind = 'company' AND 2 = (SELECT count(*) FROM crm.company c
+                                     WHERE c.id IN (r.record_id, r.other_id) AND c.merged_into IS NULL))
   ON CONFLICT (kind, record_id, other_id) DO UPDATE SET
     workspace_id = excluded.workspace_id, score = excluded.score, evidence = excluded.evidence,
     status = excluded.status, detected_at = excluded.detected_at, fingerprint = excluded.fingerprint,
     agreed = excluded.agreed;
 
-  UPDATE crm.merge_log l SET unmerged_at = pg_catalog.now(), unmerged_by = actor
+  UPDATE crm.merge_log l SET unmerged_at = pg_catalog.now(), unmerged_by = crm._outer_role()
   WHERE l.id = merge_id;
   RETURN pg_catalog.jsonb_build_object('merge_id', merge_id, 'kind', m.kind, 'survivor', m.survivor_id,
-                                       'restored', pg_catalog.to_jsonb(ids), 'participants', participants);
+                                       'restored', pg_catalog.to_jsonb(ids), 'references_back', moved_back);
 END
 $$;
-CREATE FUNCTION crm.unmerge(merge_id bigint) RETURNS jsonb
+-- The application's references are moved with the caller's rights (a trigger on the caller's
+-- table never runs with the extension owner's), and logged by the owner's.
+CREATE FUNCTION crm._merge_log_references(log_id bigint, refs jsonb) RETURNS void
 LANGUAGE sql
-RETURN crm._unmerge_apply(merge_id, CURRENT_USER::text);
+AS $$
+  UPDATE crm.merge_log l SET moved = l.moved || pg_catalog.jsonb_build_object('references', refs)
+  WHERE l.id = log_id AND l.workspace_id = crm._require_workspace(crm.current_workspace())
+    AND l.merged_by = crm._outer_role() AND NOT l.moved ? 'references';
+$$;
+
+-- A merge as every entry point runs it: the records with the owner's rights, then the
+-- application's references with the caller's.
+CREATE FUNCTION crm._merge_run(kind text, survivor bigint, others bigint[], choices jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  result jsonb := crm._merge_apply(kind, survivor, others, choices);
+  moved jsonb;
+BEGIN
+  IF NOT (result ? 'noop') THEN
+    moved := crm._merge_references_move(kind, survivor, others);
+    PERFORM crm._merge_log_references((result ->> 'merge_id')::bigint, moved);
+  END IF;
+  RETURN result;
+END
+$$;
+
+-- Undoes a merge: the application's references are checked and put back with the caller's rights,
+-- the records with the owner's.
+CREATE FUNCTION crm.unmerge(merge_id bigint) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  m crm.merge_log;
+  conflicts jsonb;
+  result jsonb;
+BEGIN
+  SELECT * INTO m FROM crm.merge_log l WHERE l.id = merge_id AND l.workspace_id = crm.current_workspace();
+  IF FOUND AND m.unmerged_at IS NULL THEN
+    conflicts := crm._merge_references_back(m.moved -> 'references', m.survivor_id, false);
+    IF pg_catalog.jsonb_array_length(conflicts) > 0 THEN
+      RAISE EXCEPTION 'merge % cannot be undone: % row(s) changed since', merge_id, pg_catalog.jsonb_array_length(conflicts)
+        USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = conflicts::text,
+              HINT = 'undo later merges of these records first (crm.merge_log), or merge again as they are';
+    END IF;
+  END IF;
+  result := crm._unmerge_apply(merge_id);
+  PERFORM crm._merge_references_back(m.moved -> 'references', m.survivor_id, true);
+  RETURN result;
+END
+$$;
 COMMENT ON FUNCTION crm.unmerge(bigint) IS
   'undoes a merge exactly: every row as before the merge, or an error listing what changed since';
 -- References from an application's own tables to the records a merge joins (docs/MERGE.md): a
@@ -1969,7 +2145,7 @@ COMMENT ON FUNCTION crm.unmerge(bigint) IS
 -- first value again after the unmerge. Rows are logged by the table's primary key.
 
 CREATE TABLE crm.merge_reference (
-  kind text NOT NULL CONSTRAINT merge_reference_kind CHECK (kind IN ('person')),
+  kind text NOT NULL CONSTRAINT merge_reference_kind CHECK (kind IN ('person', 'company')),
   -- the table as a qualified name (text, not regclass, so a dump restores before the table does)
   table_name text NOT NULL,
   column_name name NOT NULL,
@@ -1989,9 +2165,9 @@ DECLARE
   keys name[];
   column_type regtype;
 BEGIN
-  IF kind IS DISTINCT FROM 'person' THEN
+  IF crm._merge_table(kind) IS NULL THEN
     RAISE EXCEPTION 'references to % records cannot be registered', coalesce('"' || kind || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'people are merged: register references to ''person''';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'people and companies are merged: register references to ''person'' or ''company''';
   END IF;
   SELECT a.atttypid::regtype INTO column_type FROM pg_catalog.pg_attribute a
   WHERE a.attrelid = ref_table AND a.attname = ref_column AND a.attnum > 0 AND NOT a.attisdropped;
@@ -2006,12 +2182,18 @@ BEGIN
   CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
   JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
   WHERE i.indrelid = ref_table AND i.indisprimary;
+  -- Merges move the column with the rights of whoever merges, but the declaration is for every
+  -- workspace: only the table's owner makes it.
+  IF NOT pg_catalog.pg_has_role(crm._outer_role(), (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = ref_table), 'MEMBER') THEN
+    RAISE EXCEPTION 'only the owner of % may declare its references', ref_table
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   IF keys IS NULL THEN
     RAISE EXCEPTION '% has no primary key', ref_table
       USING ERRCODE = 'invalid_table_definition', HINT = 'a merge logs the rows it moves by their primary key';
   END IF;
   INSERT INTO crm.merge_reference (kind, table_name, column_name, key_columns, registered_by)
-  VALUES (kind, ref_table::text, ref_column, keys, SESSION_USER::text)
+  VALUES (kind, ref_table::text, ref_column, keys, crm._outer_role())
   ON CONFLICT ON CONSTRAINT merge_reference_pkey DO UPDATE SET key_columns = excluded.key_columns;
 END
 $$;
@@ -2022,13 +2204,18 @@ CREATE FUNCTION crm.unregister_merge_reference(kind text, ref_table regclass, re
 RETURNS boolean
 LANGUAGE sql
 AS $$
+  -- The owner's declaration: only the owner takes it back.
   WITH gone AS (DELETE FROM crm.merge_reference r
                 WHERE r.kind = unregister_merge_reference.kind AND r.table_name = ref_table::text
-                  AND r.column_name = ref_column RETURNING 1)
+                  AND r.column_name = ref_column
+                  AND pg_catalog.pg_has_role(crm._outer_role(),
+                                             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = ref_table), 'MEMBER')
+                RETURNING 1)
   SELECT EXISTS (SELECT FROM gone);
 $$;
 
--- Rows of each registered column that name one of the others: {"<table>.<column>": count}.
+-- Rows of each registered column that name one of the others: {"<table>.<column>": count}, or
+-- null for a table the caller cannot read.
 CREATE FUNCTION crm._merge_references_count(kind text, others bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
@@ -2038,8 +2225,11 @@ DECLARE
   out jsonb := '{}';
 BEGIN
   FOR r IN SELECT * FROM crm.merge_reference m WHERE m.kind = _merge_references_count.kind ORDER BY 2, 3 LOOP
-    EXECUTE pg_catalog.format('SELECT count(*) FROM %s WHERE %I = ANY ($1)', r.table_name, r.column_name)
-      INTO n USING others;
+    n := NULL;
+    IF pg_catalog.has_table_privilege(r.table_name, 'SELECT') THEN
+      EXECUTE pg_catalog.format('SELECT count(*) FROM %s WHERE %I = ANY ($1)', r.table_name, r.column_name)
+        INTO n USING others;
+    END IF;
     out := out || pg_catalog.jsonb_build_object(r.table_name || '.' || r.column_name, n);
   END LOOP;
   RETURN out;
@@ -2086,7 +2276,8 @@ DECLARE
   found jsonb;
 BEGIN
   FOR ref IN SELECT x FROM pg_catalog.jsonb_array_elements(coalesce(moved, '[]')) x LOOP
-    SELECT pg_catalog.string_agg(pg_catalog.format('t.%I::text = (r.value -> 0 ->> %s)', k, n - 1), ' AND ')
+    -- Keys compared as JSON, as they were logged (to_jsonb), whatever their type.
+    SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.to_jsonb(t.%I) = (r.value -> 0 -> %s)', k, n - 1), ' AND ')
     INTO key_match FROM pg_catalog.jsonb_array_elements_text(ref -> 'key_columns') WITH ORDINALITY AS c(k, n);
     IF restore THEN
       EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$I = (r.value ->> 1)::bigint '
@@ -2112,7 +2303,7 @@ $$;
 CREATE TABLE crm.merge_request (
   id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
   workspace_id bigint NOT NULL REFERENCES crm.workspace ON DELETE CASCADE,
-  kind text NOT NULL CONSTRAINT merge_request_kind CHECK (kind IN ('person')),
+  kind text NOT NULL CONSTRAINT merge_request_kind CHECK (kind IN ('person', 'company')),
   survivor_id bigint NOT NULL,
   other_ids bigint[] NOT NULL,
   choices jsonb NOT NULL DEFAULT '{}',
@@ -2129,30 +2320,24 @@ CREATE INDEX merge_request_pending_idx ON crm.merge_request (workspace_id, reque
 COMMENT ON TABLE crm.merge_request IS
   'merges asked for, with their preview; crm.approve_merge carries one out, crm.reject_merge declines it';
 
--- Files a request, with the caller's rights for its preview (a bad request fails here, as the
--- merge would); the row is written with the owner's (nobody else writes crm.merge_request).
-CREATE FUNCTION crm.request_merge(kind text, survivor bigint, others bigint[], choices jsonb DEFAULT '{}')
-RETURNS bigint
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  RETURN crm._merge_request_file(kind, survivor, others, coalesce(choices, '{}'),
-                                 crm.merge(kind, survivor, others, choices, dry_run => true),
-                                 CURRENT_USER::text);
-END
-$$;
-COMMENT ON FUNCTION crm.request_merge(text, bigint, bigint[], jsonb) IS
-  'asks for a merge (anyone who reads may): stores it with its preview, pending; returns the request id';
-
-CREATE FUNCTION crm._merge_request_file(kind text, survivor bigint, others bigint[], choices jsonb,
-                                        preview jsonb, actor text)
+CREATE FUNCTION crm._merge_request_file(kind text, survivor bigint, others bigint[], choices jsonb)
 RETURNS bigint
 LANGUAGE sql
 AS $$
   INSERT INTO crm.merge_request (workspace_id, kind, survivor_id, other_ids, choices, preview, requested_by)
-  VALUES (crm._require_workspace(crm.current_workspace()), kind, survivor, others, choices, preview, actor)
+  VALUES (crm._require_workspace(crm.current_workspace()), kind, survivor, others, choices,
+          crm.merge(kind, survivor, others, choices, dry_run => true), crm._outer_role())
   RETURNING id;
 $$;
+
+-- Files a request with its preview (a bad request fails here, as the merge would). The row is
+-- written with the owner's rights: nobody else writes crm.merge_request.
+CREATE FUNCTION crm.request_merge(kind text, survivor bigint, others bigint[], choices jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE sql
+RETURN crm._merge_request_file(kind, survivor, others, coalesce(choices, '{}'));
+COMMENT ON FUNCTION crm.request_merge(text, bigint, bigint[], jsonb) IS
+  'asks for a merge (anyone who reads may): stores it with its preview, pending; returns the request id';
 
 -- The request, locked (the owner's rights), checked pending and of this workspace.
 CREATE FUNCTION crm._pending_merge_request(request_id bigint) RETURNS crm.merge_request
@@ -2175,12 +2360,15 @@ END
 $$;
 
 -- Marks a request decided (the owner's rights: nobody else writes crm.merge_request).
-CREATE FUNCTION crm._merge_request_decided(request_id bigint, decision text, log_id bigint, actor text)
+CREATE FUNCTION crm._merge_request_decided(request_id bigint, decision text, log_id bigint)
 RETURNS void
 LANGUAGE sql
 AS $$
-  UPDATE crm.merge_request SET status = decision, decided_by = actor, decided_at = pg_catalog.now(), merge_id = log_id
-  WHERE id = request_id AND workspace_id = crm._require_workspace(crm.current_workspace());
+  UPDATE crm.merge_request
+  SET status = decision, decided_by = crm._outer_role(), decided_at = pg_catalog.now(), merge_id = log_id
+  WHERE id = request_id AND workspace_id = crm._require_workspace(crm.current_workspace()) AND status = 'pending'
+    AND decision IN ('approved', 'rejected')
+    AND (log_id IS NULL OR EXISTS (SELECT FROM crm.merge_log l WHERE l.id = log_id AND l.merged_by = crm._outer_role()));
 $$;
 
 -- Carries a pending request out, as crm.merge would (needs the merge access), and marks it.
@@ -2192,8 +2380,8 @@ DECLARE
   r crm.merge_request := crm._pending_merge_request(request_id);
   result jsonb;
 BEGIN
-  result := crm._merge_apply(r.survivor_id, r.other_ids, r.choices, CURRENT_USER::text);
-  PERFORM crm._merge_request_decided(request_id, 'approved', (result ->> 'merge_id')::bigint, CURRENT_USER::text);
+  result := crm._merge_run(r.kind, r.survivor_id, r.other_ids, r.choices);
+  PERFORM crm._merge_request_decided(request_id, 'approved', (result ->> 'merge_id')::bigint);
   RETURN result || pg_catalog.jsonb_build_object('request_id', request_id);
 END
 $$;
@@ -2207,18 +2395,19 @@ AS $$
 DECLARE
   r crm.merge_request := crm._pending_merge_request(request_id);
 BEGIN
-  IF NOT pg_catalog.has_function_privilege('crm._merge_apply(bigint, bigint[], jsonb, text)', 'EXECUTE') THEN
+  IF NOT pg_catalog.has_function_privilege('crm._merge_apply(text, bigint, bigint[], jsonb)', 'EXECUTE') THEN
     RAISE EXCEPTION 'rejecting merge request % needs the merge access', r.id
       USING ERRCODE = 'insufficient_privilege', HINT = 'crm.grant_access(role, ''merge'')';
   END IF;
-  PERFORM crm._merge_request_decided(request_id, 'rejected', NULL, CURRENT_USER::text);
+  PERFORM crm._merge_request_decided(request_id, 'rejected', NULL);
 END
 $$;
 COMMENT ON FUNCTION crm.reject_merge(bigint) IS 'declines a pending merge request (merge access)';
 
 -- Merges every duplicate set of this workspace whose weakest open pair scores at least
 -- min_score, each set in a subtransaction of its own: a set that fails (a record merged or
--- deleted meanwhile, a rule refusing) is reported and left as it was, the others are merged.
+-- deleted meanwhile, a rule refusing) is reported and left as it was, the others are merged. A
+-- set two of whose records a user said are not duplicates (a dismissed pair) is skipped.
 -- The survivor is the record with the most interactions, then the oldest, then the lowest id.
 CREATE FUNCTION crm.merge_sets(kind text, min_score float8)
 RETURNS TABLE (set_id bigint, survivor bigint, others bigint[], score float8, outcome text, merge_id bigint, reason text)
@@ -2228,9 +2417,7 @@ DECLARE
   s record;
   result jsonb;
 BEGIN
-  IF kind IS DISTINCT FROM 'person' THEN
-    PERFORM crm.merge(kind, NULL, NULL);  -- the same refusal as crm.merge's
-  END IF;
+  PERFORM crm._merge_check(kind, 0, '{1}');  -- the same refusal of a kind as crm.merge's
   IF min_score IS NULL OR NOT (min_score > 0 AND min_score <= 1) THEN
     RAISE EXCEPTION 'min_score must be in (0, 1], not %', min_score
       USING ERRCODE = 'invalid_parameter_value';
@@ -2239,20 +2426,28 @@ BEGIN
     WITH sets AS (
       SELECT d.set_id, pg_catalog.array_agg(d.record_id) AS ids
       FROM crm.duplicate_sets d
-      WHERE d.kind = 'person' AND d.workspace_id = crm.current_workspace()
+      WHERE d.kind = merge_sets.kind AND d.workspace_id = crm.current_workspace()
       GROUP BY d.set_id
     ), scored AS (
       SELECT x.set_id, x.ids,
              (SELECT min(c.score) FROM crm.duplicate_candidate c
-              WHERE c.kind = 'person' AND c.status = 'open' AND c.record_id = ANY (x.ids) AND c.other_id = ANY (x.ids)) AS score
+              WHERE c.kind = merge_sets.kind AND c.status = 'open' AND c.record_id = ANY (x.ids) AND c.other_id = ANY (x.ids)) AS score
       FROM sets x
     )
-    SELECT x.set_id, x.score, o.ids
+    SELECT x.set_id, x.score, o.ids,
+           EXISTS (SELECT FROM crm.duplicate_candidate c
+                   WHERE c.kind = merge_sets.kind AND c.status = 'dismissed'
+                     AND c.record_id = ANY (x.ids) AND c.other_id = ANY (x.ids)) AS dismissed
     FROM scored x
     CROSS JOIN LATERAL (
-      SELECT pg_catalog.array_agg(p.id ORDER BY coalesce(g.interaction_count, 0) DESC, p.created_at, p.id) AS ids
-      FROM crm.person p LEFT JOIN crm.person_signal g ON g.person_id = p.id
-      WHERE p.id = ANY (x.ids)) o
+      SELECT pg_catalog.array_agg(r.id ORDER BY r.activity DESC, r.created_at, r.id) AS ids
+      FROM (SELECT p.id, p.created_at, coalesce(g.interaction_count, 0) AS activity
+            FROM crm.person p LEFT JOIN crm.person_signal g ON g.person_id = p.id
+            WHERE merge_sets.kind = 'person' AND p.id = ANY (x.ids)
+            UNION ALL
+            SELECT c.id, c.created_at, coalesce(g.interaction_count, 0)
+            FROM crm.company c LEFT JOIN crm.company_signal g ON g.company_id = c.id
+            WHERE merge_sets.kind = 'company' AND c.id = ANY (x.ids)) r) o
     WHERE x.score >= min_score
     ORDER BY x.set_id
   LOOP
@@ -2262,8 +2457,14 @@ BEGIN
     score := s.score;
     merge_id := NULL;
     reason := NULL;
+    IF s.dismissed THEN
+      outcome := 'skipped';
+      reason := 'two of its records were dismissed as not duplicates';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
     BEGIN
-      result := crm._merge_apply(survivor, others, '{}', CURRENT_USER::text);
+      result := crm._merge_run(kind, survivor, others, '{}');
       merge_id := (result ->> 'merge_id')::bigint;
       outcome := 'merged';
     EXCEPTION WHEN insufficient_privilege THEN
@@ -2316,9 +2517,10 @@ AS $$
     SELECT DISTINCT ON (workspace_id, address) workspace_id, address, member_id, person_id
     FROM crm.record_address ORDER BY workspace_id, address, member_id NULLS LAST, person_id
   ), domain_owner AS (
-    SELECT DISTINCT ON (workspace_id, crm.normalize_address(domain)) workspace_id,
-           crm.normalize_address(domain) AS domain, id
-    FROM crm.company WHERE domain IS NOT NULL ORDER BY 1, 2, id
+    -- The lowest id holding the domain, or the company that one was merged into.
+    SELECT DISTINCT ON (c.workspace_id, crm.normalize_address(c.domain)) c.workspace_id,
+           crm.normalize_address(c.domain) AS domain, coalesce(c.merged_into, c.id) AS id
+    FROM crm.company c WHERE c.domain IS NOT NULL ORDER BY 1, 2, c.id
   ), links AS (
     -- Participant links recomputed from scratch: the address owner (member before person), else
     -- the ids the row carries while their records exist, else the company owning the domain.
@@ -2355,10 +2557,12 @@ AS $$
   WHERE NOT EXISTS (SELECT FROM crm.person p WHERE p.id = s.person_id AND p.merged_into IS NULL)
   UNION ALL
   SELECT 'company', c.id, 'signal row', 'missing', 'present'
-  FROM crm.company c WHERE NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.company_id = c.id)
+  FROM crm.company c
+  WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT FROM crm.company_signal s WHERE s.company_id = c.id)
   UNION ALL
   SELECT 'company', s.company_id, 'signal row', 'present', 'missing'
-  FROM crm.company_signal s WHERE NOT EXISTS (SELECT FROM crm.company c WHERE c.id = s.company_id)
+  FROM crm.company_signal s
+  WHERE NOT EXISTS (SELECT FROM crm.company c WHERE c.id = s.company_id AND c.merged_into IS NULL)
   UNION ALL
   SELECT 'participant', l.id, f.field, f.stored, f.expected
   FROM links l
@@ -2380,14 +2584,14 @@ DECLARE
     'default_duplicate_model', 'given_name_forms', 'is_disposable_email_domain', 'is_free_email_domain',
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
-    '_interaction_deleting', '_merge_writes', '_merged_into_guard'];
+    '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
     '_record_relink', '_company_delete_claim', '_records_truncated', '_workspace_model', '_model_changed',
     '_workspace_capture_policy', '_match_frequency_changed', '_merge_apply', '_unmerge_apply',
     '_merge_request_file', '_pending_merge_request', '_merge_request_decided',
-    'register_merge_reference', 'unregister_merge_reference', '_merge_references_count',
+    'register_merge_reference', 'unregister_merge_reference', '_merge_log_references',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
 BEGIN
