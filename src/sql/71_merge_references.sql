@@ -3,7 +3,7 @@
 -- first value again after the unmerge. Rows are logged by the table's primary key.
 
 CREATE TABLE crm.merge_reference (
-  kind text NOT NULL CONSTRAINT merge_reference_kind CHECK (kind IN ('person', 'company')),
+  kind text NOT NULL CONSTRAINT merge_reference_kind CHECK (kind IN ('person', 'company', 'deal')),
   -- the table as a qualified name (text, not regclass, so a dump restores before the table does)
   table_name text NOT NULL,
   column_name name NOT NULL,
@@ -25,7 +25,7 @@ DECLARE
 BEGIN
   IF crm._merge_table(kind) IS NULL THEN
     RAISE EXCEPTION 'references to % records cannot be registered', coalesce('"' || kind || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'people and companies are merged: register references to ''person'' or ''company''';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'register references to ''person'', ''company'' or ''deal''';
   END IF;
   SELECT a.atttypid::regtype INTO column_type FROM pg_catalog.pg_attribute a
   WHERE a.attrelid = ref_table AND a.attname = ref_column AND a.attnum > 0 AND NOT a.attisdropped;

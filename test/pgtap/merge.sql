@@ -101,7 +101,7 @@ SELECT throws_ok($$SELECT crm.merge('person', 9501, '{}')$$, '22023', NULL, 'a m
 SELECT throws_ok($$SELECT crm.merge('person', 9501, '{9599}')$$, 'P0002', NULL, 'a record that does not exist is refused');
 SELECT throws_ok($$SELECT crm.merge('person', 9501, ARRAY(SELECT g FROM generate_series(9400, 9449) g))$$, '54000', NULL,
                  'at most 50 records a merge');
-SELECT throws_ok($$SELECT crm.merge('deal', 1, '{2}')$$, '0A000', NULL, 'deals are not merged yet: said so');
+SELECT throws_ok($$SELECT crm.merge('deal', 9599, '{9598}')$$, 'P0002', NULL, 'a deal that does not exist is refused');
 SELECT throws_ok($$SELECT crm.merge('pet', 1, '{2}')$$, '22023', NULL, 'an unknown kind is refused');
 
 -- The merge.

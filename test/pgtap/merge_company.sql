@@ -1,9 +1,9 @@
--- Merging companies: the survivor takes the others' people, deals and activity (a merged company's
+-- Merging companies (and deals, at the end): the survivor takes the others' people, deals and activity (a merged company's
 -- domain resolves to the survivor), the tombstone leaves every view, and unmerge gives it all back.
 -- Also the guards a review asked for: a choice from nobody, an empty required field, a set with a
 -- dismissed pair, a reference declared by someone else than the table's owner.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.workspace = 88;
 INSERT INTO crm.workspace (id, name) VALUES (88, 'company merges');
@@ -93,6 +93,14 @@ CREATE TEMP TABLE bulk AS SELECT * FROM crm.merge_sets('company', 0.5);
 SELECT isnt(crm.resolve_id('company', 8801), crm.resolve_id('company', 8803),
             'a set with a pair users dismissed is not merged into one ('
             || (SELECT string_agg(outcome, ',') FROM bulk) || ')');
+-- Deals: the others become tombstones, ids resolve, and an unmerge gives them back.
+INSERT INTO crm.deal (id, company_id, name, stage, amount) VALUES (8835, 8801, 'Anvils 2026', NULL, 1000), (8836, 8801, 'Anvils', 'proposal', NULL);
+CREATE TEMP TABLE deals_before AS SELECT jsonb_agg(to_jsonb(d) ORDER BY d.id) AS s FROM crm.deal d WHERE d.id IN (8835, 8836);
+SELECT is(crm.merge('deal', 8835, '{8836}') #>> '{record,stage}', 'proposal', 'deals merge by the same rules');
+SELECT is(crm.resolve_id('deal', 8836), 8835::bigint, 'a merged deal''s id resolves to the survivor');
+SELECT lives_ok('SELECT crm.unmerge(' || (SELECT max(id) FROM crm.merge_log WHERE kind = 'deal') || ')', 'a deal merge is undone');
+SELECT is((SELECT jsonb_agg(to_jsonb(d) ORDER BY d.id) FROM crm.deal d WHERE d.id IN (8835, 8836)), (SELECT s FROM deals_before),
+          'and the deals are as before');
 SELECT is((SELECT count(*) FROM crm.verify_signals()), 0::bigint, 'verify_signals empty at the end');
 
 SELECT * FROM finish();

@@ -20,8 +20,8 @@ SELECT throws_ok($$SELECT crm.register_merge_reference('person', 'public.crm_tes
                  'a column that cannot hold an id is refused');
 SELECT throws_ok($$SELECT crm.register_merge_reference('person', 'public.crm_test_keyless', 'person_id')$$, '42P16', NULL,
                  'a table without a primary key is refused (rows are logged by it)');
-SELECT throws_ok($$SELECT crm.register_merge_reference('deal', 'public.crm_test_ticket', 'person_id')$$, '22023', NULL,
-                 'only references to people and companies');
+SELECT throws_ok($$SELECT crm.register_merge_reference('pet', 'public.crm_test_ticket', 'person_id')$$, '22023', NULL,
+                 'only references to people, companies and deals');
 SELECT lives_ok($$SELECT crm.register_merge_reference('person', 'public.crm_test_ticket', 'person_id')$$, 'a reference is registered');
 SELECT is((SELECT key_columns FROM crm.merge_reference WHERE table_name = 'public.crm_test_ticket'), '{region,id}'::name[],
           'with its table''s primary key');
