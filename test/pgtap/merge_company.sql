@@ -3,7 +3,7 @@
 -- Also the guards a review asked for: a choice from nobody, an empty required field, a set with a
 -- dismissed pair, a reference declared by someone else than the table's owner.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.workspace = 88;
 INSERT INTO crm.workspace (id, name) VALUES (88, 'company merges');
@@ -60,6 +60,13 @@ INSERT INTO crm.participant (interaction_id, address, role) VALUES (8842, 'new@a
 SELECT is((SELECT company_id FROM crm.participant WHERE address = 'new@acme-inc88.example'), 8801::bigint,
           'activity written later at the merged domain lands on the survivor');
 DELETE FROM crm.participant WHERE address = 'new@acme-inc88.example';
+INSERT INTO crm.person (id, first_name, last_name, email, company_id) VALUES (8814, 'Di', 'Gale', 'di@elsewhere88.example', 8802);
+INSERT INTO crm.deal (id, company_id, name) VALUES (8833, 8802, 'Hammers');
+SELECT is((SELECT company_id FROM crm.person WHERE id = 8814), 8801::bigint,
+          'a person written later with the merged company''s id belongs to the survivor');
+SELECT is((SELECT company_id FROM crm.deal WHERE id = 8833), 8801::bigint, '... and so does a deal');
+DELETE FROM crm.deal WHERE id = 8833;
+DELETE FROM crm.person WHERE id = 8814;
 SELECT throws_ok($$UPDATE crm.company SET merged_into = NULL WHERE id = 8802$$, '42501', NULL, 'nobody brings a tombstone back by hand');
 SELECT lives_ok('SELECT crm.unmerge(' || :m || ')', 'unmerge');
 SELECT is(pg_temp.snapshot(), (SELECT s FROM original),

@@ -11,6 +11,7 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(crm_merge_writes);
 PG_FUNCTION_INFO_V1(crm_merged_into_guard);
+PG_FUNCTION_INFO_V1(crm_follow_merged_company);
 }
 
 namespace {
@@ -61,4 +62,49 @@ extern "C" PGDLLEXPORT Datum crm_merged_into_guard(PG_FUNCTION_ARGS) {
                     errhint("merge with crm.merge(kind, survivor, others), undo with "
                             "crm.unmerge(merge_id)")));
   return PointerGetDatum(written);
+}
+
+// BEFORE INSERT OR UPDATE OF company_id ... FOR EACH ROW on crm.person and crm.deal: a company id
+// that names a merged company is written as the company it was merged into, so ids other systems
+// hold keep working and nothing links to a tombstone (whose activity no view would show).
+extern "C" PGDLLEXPORT Datum crm_follow_merged_company(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "crm_follow_merged_company: not called as a trigger");
+  TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+      TRIGGER_FIRED_BY_DELETE(td->tg_event))
+    elog(ERROR, "crm_follow_merged_company: must fire BEFORE INSERT OR UPDATE ... FOR EACH ROW");
+  HeapTuple written = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+  if (crm::pg::restoring()) return PointerGetDatum(written);  // rows as dumped
+  TupleDesc desc = td->tg_relation->rd_att;
+  const int at = SPI_fnumber(desc, "company_id");
+  if (at <= 0) elog(ERROR, "crm_follow_merged_company: the table has no column company_id");
+  bool isnull = false;
+  const Datum company = heap_getattr(written, at, desc, &isnull);
+  if (isnull) return PointerGetDatum(written);
+  static SPIPlanPtr plan = nullptr;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  if (plan == nullptr) {
+    Oid types[1] = {INT8OID};
+    SPIPlanPtr prepared = SPI_prepare(
+        "SELECT merged_into FROM crm.company WHERE id = $1 AND merged_into IS NOT NULL", 1, types);
+    if (prepared == nullptr || SPI_keepplan(prepared) != 0)
+      elog(ERROR, "crm_hygiene: cannot prepare the merged company lookup");
+    plan = prepared;
+  }
+  Datum args[1] = {company};
+  if (SPI_execute_plan(plan, args, nullptr, true, 1) != SPI_OK_SELECT)
+    elog(ERROR, "crm_hygiene: cannot look up the merged company");
+  Datum survivor = 0;
+  bool found = false;
+  if (SPI_processed > 0) {
+    bool null = false;
+    survivor = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null);
+    found = !null;
+  }
+  SPI_finish();
+  if (!found) return PointerGetDatum(written);
+  int columns[1] = {at};
+  Datum values[1] = {survivor};
+  bool nulls[1] = {false};
+  return PointerGetDatum(heap_modify_tuple_by_cols(written, desc, 1, columns, values, nulls));
 }

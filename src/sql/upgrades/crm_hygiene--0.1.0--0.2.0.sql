@@ -1529,6 +1529,14 @@ COMMENT ON COLUMN crm.company.merged_into IS
   'set on a tombstone: the live company it was merged into (crm.merge); written by crm.merge and crm.unmerge only';
 CREATE TRIGGER company_merged_into_guard BEFORE INSERT OR UPDATE OF merged_into ON crm.company
   FOR EACH ROW EXECUTE FUNCTION crm._merged_into_guard();
+-- A person or deal written later with a merged company's id gets the company it was merged into
+-- (src/pg/records/merge_guard.cpp): nothing links to a tombstone, whose activity no view shows.
+CREATE FUNCTION crm._follow_merged_company() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'crm_follow_merged_company' LANGUAGE C;
+CREATE TRIGGER person_follow_merged_company BEFORE INSERT OR UPDATE OF company_id ON crm.person
+  FOR EACH ROW WHEN (NEW.company_id IS NOT NULL) EXECUTE FUNCTION crm._follow_merged_company();
+CREATE TRIGGER deal_follow_merged_company BEFORE INSERT OR UPDATE OF company_id ON crm.deal
+  FOR EACH ROW WHEN (NEW.company_id IS NOT NULL) EXECUTE FUNCTION crm._follow_merged_company();
 
 -- Deals derive nothing: a merged deal is a row kept for its id, and what references it (the
 -- application's declared columns) moves to the survivor.
