@@ -81,8 +81,34 @@ extern "C" PGDLLEXPORT Datum crm_follow_merged_company(PG_FUNCTION_ARGS) {
   bool isnull = false;
   const Datum company = heap_getattr(written, at, desc, &isnull);
   if (isnull) return PointerGetDatum(written);
-  static SPIPlanPtr plan = nullptr;
+  // Most databases have no merged company: asked once a statement (a COPY of a million people
+  // then pays one query, not one a row).
+  static LocalTransactionId asked_xact = InvalidLocalTransactionId;
+  static CommandId asked_command = InvalidCommandId;
+  static bool any_merged = true;
+  static SPIPlanPtr any_plan = nullptr, plan = nullptr;
+  const CommandId command = GetCurrentCommandId(false);
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  if (asked_xact != MyProc->lxid || asked_command != command) {
+    if (any_plan == nullptr) {
+      SPIPlanPtr prepared = SPI_prepare(
+          "SELECT EXISTS (SELECT FROM crm.company WHERE merged_into IS NOT NULL)", 0, nullptr);
+      if (prepared == nullptr || SPI_keepplan(prepared) != 0)
+        elog(ERROR, "crm_hygiene: cannot prepare the merged company check");
+      any_plan = prepared;
+    }
+    if (SPI_execute_plan(any_plan, nullptr, nullptr, true, 1) != SPI_OK_SELECT)
+      elog(ERROR, "crm_hygiene: cannot check for merged companies");
+    bool null = false;
+    any_merged = SPI_processed == 0 || DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+                                                                  SPI_tuptable->tupdesc, 1, &null));
+    asked_xact = MyProc->lxid;
+    asked_command = command;
+  }
+  if (!any_merged) {
+    SPI_finish();
+    return PointerGetDatum(written);
+  }
   if (plan == nullptr) {
     Oid types[1] = {INT8OID};
     SPIPlanPtr prepared = SPI_prepare(

@@ -1917,7 +1917,8 @@ BEGIN
     RETURN pg_catalog.jsonb_build_object('kind', kind, 'survivor', survivor,
       'others', pg_catalog.to_jsonb(others), 'merge_id', log_id, 'noop', true);
   END IF;
-  plan := crm._merge_plan(kind, survivor, others, choices, crm._merge_rows(kind, survivor, others, true));
+  -- Locked above: the rows are read and checked.
+  plan := crm._merge_plan(kind, survivor, others, choices, crm._merge_rows(kind, survivor, others, false));
 
   -- Every row this merge writes, as it was: the records, and the tombstones that named one of
   -- the others (they will name the survivor).
