@@ -31,6 +31,13 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
+  -- Resolution (crm.resolve, crm.resolve_why) is a read.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._profile_name(text, text), crm._name_similarity(text, text), '
+    'crm._deal_open(text), crm._resolve_found(bigint, text[], bigint[], text, text, text, text, bigint[], integer), '
+    'crm._resolve_people(bigint, bigint[], text, text[], text, text, text[], text[], text[], text[]), '
+    'crm._resolve_companies(bigint, bigint[], text, text[], text[], text[]), '
+    'crm._resolve_deals(bigint, bigint[], text, text, text[], text[]), '
+    'crm._resolve_context(text, bigint[], bigint) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_table(text), crm._merge_check(text, bigint, bigint[]), '
     'crm._merge_rows(text, bigint, bigint[], boolean), '

@@ -1,0 +1,392 @@
+#include "pg/resolve/resolve_run.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/match/keys.hpp"
+#include "core/match/normalize.hpp"
+#include "core/match/profile.hpp"
+#include "pg/common/clock.hpp"
+#include "pg/common/guard.hpp"
+#include "pg/common/reference_dir.hpp"
+#include "pg/common/spi.hpp"
+#include "pg/common/text_rows.hpp"
+#include "pg/match/match_store.hpp"
+#include "pg/match/phonetic.hpp"
+
+namespace crm::pg {
+namespace {
+
+using resolve::Evidence;
+using resolve::Kind;
+using resolve::Scored;
+
+// Records each fuzzy lookup may bring: enough for every namesake a mention can mean, few enough
+// that a common name ("smith") costs a bounded amount.
+constexpr int kProbeRows = 100;
+
+struct ParsedHints {
+  resolve::Hints hints;
+  std::optional<std::string> member;  // as given: an id or an address
+  bool member_is_number = false;
+};
+
+std::string need(const std::optional<std::string> &v) { return v.value_or(""); }
+
+ParsedHints read_hints(Datum hints) {
+  static SPIPlanPtr plan = nullptr;
+  static const Oid types[1] = {JSONBOID};
+  std::vector<TextRow> rows = text_rows_kept(
+      &plan,
+      "SELECT 0::bigint, 0::bigint, pg_catalog.jsonb_typeof(h), "
+      "CASE WHEN pg_catalog.jsonb_typeof(h) = 'object' THEN "
+      "(SELECT pg_catalog.string_agg(k, ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(h) k "
+      "WHERE k NOT IN ('email', 'domain', 'phone', 'company', 'member')) END, "
+      "h->>'email', h->>'domain', h->>'phone', h->>'company', h->>'member', "
+      "pg_catalog.jsonb_typeof(h->'member'), "
+      "(SELECT pg_catalog.string_agg(k, ', ' ORDER BY k) FROM pg_catalog.jsonb_each("
+      "CASE WHEN pg_catalog.jsonb_typeof(h) = 'object' THEN h ELSE '{}' END) e(k, v) "
+      "WHERE k <> 'member' "
+      "AND pg_catalog.jsonb_typeof(v) NOT IN ('string', 'null')) "
+      "FROM (SELECT $1 AS h) s",
+      1, types, &hints, true);
+  const std::vector<std::optional<std::string>> &c = rows.at(0).columns;
+  if (c[0] != "object")
+    throw Error("22023", "hints must be a JSON object", "",
+                "for example {\"domain\": \"acme.com\", \"member\": 3}");
+  if (c[1])
+    throw Error("22023", "unknown hint \"" + *c[1] + "\"", "",
+                "hints are email, domain, phone, company and member");
+  if (c[8])
+    throw Error("22023", "hint \"" + *c[8] + "\" must be a string");
+  ParsedHints out;
+  out.hints = {need(c[2]), need(c[3]), need(c[4]), need(c[5])};
+  if (c[7] && c[7] != "null") {
+    if (c[7] != "number" && c[7] != "string")
+      throw Error("22023", "hint \"member\" must be a member's id or address");
+    out.member = c[6];
+    out.member_is_number = c[7] == "number";
+  }
+  return out;
+}
+
+std::int64_t find_member(std::int64_t workspace, const ParsedHints &hints) {
+  if (!hints.member) return 0;
+  std::vector<TextRow> rows;
+  if (hints.member_is_number) {
+    char *end = nullptr;
+    const long long id = std::strtoll(hints.member->c_str(), &end, 10);
+    if (end == nullptr || *end != '\0')
+      throw Error("22023", "hint \"member\" must be a whole number or an address");
+    static SPIPlanPtr plan = nullptr;
+    static const Oid types[2] = {INT8OID, INT8OID};
+    Datum args[2] = {Int64GetDatum(workspace), Int64GetDatum(id)};
+    rows = text_rows_kept(&plan,
+                          "SELECT m.id, m.workspace_id FROM crm.member m "
+                          "WHERE m.workspace_id = $1 AND m.id = $2",
+                          2, types, args, true);
+  } else {
+    static SPIPlanPtr plan = nullptr;
+    static const Oid types[2] = {INT8OID, TEXTOID};
+    const std::string address = *hints.member;
+    Datum args[2] = {Int64GetDatum(workspace), 0};
+    args[1] = pg_call([&] {
+      return PointerGetDatum(cstring_to_text_with_len(address.data(), static_cast<int>(address.size())));
+    });
+    rows = text_rows_kept(&plan,
+                          "SELECT a.member_id, a.workspace_id FROM crm.record_address a "
+                          "WHERE a.workspace_id = $1 AND a.address = crm.normalize_address($2) "
+                          "AND a.member_id IS NOT NULL ORDER BY a.member_id LIMIT 1",
+                          2, types, args, true);
+  }
+  if (rows.empty())
+    throw Error("22023", "hint \"member\" is no member of this workspace",
+                "member is " + *hints.member, "give a crm.member id or one of its addresses");
+  return rows[0].id;
+}
+
+// The profiles a record holding the mention's values would have: their blocking keys are the
+// keys of the records the mention names exactly (an address, a phone, a domain, a name with
+// its nicknames and sounds).
+std::vector<std::int64_t> mention_keys(const resolve::Mention &m, std::int64_t workspace,
+                                       const std::vector<Kind> &kinds,
+                                       const std::string &region) {
+  std::vector<std::int64_t> keys;
+  auto add = [&](match::RecordKind kind, const match::RawRecord &raw) {
+    const match::Profile profile = match::build_profile(kind, raw, region);
+    for (std::int64_t k : match::blocking_keys(kind, profile, workspace, double_metaphone))
+      keys.push_back(k);
+  };
+  auto opt = [](const std::string &s) { return s.empty() ? std::nullopt : std::optional(s); };
+  const bool people = std::find(kinds.begin(), kinds.end(), Kind::Person) != kinds.end();
+  const bool companies = std::find(kinds.begin(), kinds.end(), Kind::Company) != kinds.end();
+  if (people) {
+    match::RawRecord raw;
+    raw.columns.resize(match::source_columns(match::RecordKind::Person).size());
+    raw.columns[0] = opt(m.first_name);
+    raw.columns[1] = opt(m.last_name);
+    if (!m.emails.empty()) raw.columns[2] = m.emails[0];
+    for (std::size_t i = 1; i < m.emails.size(); ++i) raw.extra_emails.push_back(m.emails[i]);
+    if (!m.phones.empty()) raw.columns[3] = m.phones[0];
+    add(match::RecordKind::Person, raw);
+    for (std::size_t i = 1; i < m.phones.size(); ++i) {
+      match::RawRecord more;
+      more.columns.resize(raw.columns.size());
+      more.columns[3] = m.phones[i];
+      add(match::RecordKind::Person, more);
+    }
+  }
+  if (companies) {
+    std::vector<std::string> domains = m.domains;
+    domains.insert(domains.end(), m.email_domains.begin(), m.email_domains.end());
+    const std::size_t profiles = std::max({std::size_t(1), domains.size(), m.phones.size()});
+    for (std::size_t i = 0; i < profiles; ++i) {
+      match::RawRecord raw;
+      raw.columns.resize(match::source_columns(match::RecordKind::Company).size());
+      if (i == 0) raw.columns[0] = opt(m.company_name);
+      if (i < domains.size()) raw.columns[1] = domains[i];
+      if (i < m.phones.size()) raw.columns[2] = m.phones[i];
+      add(match::RecordKind::Company, raw);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+// The keys a company holding one of the mention's domains has for it: its people and deals are
+// the ones the mention may name.
+std::vector<std::int64_t> company_domain_keys(const resolve::Mention &m, std::int64_t workspace,
+                                              const std::string &region) {
+  std::vector<std::string> domains = m.domains;
+  domains.insert(domains.end(), m.email_domains.begin(), m.email_domains.end());
+  std::vector<std::int64_t> keys;
+  for (const std::string &domain : domains) {
+    match::RawRecord raw;
+    raw.columns.resize(match::source_columns(match::RecordKind::Company).size());
+    raw.columns[1] = domain;
+    const match::Profile profile = match::build_profile(match::RecordKind::Company, raw, region);
+    for (std::int64_t k :
+         match::blocking_keys(match::RecordKind::Company, profile, workspace, double_metaphone))
+      keys.push_back(k);
+  }
+  return keys;
+}
+
+Datum text_datum(const std::string &s) {
+  return pg_call([&] {
+    return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
+  });
+}
+
+Datum texts_datum(const std::vector<std::string> &values) {
+  std::vector<std::string_view> views(values.begin(), values.end());
+  return pg_call([&] { return text_array(views); });
+}
+
+Datum ids_datum(const std::vector<std::int64_t> &ids) {
+  return pg_call([&] { return int8_array(ids.data(), static_cast<int>(ids.size())); });
+}
+
+bool contains(const std::vector<Kind> &kinds, Kind kind) {
+  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+std::vector<std::string> kind_names(const std::vector<Kind> &kinds) {
+  std::vector<std::string> out;
+  for (Kind k : kinds) out.emplace_back(kind_name(k));
+  return out;
+}
+
+std::set<std::pair<Kind, std::int64_t>> lookups(const Resolution &r,
+                                                const std::vector<Kind> &kinds,
+                                                const std::vector<std::int64_t> &keys,
+                                                const std::vector<std::int64_t> &domain_keys) {
+  static SPIPlanPtr plan = nullptr;
+  static const Oid types[9] = {INT8OID, TEXTARRAYOID, INT8ARRAYOID, TEXTOID,   TEXTOID,
+                               TEXTOID, TEXTOID,      INT8ARRAYOID, INT4OID};
+  const resolve::Mention &m = r.mention;
+  const std::string people_company = m.about_person ? m.company_name : std::string();
+  Datum args[9] = {Int64GetDatum(r.workspace), texts_datum(kind_names(kinds)), ids_datum(keys),
+                   text_datum(m.person_name), text_datum(m.company_name),
+                   text_datum(people_company), text_datum(m.deal_name), ids_datum(domain_keys),
+                   Int32GetDatum(kProbeRows)};
+  std::vector<TextRow> rows = text_rows_kept(
+      &plan,
+      "SELECT f.record_id, 0::bigint, f.kind "
+      "FROM crm._resolve_found($1, $2, $3, $4, $5, $6, $7, $8, $9) f",
+      9, types, args, true);
+  std::set<std::pair<Kind, std::int64_t>> found;
+  for (const TextRow &row : rows) found.insert({resolve_kind(need(row.columns[0])), row.id});
+  return found;
+}
+
+double number(const std::optional<std::string> &v, double otherwise) {
+  return v ? std::strtod(v->c_str(), nullptr) : otherwise;
+}
+
+bool truth(const std::optional<std::string> &v) { return v && (*v == "true" || *v == "t"); }
+
+// The text evidence of these records of one kind.
+std::vector<Evidence> text_evidence(const Resolution &r, Kind kind,
+                                    const std::vector<std::int64_t> &ids) {
+  if (ids.empty()) return {};
+  const resolve::Mention &m = r.mention;
+  std::vector<TextRow> rows;
+  constexpr const char *kColumns =
+      "SELECT e.record_id, 0::bigint, e.name::text, e.nickname::text, e.email::text, "
+      "e.phone::text, e.domain::text, e.email_domain::text, e.company::text FROM ";
+  if (kind == Kind::Person) {
+    static SPIPlanPtr plan = nullptr;
+    static const Oid types[10] = {INT8OID,      INT8ARRAYOID, TEXTOID,      TEXTARRAYOID,
+                                  TEXTOID,      TEXTOID,      TEXTARRAYOID, TEXTARRAYOID,
+                                  TEXTARRAYOID, TEXTARRAYOID};
+    std::vector<std::string> forms;
+    if (!m.first_name.empty() || !m.person_name.empty())
+      forms = match::given_name_forms(m.first_name.empty() ? m.person_name : m.first_name);
+    const std::string company = m.about_person ? m.company_name : std::string();
+    Datum args[10] = {Int64GetDatum(r.workspace), ids_datum(ids),        text_datum(m.person_name),
+                      texts_datum(forms),         text_datum(m.last_name), text_datum(company),
+                      texts_datum(m.emails),      texts_datum(m.phones),   texts_datum(m.domains),
+                      texts_datum(m.email_domains)};
+    const std::string sql = std::string(kColumns) +
+                            "crm._resolve_people($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) e";
+    rows = text_rows_kept(&plan, sql.c_str(), 10, types, args, true);
+  } else if (kind == Kind::Company) {
+    static SPIPlanPtr plan = nullptr;
+    static const Oid types[6] = {INT8OID, INT8ARRAYOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
+                                 TEXTARRAYOID};
+    Datum args[6] = {Int64GetDatum(r.workspace), ids_datum(ids),        text_datum(m.company_name),
+                     texts_datum(m.phones),      texts_datum(m.domains), texts_datum(m.email_domains)};
+    const std::string sql = std::string(kColumns) + "crm._resolve_companies($1, $2, $3, $4, $5, $6) e";
+    rows = text_rows_kept(&plan, sql.c_str(), 6, types, args, true);
+  } else {
+    static SPIPlanPtr plan = nullptr;
+    static const Oid types[6] = {INT8OID, INT8ARRAYOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+                                 TEXTARRAYOID};
+    Datum args[6] = {Int64GetDatum(r.workspace), ids_datum(ids),         text_datum(m.deal_name),
+                     text_datum(m.company_name), texts_datum(m.domains), texts_datum(m.email_domains)};
+    const std::string sql = std::string(kColumns) + "crm._resolve_deals($1, $2, $3, $4, $5, $6) e";
+    rows = text_rows_kept(&plan, sql.c_str(), 6, types, args, true);
+  }
+  std::vector<Evidence> out;
+  for (const TextRow &row : rows) {
+    Evidence e;
+    e.kind = kind;
+    e.record_id = row.id;
+    e.name = number(row.columns[0], -1);
+    e.nickname = truth(row.columns[1]);
+    e.email = truth(row.columns[2]);
+    e.phone = truth(row.columns[3]);
+    e.domain = truth(row.columns[4]);
+    e.email_domain = truth(row.columns[5]);
+    e.company = number(row.columns[6], -1);
+    e.about_person = m.about_person;
+    out.push_back(e);
+  }
+  return out;
+}
+
+// Adds the context of these scored records, in place.
+void add_context(const Resolution &r, std::vector<Scored *> &scored) {
+  std::map<Kind, std::vector<std::int64_t>> ids;
+  for (const Scored *s : scored) ids[s->evidence.kind].push_back(s->evidence.record_id);
+  std::map<std::pair<Kind, std::int64_t>, const TextRow *> by_record;
+  std::vector<std::vector<TextRow>> results;
+  for (const auto &[kind, kind_ids] : ids) {
+    static SPIPlanPtr plan = nullptr;
+    static const Oid types[3] = {TEXTOID, INT8ARRAYOID, INT8OID};
+    Datum args[3] = {text_datum(kind_name(kind)), ids_datum(kind_ids), Int64GetDatum(r.member)};
+    results.push_back(text_rows_kept(
+        &plan,
+        "SELECT c.record_id, 0::bigint, c.days::text, c.strength::text, c.open_deals::text, "
+        "c.owned::text FROM crm._resolve_context($1, $2, $3) c",
+        3, types, args, true));
+  }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const Kind kind = std::next(ids.begin(), static_cast<long>(i))->first;
+    for (const TextRow &row : results[i]) by_record[{kind, row.id}] = &row;
+  }
+  for (Scored *s : scored) {
+    auto it = by_record.find({s->evidence.kind, s->evidence.record_id});
+    if (it == by_record.end()) continue;
+    const TextRow &row = *it->second;
+    Evidence e = s->evidence;
+    if (row.columns[0]) e.days_since_interaction = number(row.columns[0], 0);
+    e.strength = number(row.columns[1], 0);
+    e.open_deals = static_cast<std::int64_t>(number(row.columns[2], 0));
+    e.owned = truth(row.columns[3]);
+    *s = resolve::score(e);
+  }
+}
+
+}  // namespace
+
+resolve::Kind resolve_kind(std::string_view text) {
+  if (text == "person") return Kind::Person;
+  if (text == "company") return Kind::Company;
+  if (text == "deal") return Kind::Deal;
+  throw Error("22023", "unknown record kind \"" + std::string(text) + "\"", "",
+              "use 'person', 'company' or 'deal'");
+}
+
+const char *kind_name(resolve::Kind kind) {
+  switch (kind) {
+    case Kind::Person:
+      return "person";
+    case Kind::Company:
+      return "company";
+    case Kind::Deal:
+      break;
+  }
+  return "deal";
+}
+
+Resolution resolve_mention(const ResolveRequest &request, std::size_t max_results) {
+  use_installed_reference_data();
+  Resolution r;
+  r.workspace = pg_call([] { return session_workspace(); });
+  const ParsedHints hints = read_hints(request.hints);
+  r.member = find_member(r.workspace, hints);
+  const std::string region =
+      load_settings(match::RecordKind::Person, {r.workspace}).at(0).model.default_region;
+  r.mention = resolve::parse_mention(request.mention, hints.hints, region);
+  if (r.mention.empty()) return r;
+  pg_call([] { prepare_phonetic(); });
+  const std::vector<std::int64_t> keys =
+      mention_keys(r.mention, r.workspace, request.kinds, region);
+  r.found = lookups(r, request.kinds, keys, company_domain_keys(r.mention, r.workspace, region));
+
+  std::vector<Scored> scored;
+  for (Kind kind : {Kind::Person, Kind::Company, Kind::Deal}) {
+    if (!contains(request.kinds, kind)) continue;
+    std::vector<std::int64_t> ids;
+    for (const auto &[k, id] : r.found)
+      if (k == kind) ids.push_back(id);
+    for (const Evidence &e : text_evidence(r, kind, ids)) scored.push_back(resolve::score(e));
+  }
+  std::sort(scored.begin(), scored.end(),
+            [](const Scored &a, const Scored &b) { return a.text > b.text; });
+  std::vector<Scored *> contending;
+  const std::size_t n = resolve::contenders(scored, max_results);
+  for (std::size_t i = 0; i < n; ++i) contending.push_back(&scored[i]);
+  add_context(r, contending);
+  r.ranked = resolve::rank(std::move(scored), std::numeric_limits<std::size_t>::max());
+  return r;
+}
+
+resolve::Scored score_record(const Resolution &r, Kind kind, std::int64_t id, bool &exists) {
+  std::vector<Evidence> evidence = text_evidence(r, kind, {id});
+  exists = !evidence.empty();
+  Scored s = resolve::score(exists ? evidence[0] : Evidence{kind, id});
+  if (exists) {
+    std::vector<Scored *> one{&s};
+    add_context(r, one);
+  }
+  return s;
+}
+
+}  // namespace crm::pg
