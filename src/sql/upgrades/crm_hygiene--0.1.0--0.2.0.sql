@@ -2659,6 +2659,8 @@ BEGIN ATOMIC
   UNION
   (SELECT 'person', p.record_id FROM crm.match_profile p
    WHERE 'person' = ANY (kinds) AND person_name <> '' AND p.kind = 'person' AND p.workspace_id = ws
+     -- "bob at acme": one given name is everyone's; the people of Acme are looked up below.
+     AND (people_company = '' OR pg_catalog.strpos(person_name, ' ') > 0)
      AND crm._profile_name(p.kind, p.fields) % person_name
    LIMIT probe)
   UNION
@@ -2683,7 +2685,11 @@ BEGIN ATOMIC
                           WHERE c.kind = 'company' AND c.workspace_id = ws
                             AND ((people_company <> '' AND people_company <% crm._profile_name(c.kind, c.fields))
                                  OR c.keys && domain_keys)
-                          LIMIT probe)
+                          -- the companies most like the one named: "Crouch Builders" is not
+                          -- every builder's
+                          ORDER BY c.keys && domain_keys DESC,
+                                   crm._name_similarity(people_company, crm._profile_name(c.kind, c.fields)) DESC
+                          LIMIT 10)
      AND (word_similarity(person_name, crm._profile_name(xp.kind, xp.fields)) >= 0.5
           OR crm.given_name_forms(pg_catalog.split_part(person_name, ' ', 1))
              && crm.given_name_forms(pg_catalog.split_part(xp.fields, U&'\001F', 1)))
@@ -2697,7 +2703,11 @@ BEGIN ATOMIC
                           WHERE c.kind = 'company' AND c.workspace_id = ws
                             AND ((people_company <> '' AND people_company <% crm._profile_name(c.kind, c.fields))
                                  OR c.keys && domain_keys)
-                          LIMIT probe)
+                          -- the companies most like the one named: "Crouch Builders" is not
+                          -- every builder's
+                          ORDER BY c.keys && domain_keys DESC,
+                                   crm._name_similarity(people_company, crm._profile_name(c.kind, c.fields)) DESC
+                          LIMIT 10)
    LIMIT probe);
 END;
 
