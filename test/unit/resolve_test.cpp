@@ -8,6 +8,9 @@
 #include "core/match/reference.hpp"
 #include "core/resolve/mention.hpp"
 #include "core/resolve/score.hpp"
+#include "core/resolve/why.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -106,8 +109,7 @@ TEST_F(Mentions, BadInputIsRefusedOrIgnored) {
     return std::string("none");
   };
   EXPECT_EQ(sqlstate_of([] { return parse(std::string(1001, 'a')); }), "22023");
-  EXPECT_EQ(sqlstate_of([] { return parse("bob", Hints{"not an address", "", "", ""}); }),
-            "22023");
+  EXPECT_EQ(sqlstate_of([] { return parse("bob", Hints{"not an address", "", "", ""}); }), "22023");
   EXPECT_EQ(sqlstate_of([] { return parse("bob", Hints{"", "localhost", "", ""}); }), "22023");
   EXPECT_EQ(sqlstate_of([] { return parse("bob", Hints{"", "", "12", ""}); }), "22023");
   EXPECT_EQ(sqlstate_of([] { return parse("bob", Hints{"", "", "", "..."}); }), "22023");
@@ -213,6 +215,73 @@ TEST(ResolveScore, ContextBreaksTiesAndAmbiguityIsMarked) {
   EXPECT_EQ(rank({score(b), score(exact)}, 5)[0].evidence.record_id, 3);
   EXPECT_LE(score(b).score, score(b).text);
   EXPECT_GE(score(a).score, score(a).text * (1 - kContextShare));
+}
+
+TEST(ResolveScore, ContextIsReadOnlyForContenders) {
+  std::vector<Scored> by_text;
+  for (double t : {0.9, 0.85, 0.8, 0.7, 0.3, 0.26}) {
+    Scored s;
+    s.text = t;
+    by_text.push_back(s);
+  }
+  // The second best text is 0.85: a text below 0.85 * 0.9 - 0.05 = 0.715 can never pass it.
+  EXPECT_EQ(contenders(by_text, 2), 3u);
+  EXPECT_EQ(contenders(by_text, 1), 3u);
+  EXPECT_EQ(contenders(by_text, 5), 6u);
+  EXPECT_EQ(contenders({}, 5), 0u);
+}
+
+TEST(ResolveWhy, SaysWhy) {
+  using nlohmann::json;
+  WhyFacts merged;
+  merged.kind = "person";
+  merged.record_id = 12;
+  merged.exists = true;
+  merged.merged_into = 7;
+  json m = json::parse(why_json(merged));
+  EXPECT_EQ(m["returned"], false);
+  EXPECT_EQ(m["merged_into"], 7);
+  EXPECT_EQ(
+      m["reason"],
+      "person 12 was merged into person 7: a merged record is never resolved, its survivor is");
+
+  WhyFacts missing;
+  missing.kind = "company";
+  missing.record_id = 99;
+  EXPECT_EQ(json::parse(why_json(missing))["reason"], "there is no company 99 in this workspace");
+
+  Evidence e;
+  e.kind = Kind::Company;
+  e.record_id = 3;
+  e.name = 1.0;
+  WhyFacts ranked;
+  ranked.kind = "company";
+  ranked.record_id = 3;
+  ranked.exists = true;
+  ranked.found = true;
+  ranked.scored = score(e);
+  ranked.rank = 7;
+  json r = json::parse(why_json(ranked));
+  EXPECT_EQ(r["returned"], false);
+  EXPECT_EQ(r["rank"], 7);
+  EXPECT_EQ(r["reason"], "ranked 7, after the first 5 results");
+  EXPECT_EQ(r["match_key"], "+NAME");
+  ranked.rank = 2;
+  ranked.ambiguous = true;
+  EXPECT_EQ(json::parse(why_json(ranked))["reason"], "returned at rank 2, ambiguous");
+
+  Evidence weak = e;
+  weak.name = 0.3;
+  WhyFacts unfound = ranked;
+  unfound.found = false;
+  unfound.rank.reset();
+  unfound.scored = score(weak);
+  EXPECT_EQ(json::parse(why_json(unfound))["reason"],
+            "no lookup reached it: it shares no address, phone number, domain or name key with the "
+            "mention, and no name it is searched by is alike enough (name similarity 0.30)");
+  unfound.found = true;
+  EXPECT_EQ(json::parse(why_json(unfound))["reason"],
+            "its text score 0.06 is below the minimum 0.25");
 }
 
 }  // namespace

@@ -196,9 +196,9 @@ void take_names(const std::vector<Token> &tokens, Mention &m) {
 
 void apply_hints(const Hints &hints, Mention &m, std::string_view region) {
   if (!hints.email.empty()) {
-    const std::optional<std::string> email =
-        hints.email.size() <= match::kMaxEmailInput ? match::normalize_email(hints.email)
-                                                    : std::nullopt;
+    const std::optional<std::string> email = hints.email.size() <= match::kMaxEmailInput
+                                                 ? match::normalize_email(hints.email)
+                                                 : std::nullopt;
     if (!email) throw Error("22023", "hint \"email\" is not an email address");
     add_email(m, *email);
   }
@@ -210,9 +210,9 @@ void apply_hints(const Hints &hints, Mention &m, std::string_view region) {
     add_unique(m.domains, *domain);
   }
   if (!hints.phone.empty()) {
-    const std::optional<std::string> phone =
-        hints.phone.size() <= match::kMaxPhoneInput ? match::normalize_phone(hints.phone, region)
-                                                    : std::nullopt;
+    const std::optional<std::string> phone = hints.phone.size() <= match::kMaxPhoneInput
+                                                 ? match::normalize_phone(hints.phone, region)
+                                                 : std::nullopt;
     if (!phone)
       throw Error("22023", "hint \"phone\" is not a phone number", "",
                   "write it with its country code, e.g. +44 20 7946 0958");

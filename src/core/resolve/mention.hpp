@@ -31,8 +31,8 @@ struct Mention {
   std::string person_name;                 // normalize_person_name of the person part, or ""
   std::string first_name;                  // its first token ("" when it has one token)
   std::string last_name;                   // the tokens after the first
-  std::string company_name;  // normalize_company_name of the company part, or ""
-  std::string deal_name;     // the name text lower-cased, for deal names
+  std::string company_name;                // normalize_company_name of the company part, or ""
+  std::string deal_name;                   // the name text lower-cased, for deal names
   // The text said who and where ("bob at acme", "Bob (Acme)") or gave an address: the mention
   // is about a person, so a company found only by its part ranks below the person.
   bool about_person = false;

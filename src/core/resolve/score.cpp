@@ -86,13 +86,17 @@ Scored score(const Evidence &e) {
   if (e.email) s.key += "+EMAIL";
   if (e.phone) s.key += "+PHONE";
   if (e.domain || e.email_domain) s.key += "+DOMAIN";
-  if (name_agrees) s.key += e.nickname && e.name < kAgreedName ? "+NICKNAME" : "+NAME";
-  else if (name_strength(name) > 0) s.key += "+PART_NAME";
-  if (company_agrees) s.key += "+COMPANY";
-  else if (e.company >= kPartialCompany) s.key += "+PART_COMPANY";
+  if (name_agrees)
+    s.key += e.nickname && e.name < kAgreedName ? "+NICKNAME" : "+NAME";
+  else if (name_strength(name) > 0)
+    s.key += "+PART_NAME";
+  if (company_agrees)
+    s.key += "+COMPANY";
+  else if (e.company >= kPartialCompany)
+    s.key += "+PART_COMPANY";
 
-  const int agreements = (name_agrees ? 1 : 0) + (e.domain || e.email_domain ? 1 : 0) +
-                         (company_agrees ? 1 : 0);
+  const int agreements =
+      (name_agrees ? 1 : 0) + (e.domain || e.email_domain ? 1 : 0) + (company_agrees ? 1 : 0);
   if (e.email || e.phone || (e.kind == Kind::Company && e.domain))
     s.level = Level::Exact;
   else if (agreements >= 2 || (e.kind == Kind::Company && e.email_domain))

@@ -25,8 +25,9 @@ std::string reason(const WhyFacts &f) {
   if (f.rank && *f.rank <= f.max_results)
     return "returned at rank " + std::to_string(*f.rank) + (f.ambiguous ? ", ambiguous" : "");
   if (!f.found) {
-    std::string r = "no lookup reached it: it shares no address, phone number, domain or name key "
-                    "with the mention, and no name it is searched by is alike enough";
+    std::string r =
+        "no lookup reached it: it shares no address, phone number, domain or name key "
+        "with the mention, and no name it is searched by is alike enough";
     if (s.evidence.name >= 0) r += " (name similarity " + fixed(s.evidence.name) + ")";
     return r;
   }
@@ -44,10 +45,8 @@ std::string why_json(const WhyFacts &f) {
   using nlohmann::json;
   const bool returned =
       f.exists && !f.merged_into && f.rank.has_value() && *f.rank <= f.max_results;
-  json doc = {{"kind", f.kind},
-              {"record_id", f.record_id},
-              {"returned", returned},
-              {"reason", reason(f)}};
+  json doc = {
+      {"kind", f.kind}, {"record_id", f.record_id}, {"returned", returned}, {"reason", reason(f)}};
   if (f.merged_into) doc["merged_into"] = *f.merged_into;
   if (f.exists && !f.merged_into && !f.mention_empty && f.scored) {
     const Scored &s = *f.scored;

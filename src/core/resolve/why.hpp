@@ -13,13 +13,13 @@ namespace crm::resolve {
 struct WhyFacts {
   const char *kind = "person";
   std::int64_t record_id = 0;
-  bool exists = false;                     // live in this workspace
+  bool exists = false;                      // live in this workspace
   std::optional<std::int64_t> merged_into;  // a tombstone: the live record it resolves to
-  bool mention_empty = false;              // nothing in the mention to look up
-  bool found = false;                      // a lookup reached it
-  std::optional<std::size_t> rank;         // 1-based among every candidate kept
+  bool mention_empty = false;               // nothing in the mention to look up
+  bool found = false;                       // a lookup reached it
+  std::optional<std::size_t> rank;          // 1-based among every candidate kept
   std::size_t max_results = 5;
-  std::optional<Scored> scored;            // when it exists
+  std::optional<Scored> scored;  // when it exists
   bool ambiguous = false;
 };
 

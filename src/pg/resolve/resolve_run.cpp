@@ -34,7 +34,9 @@ struct ParsedHints {
   bool member_is_number = false;
 };
 
-std::string need(const std::optional<std::string> &v) { return v.value_or(""); }
+std::string need(const std::optional<std::string> &v) {
+  return v.value_or("");
+}
 
 ParsedHints read_hints(Datum hints) {
   static SPIPlanPtr plan = nullptr;
@@ -60,8 +62,7 @@ ParsedHints read_hints(Datum hints) {
   if (c[1])
     throw Error("22023", "unknown hint \"" + *c[1] + "\"", "",
                 "hints are email, domain, phone, company and member");
-  if (c[8])
-    throw Error("22023", "hint \"" + *c[8] + "\" must be a string");
+  if (c[8]) throw Error("22023", "hint \"" + *c[8] + "\" must be a string");
   ParsedHints out;
   out.hints = {need(c[2]), need(c[3]), need(c[4]), need(c[5])};
   if (c[7] && c[7] != "null") {
@@ -94,7 +95,8 @@ std::int64_t find_member(std::int64_t workspace, const ParsedHints &hints) {
     const std::string address = *hints.member;
     Datum args[2] = {Int64GetDatum(workspace), 0};
     args[1] = pg_call([&] {
-      return PointerGetDatum(cstring_to_text_with_len(address.data(), static_cast<int>(address.size())));
+      return PointerGetDatum(
+          cstring_to_text_with_len(address.data(), static_cast<int>(address.size())));
     });
     rows = text_rows_kept(&plan,
                           "SELECT a.member_id, a.workspace_id FROM crm.record_address a "
@@ -112,8 +114,7 @@ std::int64_t find_member(std::int64_t workspace, const ParsedHints &hints) {
 // keys of the records the mention names exactly (an address, a phone, a domain, a name with
 // its nicknames and sounds).
 std::vector<std::int64_t> mention_keys(const resolve::Mention &m, std::int64_t workspace,
-                                       const std::vector<Kind> &kinds,
-                                       const std::string &region) {
+                                       const std::vector<Kind> &kinds, const std::string &region) {
   std::vector<std::int64_t> keys;
   auto add = [&](match::RecordKind kind, const match::RawRecord &raw) {
     const match::Profile profile = match::build_profile(kind, raw, region);
@@ -201,24 +202,23 @@ std::vector<std::string> kind_names(const std::vector<Kind> &kinds) {
   return out;
 }
 
-std::set<std::pair<Kind, std::int64_t>> lookups(const Resolution &r,
-                                                const std::vector<Kind> &kinds,
+std::set<std::pair<Kind, std::int64_t>> lookups(const Resolution &r, const std::vector<Kind> &kinds,
                                                 const std::vector<std::int64_t> &keys,
                                                 const std::vector<std::int64_t> &domain_keys) {
   static SPIPlanPtr plan = nullptr;
-  static const Oid types[9] = {INT8OID, TEXTARRAYOID, INT8ARRAYOID, TEXTOID,   TEXTOID,
+  static const Oid types[9] = {INT8OID, TEXTARRAYOID, INT8ARRAYOID, TEXTOID, TEXTOID,
                                TEXTOID, TEXTOID,      INT8ARRAYOID, INT4OID};
   const resolve::Mention &m = r.mention;
   const std::string people_company = m.about_person ? m.company_name : std::string();
-  Datum args[9] = {Int64GetDatum(r.workspace), texts_datum(kind_names(kinds)), ids_datum(keys),
-                   text_datum(m.person_name), text_datum(m.company_name),
-                   text_datum(people_company), text_datum(m.deal_name), ids_datum(domain_keys),
-                   Int32GetDatum(kProbeRows)};
-  std::vector<TextRow> rows = text_rows_kept(
-      &plan,
-      "SELECT f.record_id, 0::bigint, f.kind "
-      "FROM crm._resolve_found($1, $2, $3, $4, $5, $6, $7, $8, $9) f",
-      9, types, args, true);
+  Datum args[9] = {
+      Int64GetDatum(r.workspace), texts_datum(kind_names(kinds)), ids_datum(keys),
+      text_datum(m.person_name),  text_datum(m.company_name),     text_datum(people_company),
+      text_datum(m.deal_name),    ids_datum(domain_keys),         Int32GetDatum(kProbeRows)};
+  std::vector<TextRow> rows =
+      text_rows_kept(&plan,
+                     "SELECT f.record_id, 0::bigint, f.kind "
+                     "FROM crm._resolve_found($1, $2, $3, $4, $5, $6, $7, $8, $9) f",
+                     9, types, args, true);
   std::set<std::pair<Kind, std::int64_t>> found;
   for (const TextRow &row : rows) found.insert({resolve_kind(need(row.columns[0])), row.id});
   return found;
@@ -228,7 +228,9 @@ double number(const std::optional<std::string> &v, double otherwise) {
   return v ? std::strtod(v->c_str(), nullptr) : otherwise;
 }
 
-bool truth(const std::optional<std::string> &v) { return v && (*v == "true" || *v == "t"); }
+bool truth(const std::optional<std::string> &v) {
+  return v && (*v == "true" || *v == "t");
+}
 
 // The text evidence of these records of one kind.
 std::vector<Evidence> text_evidence(const Resolution &r, Kind kind,
@@ -241,34 +243,37 @@ std::vector<Evidence> text_evidence(const Resolution &r, Kind kind,
       "e.phone::text, e.domain::text, e.email_domain::text, e.company::text FROM ";
   if (kind == Kind::Person) {
     static SPIPlanPtr plan = nullptr;
-    static const Oid types[10] = {INT8OID,      INT8ARRAYOID, TEXTOID,      TEXTARRAYOID,
-                                  TEXTOID,      TEXTOID,      TEXTARRAYOID, TEXTARRAYOID,
-                                  TEXTARRAYOID, TEXTARRAYOID};
+    static const Oid types[10] = {INT8OID, INT8ARRAYOID, TEXTOID,      TEXTARRAYOID, TEXTOID,
+                                  TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
     std::vector<std::string> forms;
     if (!m.first_name.empty() || !m.person_name.empty())
       forms = match::given_name_forms(m.first_name.empty() ? m.person_name : m.first_name);
     const std::string company = m.about_person ? m.company_name : std::string();
-    Datum args[10] = {Int64GetDatum(r.workspace), ids_datum(ids),        text_datum(m.person_name),
-                      texts_datum(forms),         text_datum(m.last_name), text_datum(company),
-                      texts_datum(m.emails),      texts_datum(m.phones),   texts_datum(m.domains),
-                      texts_datum(m.email_domains)};
-    const std::string sql = std::string(kColumns) +
-                            "crm._resolve_people($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) e";
+    Datum args[10] = {Int64GetDatum(r.workspace), ids_datum(ids),
+                      text_datum(m.person_name),  texts_datum(forms),
+                      text_datum(m.last_name),    text_datum(company),
+                      texts_datum(m.emails),      texts_datum(m.phones),
+                      texts_datum(m.domains),     texts_datum(m.email_domains)};
+    const std::string sql =
+        std::string(kColumns) + "crm._resolve_people($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) e";
     rows = text_rows_kept(&plan, sql.c_str(), 10, types, args, true);
   } else if (kind == Kind::Company) {
     static SPIPlanPtr plan = nullptr;
-    static const Oid types[6] = {INT8OID, INT8ARRAYOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
-                                 TEXTARRAYOID};
-    Datum args[6] = {Int64GetDatum(r.workspace), ids_datum(ids),        text_datum(m.company_name),
-                     texts_datum(m.phones),      texts_datum(m.domains), texts_datum(m.email_domains)};
-    const std::string sql = std::string(kColumns) + "crm._resolve_companies($1, $2, $3, $4, $5, $6) e";
+    static const Oid types[6] = {INT8OID,      INT8ARRAYOID, TEXTOID,
+                                 TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+    Datum args[6] = {Int64GetDatum(r.workspace), ids_datum(ids),
+                     text_datum(m.company_name), texts_datum(m.phones),
+                     texts_datum(m.domains),     texts_datum(m.email_domains)};
+    const std::string sql =
+        std::string(kColumns) + "crm._resolve_companies($1, $2, $3, $4, $5, $6) e";
     rows = text_rows_kept(&plan, sql.c_str(), 6, types, args, true);
   } else {
     static SPIPlanPtr plan = nullptr;
-    static const Oid types[6] = {INT8OID, INT8ARRAYOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-                                 TEXTARRAYOID};
-    Datum args[6] = {Int64GetDatum(r.workspace), ids_datum(ids),         text_datum(m.deal_name),
-                     text_datum(m.company_name), texts_datum(m.domains), texts_datum(m.email_domains)};
+    static const Oid types[6] = {INT8OID, INT8ARRAYOID, TEXTOID,
+                                 TEXTOID, TEXTARRAYOID, TEXTARRAYOID};
+    Datum args[6] = {Int64GetDatum(r.workspace), ids_datum(ids),
+                     text_datum(m.deal_name),    text_datum(m.company_name),
+                     texts_datum(m.domains),     texts_datum(m.email_domains)};
     const std::string sql = std::string(kColumns) + "crm._resolve_deals($1, $2, $3, $4, $5, $6) e";
     rows = text_rows_kept(&plan, sql.c_str(), 6, types, args, true);
   }

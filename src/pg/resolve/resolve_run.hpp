@@ -26,7 +26,7 @@ struct Resolution {
   std::int64_t member = 0;  // the hints' member, 0 when none
   resolve::Mention mention;
   std::set<std::pair<resolve::Kind, std::int64_t>> found;  // what the lookups reached
-  std::vector<resolve::Scored> ranked;                      // every candidate, best first
+  std::vector<resolve::Scored> ranked;                     // every candidate, best first
 };
 
 // Resolves; ranked holds every candidate above the minimum text score (not cut to a number).
