@@ -33,7 +33,9 @@ BEGIN
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
   -- Resolution (crm.resolve, crm.resolve_why) is a read.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._profile_name(text, text), crm._name_similarity(text, text), '
-    'crm._deal_open(text), crm._resolve_found(bigint, text[], bigint[], text, text, text, text, bigint[], integer), '
+    'crm._deal_open(text), crm._resolve_exact(bigint, text[], bigint[], text, bigint[], boolean, integer), '
+    'crm._resolve_fuzzy(bigint, text[], text, text, text, text, integer), '
+    'crm._resolve_person_names(bigint, text, integer), '
     'crm._resolve_people(bigint, bigint[], text, text[], text, text, text[], text[], text[], text[]), '
     'crm._resolve_companies(bigint, bigint[], text, text[], text[], text[]), '
     'crm._resolve_deals(bigint, bigint[], text, text, text[], text[]), '

@@ -2,7 +2,7 @@
 -- or did not come back (crm.resolve_why). Identifiers are exact, names typo- and nickname-tolerant,
 -- CRM context breaks ties, close calls are flagged, tombstones and other workspaces never appear.
 BEGIN;
-SELECT plan(37);
+SELECT plan(39);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (75, 'resolution'), (76, 'elsewhere');
 INSERT INTO crm.company (workspace_id, name, domain) VALUES (76, 'Acme Corporation', 'acme-corp75.com');
@@ -47,9 +47,11 @@ SELECT results_eq($$SELECT kind, record_id FROM crm.resolve('acme renewal', kind
                   $$VALUES ('deal', 7531::bigint)$$, 'deals by name, and kinds limit the answer');
 
 -- Close calls are flagged; context breaks ties.
-SELECT results_eq($$SELECT record_id, ambiguous FROM crm.resolve('bob at acme') LIMIT 2$$,
-                  $$VALUES (7511::bigint, false), (7513::bigint, false)$$,
-                  'Bob at Acme: the Robert of Acme itself before the Rob of Acme Widgets');
+SELECT results_eq($$SELECT kind, record_id, ambiguous FROM crm.resolve('bob at acme')$$,
+                  $$VALUES ('person', 7511::bigint, false), ('company', 7501::bigint, false), ('deal', 7531::bigint, false)$$,
+                  'Bob at Acme: the Robert of the company named Acme exactly, then Acme and its deal (names only alike are not searched then)');
+SELECT results_eq($$SELECT record_id FROM crm.resolve('bob at acme widgts', kinds => '{person}')$$,
+                  $$VALUES (7513::bigint)$$, 'a company misspelt: its people are found among companies alike');
 SELECT results_eq($$SELECT record_id, ambiguous FROM crm.resolve('Globex', kinds => '{company}')$$,
                   $$VALUES (7503::bigint, true), (7504::bigint, true)$$,
                   'two companies named Globex, nothing to tell them apart: both ambiguous');
@@ -104,7 +106,9 @@ SELECT is(crm.resolve_why('Rob Smyth at Acme Widgets', '{}', 'person', 7513) - '
           'why: returned first, on name and company');
 SELECT is((crm.resolve_why('Rob Smyth at Acme Widgets', '{}', 'person', 7513) #>> '{evidence,text,company_similarity}')::float8, 1::float8,
           '... with the evidence');
-SELECT ok((crm.resolve_why('Globex', '{}', 'person', 7512) ->> 'reason') LIKE 'no lookup reached it%',
+SELECT ok((crm.resolve_why('Globex', '{}', 'person', 7512) ->> 'reason') LIKE 'no exact lookup % reached it, and names alike were not searched%',
+          'why not: exact lookups found others, names alike were not searched');
+SELECT ok((crm.resolve_why('Zyxwv Qwrtz', '{}', 'person', 7512) ->> 'reason') LIKE 'no lookup reached it%',
           'why not: nothing in the mention leads to the record');
 SELECT is(crm.resolve_why('Bob Smith', '{}', 'person', 7514) - 'reason',
           '{"kind": "person", "record_id": 7514, "returned": false, "merged_into": 7511}'::jsonb, 'why not: merged');

@@ -47,6 +47,8 @@ struct Scored {
 
 // Text scores below this are no candidate at all.
 inline constexpr double kMinTextScore = 0.25;
+// An exact lookup that found a record scoring this well makes the fuzzy (trigram) ones needless.
+inline constexpr double kConvincingText = 0.55;
 // The share of a score the context can move: it orders records the text finds equal.
 inline constexpr double kContextShare = 0.1;
 // The best two closer than this are both ambiguous.

@@ -24,6 +24,9 @@ std::string reason(const WhyFacts &f) {
   const Scored &s = *f.scored;
   if (f.rank && *f.rank <= f.max_results)
     return "returned at rank " + std::to_string(*f.rank) + (f.ambiguous ? ", ambiguous" : "");
+  if (!f.found && !f.fuzzy_ran)
+    return "no exact lookup (address, phone number, domain, name key, company) reached it, and "
+           "names alike were not searched: exact lookups found records convincing enough";
   if (!f.found) {
     std::string r =
         "no lookup reached it: it shares no address, phone number, domain or name key "

@@ -17,6 +17,7 @@ struct WhyFacts {
   std::optional<std::int64_t> merged_into;  // a tombstone: the live record it resolves to
   bool mention_empty = false;               // nothing in the mention to look up
   bool found = false;                       // a lookup reached it
+  bool fuzzy_ran = true;                    // the trigram lookups ran
   std::optional<std::size_t> rank;          // 1-based among every candidate kept
   std::size_t max_results = 5;
   std::optional<Scored> scored;  // when it exists

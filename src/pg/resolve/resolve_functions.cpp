@@ -150,6 +150,7 @@ extern "C" PGDLLEXPORT Datum crm_resolve_why(PG_FUNCTION_ARGS) {
     facts.mention_empty = r.mention.empty();
     if (facts.exists && !facts.merged_into && !facts.mention_empty) {
       facts.found = r.found.count({kind, record_id}) > 0;
+      facts.fuzzy_ran = r.fuzzy_ran;
       for (std::size_t i = 0; i < r.ranked.size(); ++i) {
         const crm::resolve::Scored &s = r.ranked[i];
         if (s.evidence.kind == kind && s.evidence.record_id == record_id) {

@@ -158,17 +158,21 @@ std::vector<std::int64_t> mention_keys(const resolve::Mention &m, std::int64_t w
   return keys;
 }
 
-// The keys a company holding one of the mention's domains has for it: its people and deals are
-// the ones the mention may name.
-std::vector<std::int64_t> company_domain_keys(const resolve::Mention &m, std::int64_t workspace,
-                                              const std::string &region) {
+// The keys of the companies the mention names exactly: by its company part's name, or by one of
+// its domains. Their people and deals are the ones the mention may name.
+std::vector<std::int64_t> company_keys(const resolve::Mention &m, std::int64_t workspace,
+                                       const std::string &region) {
+  std::vector<std::optional<std::string>> names;
+  if (!m.company_name.empty()) names.emplace_back(m.company_name);
   std::vector<std::string> domains = m.domains;
   domains.insert(domains.end(), m.email_domains.begin(), m.email_domains.end());
   std::vector<std::int64_t> keys;
-  for (const std::string &domain : domains) {
+  const std::size_t profiles = std::max(names.size(), domains.size());
+  for (std::size_t i = 0; i < profiles; ++i) {
     match::RawRecord raw;
     raw.columns.resize(match::source_columns(match::RecordKind::Company).size());
-    raw.columns[1] = domain;
+    if (i < names.size()) raw.columns[0] = names[i];
+    if (i < domains.size()) raw.columns[1] = domains[i];
     const match::Profile profile = match::build_profile(match::RecordKind::Company, raw, region);
     for (std::int64_t k :
          match::blocking_keys(match::RecordKind::Company, profile, workspace, double_metaphone))
@@ -202,26 +206,55 @@ std::vector<std::string> kind_names(const std::vector<Kind> &kinds) {
   return out;
 }
 
-std::set<std::pair<Kind, std::int64_t>> lookups(const Resolution &r, const std::vector<Kind> &kinds,
-                                                const std::vector<std::int64_t> &keys,
-                                                const std::vector<std::int64_t> &domain_keys) {
-  static SPIPlanPtr plan = nullptr;
-  static const Oid types[9] = {INT8OID, TEXTARRAYOID, INT8ARRAYOID, TEXTOID, TEXTOID,
-                               TEXTOID, TEXTOID,      INT8ARRAYOID, INT4OID};
-  const resolve::Mention &m = r.mention;
-  const std::string people_company = m.about_person ? m.company_name : std::string();
-  Datum args[9] = {
-      Int64GetDatum(r.workspace), texts_datum(kind_names(kinds)), ids_datum(keys),
-      text_datum(m.person_name),  text_datum(m.company_name),     text_datum(people_company),
-      text_datum(m.deal_name),    ids_datum(domain_keys),         Int32GetDatum(kProbeRows)};
-  std::vector<TextRow> rows =
-      text_rows_kept(&plan,
-                     "SELECT f.record_id, 0::bigint, f.kind "
-                     "FROM crm._resolve_found($1, $2, $3, $4, $5, $6, $7, $8, $9) f",
-                     9, types, args, true);
-  std::set<std::pair<Kind, std::int64_t>> found;
+using Found = std::set<std::pair<Kind, std::int64_t>>;
+
+Found found_rows(const std::vector<TextRow> &rows) {
+  Found found;
   for (const TextRow &row : rows) found.insert({resolve_kind(need(row.columns[0])), row.id});
   return found;
+}
+
+Found exact_lookups(const Resolution &r, const std::vector<Kind> &kinds,
+                    const std::vector<std::int64_t> &keys,
+                    const std::vector<std::int64_t> &companies, bool people_of_companies) {
+  static SPIPlanPtr plan = nullptr;
+  static const Oid types[7] = {INT8OID,      TEXTARRAYOID, INT8ARRAYOID, TEXTOID,
+                               INT8ARRAYOID, BOOLOID,      INT4OID};
+  const resolve::Mention &m = r.mention;
+  Datum args[7] = {Int64GetDatum(r.workspace),   texts_datum(kind_names(kinds)),
+                   ids_datum(keys),              text_datum(m.person_name),
+                   ids_datum(companies),         BoolGetDatum(people_of_companies),
+                   Int32GetDatum(kProbeRows)};
+  return found_rows(text_rows_kept(&plan,
+                                   "SELECT f.record_id, 0::bigint, f.kind "
+                                   "FROM crm._resolve_exact($1, $2, $3, $4, $5, $6, $7) f",
+                                   7, types, args, true));
+}
+
+Found person_name_lookups(const Resolution &r) {
+  static SPIPlanPtr plan = nullptr;
+  static const Oid types[3] = {INT8OID, TEXTOID, INT4OID};
+  Datum args[3] = {Int64GetDatum(r.workspace), text_datum(r.mention.person_name),
+                   Int32GetDatum(kProbeRows)};
+  return found_rows(text_rows_kept(&plan,
+                                   "SELECT f.record_id, 0::bigint, f.kind "
+                                   "FROM crm._resolve_person_names($1, $2, $3) f",
+                                   3, types, args, true));
+}
+
+Found fuzzy_lookups(const Resolution &r, const std::vector<Kind> &kinds) {
+  static SPIPlanPtr plan = nullptr;
+  static const Oid types[7] = {INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+  const resolve::Mention &m = r.mention;
+  const std::string people_company = m.about_person ? m.company_name : std::string();
+  Datum args[7] = {Int64GetDatum(r.workspace),  texts_datum(kind_names(kinds)),
+                   text_datum(m.person_name),   text_datum(m.company_name),
+                   text_datum(people_company),  text_datum(m.deal_name),
+                   Int32GetDatum(kProbeRows)};
+  return found_rows(text_rows_kept(&plan,
+                                   "SELECT f.record_id, 0::bigint, f.kind "
+                                   "FROM crm._resolve_fuzzy($1, $2, $3, $4, $5, $6, $7) f",
+                                   7, types, args, true));
 }
 
 double number(const std::optional<std::string> &v, double otherwise) {
@@ -350,6 +383,22 @@ const char *kind_name(resolve::Kind kind) {
   return "deal";
 }
 
+namespace {
+
+// Scores the text evidence of these records.
+void score_found(const Resolution &r, const std::vector<Kind> &kinds, const Found &found,
+                 std::vector<Scored> &scored) {
+  for (Kind kind : {Kind::Person, Kind::Company, Kind::Deal}) {
+    if (!contains(kinds, kind)) continue;
+    std::vector<std::int64_t> ids;
+    for (const auto &[k, id] : found)
+      if (k == kind) ids.push_back(id);
+    for (const Evidence &e : text_evidence(r, kind, ids)) scored.push_back(resolve::score(e));
+  }
+}
+
+}  // namespace
+
 Resolution resolve_mention(const ResolveRequest &request, std::size_t max_results) {
   use_installed_reference_data();
   Resolution r;
@@ -363,16 +412,33 @@ Resolution resolve_mention(const ResolveRequest &request, std::size_t max_result
   pg_call([] { prepare_phonetic(); });
   const std::vector<std::int64_t> keys =
       mention_keys(r.mention, r.workspace, request.kinds, region);
-  r.found = lookups(r, request.kinds, keys, company_domain_keys(r.mention, r.workspace, region));
-
+  const resolve::Mention &m = r.mention;
+  const bool people_of_companies =
+      m.about_person || !m.domains.empty() || !m.email_domains.empty();
+  r.found = exact_lookups(r, request.kinds, keys, company_keys(m, r.workspace, region),
+                          people_of_companies);
   std::vector<Scored> scored;
-  for (Kind kind : {Kind::Person, Kind::Company, Kind::Deal}) {
-    if (!contains(request.kinds, kind)) continue;
-    std::vector<std::int64_t> ids;
-    for (const auto &[k, id] : r.found)
-      if (k == kind) ids.push_back(id);
-    for (const Evidence &e : text_evidence(r, kind, ids)) scored.push_back(resolve::score(e));
+  score_found(r, request.kinds, r.found, scored);
+
+  // Then names alike, only while nothing convinces: each step searches more of the workspace.
+  auto convinced = [&scored] {
+    return std::any_of(scored.begin(), scored.end(),
+                       [](const Scored &s) { return s.text >= resolve::kConvincingText; });
+  };
+  auto add = [&](const Found &more) {
+    Found fresh;
+    for (const auto &f : more)
+      if (r.found.insert(f).second) fresh.insert(f);
+    score_found(r, request.kinds, fresh, scored);
+  };
+  const bool people = contains(request.kinds, Kind::Person);
+  if (!convinced()) {
+    r.fuzzy_ran = true;
+    add(fuzzy_lookups(r, request.kinds));
   }
+  // The last resort: every full name of the workspace by trigrams.
+  if (!convinced() && people && !m.first_name.empty()) add(person_name_lookups(r));
+
   std::sort(scored.begin(), scored.end(),
             [](const Scored &a, const Scored &b) { return a.text > b.text; });
   std::vector<Scored *> contending;

@@ -26,6 +26,7 @@ struct Resolution {
   std::int64_t member = 0;  // the hints' member, 0 when none
   resolve::Mention mention;
   std::set<std::pair<resolve::Kind, std::int64_t>> found;  // what the lookups reached
+  bool fuzzy_ran = false;  // the trigram lookups ran (nothing exact convinced)
   std::vector<resolve::Scored> ranked;                     // every candidate, best first
 };
 

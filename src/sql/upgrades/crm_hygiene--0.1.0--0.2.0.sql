@@ -211,7 +211,9 @@ BEGIN
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
   -- Resolution (crm.resolve, crm.resolve_why) is a read.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._profile_name(text, text), crm._name_similarity(text, text), '
-    'crm._deal_open(text), crm._resolve_found(bigint, text[], bigint[], text, text, text, text, bigint[], integer), '
+    'crm._deal_open(text), crm._resolve_exact(bigint, text[], bigint[], text, bigint[], boolean, integer), '
+    'crm._resolve_fuzzy(bigint, text[], text, text, text, text, integer), '
+    'crm._resolve_person_names(bigint, text, integer), '
     'crm._resolve_people(bigint, bigint[], text, text[], text, text, text[], text[], text[], text[]), '
     'crm._resolve_companies(bigint, bigint[], text, text[], text[], text[]), '
     'crm._resolve_deals(bigint, bigint[], text, text, text[], text[]), '
@@ -2644,26 +2646,56 @@ CREATE FUNCTION crm._deal_open(stage text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN stage IS NULL OR pg_catalog.lower(stage) !~ '(won|lost|closed)';
 
--- The records worth scoring: those sharing a blocking key with the mention (addresses, phones,
--- domains, names, nicknames by sound), names alike by trigrams, the people and deals of the
--- companies the mention names (by name, or by a domain: domain_keys are the company domain keys
--- of the mention's domains). Each fuzzy probe is capped at probe rows.
-CREATE FUNCTION crm._resolve_found(ws bigint, kinds text[], keys bigint[], person_name text,
-                                   company_name text, people_company text, deal_name text,
-                                   domain_keys bigint[], probe integer)
+-- The records worth scoring, first exactly: those sharing a blocking key with the mention
+-- (addresses, phones, domains, a full name and its nicknames by the surname's sound, a company's
+-- name), and the people and deals of the companies the mention names exactly (company_keys: the
+-- keys of its company part's name and of its domains: few companies share one, and a LIMIT here
+-- made the generic plan scan every profile). Each branch is capped at probe rows.
+CREATE FUNCTION crm._resolve_exact(ws bigint, kinds text[], keys bigint[], person_name text,
+                                   company_keys bigint[], people_of_companies boolean, probe integer)
 RETURNS TABLE (kind text, record_id bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT p.kind, p.record_id FROM crm.match_profile p
-  WHERE p.keys && _resolve_found.keys AND p.kind = ANY (kinds) AND p.workspace_id = ws
-  UNION
-  (SELECT 'person', p.record_id FROM crm.match_profile p
-   WHERE 'person' = ANY (kinds) AND person_name <> '' AND p.kind = 'person' AND p.workspace_id = ws
-     -- "bob at acme": one given name is everyone's; the people of Acme are looked up below.
-     AND (people_company = '' OR pg_catalog.strpos(person_name, ' ') > 0)
-     AND crm._profile_name(p.kind, p.fields) % person_name
+  WITH named AS MATERIALIZED (
+    SELECT c.record_id FROM crm.match_profile c
+    WHERE c.keys && company_keys AND c.kind = 'company' AND c.workspace_id = ws)
+  (SELECT p.kind, p.record_id FROM crm.match_profile p
+   WHERE p.keys && _resolve_exact.keys AND p.kind = ANY (kinds) AND p.workspace_id = ws
    LIMIT probe)
   UNION
+  -- Per company, through its index: the generic plan cannot know how few companies are named.
+  (SELECT 'person', x.id FROM named n
+   CROSS JOIN LATERAL (SELECT x.id FROM crm.person x
+                       JOIN crm.match_profile xp ON xp.kind = 'person' AND xp.record_id = x.id
+                       WHERE x.company_id = n.record_id AND x.workspace_id = ws
+                         AND (word_similarity(person_name, crm._profile_name(xp.kind, xp.fields)) >= 0.5
+                              OR crm.given_name_forms(pg_catalog.split_part(person_name, ' ', 1))
+                                 && crm.given_name_forms(pg_catalog.split_part(xp.fields, U&'\001F', 1)))) x
+   WHERE 'person' = ANY (kinds) AND people_of_companies AND person_name <> ''
+   LIMIT probe)
+  UNION
+  (SELECT 'deal', d.id FROM named n
+   CROSS JOIN LATERAL (SELECT d.id FROM crm.deal d
+                       WHERE d.company_id = n.record_id AND d.merged_into IS NULL AND d.workspace_id = ws) d
+   WHERE 'deal' = ANY (kinds)
+   LIMIT probe);
+END;
+
+-- Then, when nothing exact was convincing, by trigram similarity (pg_trgm): a company's or deal's
+-- name (whole, or as part of a longer name), and the people and deals of the ten companies most
+-- like the one named.
+CREATE FUNCTION crm._resolve_fuzzy(ws bigint, kinds text[], person_name text, company_name text,
+                                   people_company text, deal_name text, probe integer)
+RETURNS TABLE (kind text, record_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  -- "bob at acme": the ten companies most like Acme ("Crouch Builders" is not every builder's).
+  WITH alike AS MATERIALIZED (
+    SELECT c.record_id FROM crm.match_profile c
+    WHERE people_company <> '' AND c.kind = 'company' AND c.workspace_id = ws
+      AND people_company <% crm._profile_name(c.kind, c.fields)
+    ORDER BY crm._name_similarity(people_company, crm._profile_name(c.kind, c.fields)) DESC
+    LIMIT 10)
   (SELECT 'company', p.record_id FROM crm.match_profile p
    WHERE 'company' = ANY (kinds) AND company_name <> '' AND p.kind = 'company' AND p.workspace_id = ws
      AND (crm._profile_name(p.kind, p.fields) % company_name
@@ -2676,39 +2708,31 @@ BEGIN ATOMIC
           OR pg_catalog.lower(deal_name) <% pg_catalog.lower(d.name))
    LIMIT probe)
   UNION
-  -- "bob at acme", "bob" with a domain: people of the companies named, alike by name.
-  (SELECT 'person', x.id FROM crm.person x
-   JOIN crm.match_profile xp ON xp.kind = 'person' AND xp.record_id = x.id
-   WHERE 'person' = ANY (kinds) AND person_name <> '' AND x.workspace_id = ws
-     AND (people_company <> '' OR domain_keys <> '{}')
-     AND x.company_id IN (SELECT c.record_id FROM crm.match_profile c
-                          WHERE c.kind = 'company' AND c.workspace_id = ws
-                            AND ((people_company <> '' AND people_company <% crm._profile_name(c.kind, c.fields))
-                                 OR c.keys && domain_keys)
-                          -- the companies most like the one named: "Crouch Builders" is not
-                          -- every builder's
-                          ORDER BY c.keys && domain_keys DESC,
-                                   crm._name_similarity(people_company, crm._profile_name(c.kind, c.fields)) DESC
-                          LIMIT 10)
-     AND (word_similarity(person_name, crm._profile_name(xp.kind, xp.fields)) >= 0.5
-          OR crm.given_name_forms(pg_catalog.split_part(person_name, ' ', 1))
-             && crm.given_name_forms(pg_catalog.split_part(xp.fields, U&'\001F', 1)))
+  (SELECT 'person', x.id FROM alike n
+   CROSS JOIN LATERAL (SELECT x.id FROM crm.person x
+                       JOIN crm.match_profile xp ON xp.kind = 'person' AND xp.record_id = x.id
+                       WHERE x.company_id = n.record_id AND x.workspace_id = ws
+                         AND (word_similarity(person_name, crm._profile_name(xp.kind, xp.fields)) >= 0.5
+                              OR crm.given_name_forms(pg_catalog.split_part(person_name, ' ', 1))
+                                 && crm.given_name_forms(pg_catalog.split_part(xp.fields, U&'\001F', 1)))) x
+   WHERE 'person' = ANY (kinds) AND person_name <> ''
    LIMIT probe)
   UNION
-  -- The deals of the companies named.
-  (SELECT 'deal', d.id FROM crm.deal d
-   WHERE 'deal' = ANY (kinds) AND d.merged_into IS NULL AND d.workspace_id = ws
-     AND (people_company <> '' OR domain_keys <> '{}')
-     AND d.company_id IN (SELECT c.record_id FROM crm.match_profile c
-                          WHERE c.kind = 'company' AND c.workspace_id = ws
-                            AND ((people_company <> '' AND people_company <% crm._profile_name(c.kind, c.fields))
-                                 OR c.keys && domain_keys)
-                          -- the companies most like the one named: "Crouch Builders" is not
-                          -- every builder's
-                          ORDER BY c.keys && domain_keys DESC,
-                                   crm._name_similarity(people_company, crm._profile_name(c.kind, c.fields)) DESC
-                          LIMIT 10)
+  (SELECT 'deal', d.id FROM alike n
+   CROSS JOIN LATERAL (SELECT d.id FROM crm.deal d
+                       WHERE d.company_id = n.record_id AND d.merged_into IS NULL AND d.workspace_id = ws) d
+   WHERE 'deal' = ANY (kinds)
    LIMIT probe);
+END;
+
+-- The last resort for a person's name: trigram similarity over every full name.
+CREATE FUNCTION crm._resolve_person_names(ws bigint, person_name text, probe integer)
+RETURNS TABLE (kind text, record_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT 'person', p.record_id FROM crm.match_profile p
+  WHERE p.kind = 'person' AND p.workspace_id = ws AND crm._profile_name(p.kind, p.fields) % person_name
+  LIMIT probe;
 END;
 
 -- The text evidence of people: name (-1 when the mention gave none), nickname, address, phone,
