@@ -29,7 +29,8 @@ DECLARE
     '_merge_request_file', '_pending_merge_request', '_merge_request_decided',
     'register_merge_reference', 'unregister_merge_reference', '_merge_log_references',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
-    '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
+    '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar',
+    '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body
@@ -40,7 +41,8 @@ BEGIN
     JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'crm_hygiene'
     ORDER BY p.oid::regprocedure::text
   LOOP
-    IF NOT (fn.standard_body OR (fn.lanname = 'c' AND fn.proname = ANY (pure_c))) THEN
+    -- A SECURITY DEFINER function is pinned whatever its body: it is never inlined anyway.
+    IF NOT (fn.standard_body OR (fn.lanname = 'c' AND fn.proname = ANY (pure_c))) OR fn.proname = ANY (definer) THEN
       EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', fn.sig);
     END IF;
     IF fn.proname = ANY (definer) THEN

@@ -2,7 +2,7 @@
 -- or did not come back (crm.resolve_why). Identifiers are exact, names typo- and nickname-tolerant,
 -- CRM context breaks ties, close calls are flagged, tombstones and other workspaces never appear.
 BEGIN;
-SELECT plan(39);
+SELECT plan(41);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (75, 'resolution'), (76, 'elsewhere');
 INSERT INTO crm.company (workspace_id, name, domain) VALUES (76, 'Acme Corporation', 'acme-corp75.com');
@@ -41,6 +41,8 @@ SELECT results_eq($$SELECT kind, record_id FROM crm.resolve('Acme Widgetts plc',
                   $$VALUES ('company', 7502::bigint)$$, 'a misspelt company name with another legal form');
 SELECT results_eq($$SELECT record_id, match_key FROM crm.resolve('bob at acme corp') LIMIT 1$$,
                   $$VALUES (7511::bigint, '+NICKNAME+COMPANY')$$, 'Bob at Acme Corp is Robert Smith of Acme Corporation');
+SELECT results_eq($$SELECT kind, record_id FROM crm.resolve('Gruber')$$, $$VALUES ('person', 7515::bigint)$$,
+                  'a surname alone');
 SELECT results_eq($$SELECT record_id FROM crm.resolve('Smith, Robert', kinds => '{person}') LIMIT 1$$,
                   $$VALUES (7511::bigint)$$, 'a name written surname first');
 SELECT results_eq($$SELECT kind, record_id FROM crm.resolve('acme renewal', kinds => '{deal}')$$,
@@ -121,7 +123,8 @@ SELECT throws_ok($$SELECT * FROM crm.resolve('Acme', '{"email": "nobody"}')$$, '
 SELECT throws_ok($$SELECT * FROM crm.resolve('Acme', '{"member": 1}')$$, '22023', NULL, 'a member of another workspace');
 SELECT throws_ok($$SELECT * FROM crm.resolve('Acme', kinds => '{account}')$$, '22023', 'unknown record kind "account"', 'an unknown kind');
 SELECT throws_ok($$SELECT * FROM crm.resolve('Acme', max_results => 0)$$, '22023', NULL, 'max_results below 1');
-SELECT throws_ok($$SELECT * FROM crm.resolve(repeat('a', 1001))$$, '22023', 'mention is too long', 'a mention too long');
+SELECT throws_ok($$SELECT * FROM crm.resolve(repeat('a', 1001))$$, '54000', 'mention is too long', 'a mention too long');
+SELECT is((SELECT count(*) FROM crm.resolve('!!! ... (((')), 0::bigint, 'punctuation names nothing');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -178,16 +178,20 @@ void take_names(const std::vector<Token> &tokens, Mention &m) {
     if (!is_connector(words[i].text)) continue;
     set_person(m, join(words, 0, i));
     set_company(m, join(words, i + 1, words.size()));
-    m.about_person = !m.person_name.empty() && !m.company_name.empty();
-    if (m.about_person) return;
+    if (!m.person_name.empty() && !m.company_name.empty()) {
+      m.about_person = true;
+      return;
+    }
     m.person_name = m.first_name = m.last_name = m.company_name = {};
   }
   const std::size_t open = all.find('(');
   if (open != std::string::npos && open > 0 && all.back() == ')') {
     set_person(m, all.substr(0, open));
     set_company(m, all.substr(open + 1, all.size() - open - 2));
-    m.about_person = !m.person_name.empty() && !m.company_name.empty();
-    if (m.about_person) return;
+    if (!m.person_name.empty() && !m.company_name.empty()) {
+      m.about_person = true;
+      return;
+    }
     m.person_name = m.first_name = m.last_name = m.company_name = {};
   }
   set_person(m, all);
@@ -232,7 +236,7 @@ void apply_hints(const Hints &hints, Mention &m, std::string_view region) {
 
 Mention parse_mention(std::string_view text, const Hints &hints, std::string_view default_region) {
   if (text.size() > kMaxMentionBytes)
-    throw Error("22023", "mention is too long",
+    throw Error("54000", "mention is too long",
                 "a mention has " + std::to_string(text.size()) + " bytes, at most " +
                     std::to_string(kMaxMentionBytes) + " are read",
                 "pass a name, an email address, a phone number or a domain");
@@ -241,6 +245,9 @@ Mention parse_mention(std::string_view text, const Hints &hints, std::string_vie
   take_addresses_and_domains(tokens, m);
   take_phones(tokens, m, default_region);
   take_names(tokens, m);
+  // Punctuation alone names nothing: a deal search for it would read every deal name (pg_trgm
+  // searches the whole index for text without a trigram).
+  if (m.person_name.empty() && m.company_name.empty()) m.deal_name.clear();
   apply_hints(hints, m, default_region);
   return m;
 }

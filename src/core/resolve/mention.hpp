@@ -11,8 +11,8 @@
 
 namespace crm::resolve {
 
-// Longer mentions are refused (22023): a mention names one record, and the normalisers'
-// costs grow with the text.
+// Longer mentions are refused (54000): a mention names one record, and the normalisers' and the
+// trigram searches' costs grow with the text.
 inline constexpr std::size_t kMaxMentionBytes = 1000;
 
 // What the caller knows besides the text (crm.resolve's hints); each may be empty.
@@ -32,7 +32,7 @@ struct Mention {
   std::string first_name;                  // its first token ("" when it has one token)
   std::string last_name;                   // the tokens after the first
   std::string company_name;                // normalize_company_name of the company part, or ""
-  std::string deal_name;                   // the name text lower-cased, for deal names
+  std::string deal_name;                   // the name text as written (SQL compares it lower-cased)
   // The text said who and where ("bob at acme", "Bob (Acme)") or gave an address: the mention
   // is about a person, so a company found only by its part ranks below the person.
   bool about_person = false;
@@ -44,7 +44,7 @@ struct Mention {
 };
 
 // Parses text and hints. default_region reads phone numbers written without '+'. Throws
-// crm::Error 22023 for a mention over kMaxMentionBytes or a hint that is not what it says
+// crm::Error 54000 for a mention over kMaxMentionBytes, 22023 for a hint that is not what it says
 // (an email hint that is no address, a phone hint that is no number, a domain hint without a
 // registrable domain).
 Mention parse_mention(std::string_view text, const Hints &hints, std::string_view default_region);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -27,11 +28,14 @@ std::string reason(const WhyFacts &f) {
   if (!f.found && !f.fuzzy_ran)
     return "no exact lookup (address, phone number, domain, name key, company) reached it, and "
            "names alike were not searched: exact lookups found records convincing enough";
+  if (!f.found && std::string_view(f.kind) == "person" && !f.names_searched)
+    return "no lookup reached it, and people's full names were not searched: records found "
+           "before were convincing enough, or the mention named one given name at a company";
   if (!f.found) {
     std::string r =
-        "no lookup reached it: it shares no address, phone number, domain or name key "
-        "with the mention, and no name it is searched by is alike enough";
-    if (s.evidence.name >= 0) r += " (name similarity " + fixed(s.evidence.name) + ")";
+        "no lookup reached it: it shares no address, phone number, domain or name key with the "
+        "mention, and was not among the records each search by similar names brings (at most 100)";
+    if (s.evidence.name >= 0) r += "; name similarity " + fixed(s.evidence.name);
     return r;
   }
   if (s.text < kMinTextScore)

@@ -18,6 +18,7 @@ struct WhyFacts {
   bool mention_empty = false;               // nothing in the mention to look up
   bool found = false;                       // a lookup reached it
   bool fuzzy_ran = true;                    // the trigram lookups ran
+  bool names_searched = true;               // every person's full name was searched
   std::optional<std::size_t> rank;          // 1-based among every candidate kept
   std::size_t max_results = 5;
   std::optional<Scored> scored;  // when it exists

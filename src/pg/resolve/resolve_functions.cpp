@@ -35,7 +35,12 @@ std::vector<std::string> text_array_arg(Datum array) {
   });
   for (int i = 0; i < count; ++i) {
     if (nulls[i]) throw Error("22004", "kinds must not contain NULL");
-    out.emplace_back(text_view(elements[i]));
+    const Datum element = elements[i];
+    const text *t = pg_call([element] {
+      return reinterpret_cast<const text *>(
+          pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(element))));
+    });
+    out.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
   }
   return out;
 }
@@ -151,6 +156,7 @@ extern "C" PGDLLEXPORT Datum crm_resolve_why(PG_FUNCTION_ARGS) {
     if (facts.exists && !facts.merged_into && !facts.mention_empty) {
       facts.found = r.found.count({kind, record_id}) > 0;
       facts.fuzzy_ran = r.fuzzy_ran;
+      facts.names_searched = r.names_searched;
       for (std::size_t i = 0; i < r.ranked.size(); ++i) {
         const crm::resolve::Scored &s = r.ranked[i];
         if (s.evidence.kind == kind && s.evidence.record_id == record_id) {

@@ -38,6 +38,15 @@ std::string need(const std::optional<std::string> &v) {
   return v.value_or("");
 }
 
+// The caller's text quoted in an error: at most 64 bytes, never cut inside a UTF-8 character.
+std::string excerpt(const std::string &text) {
+  constexpr std::size_t kMax = 64;
+  if (text.size() <= kMax) return text;
+  std::size_t end = kMax;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end) + "...";
+}
+
 ParsedHints read_hints(Datum hints) {
   static SPIPlanPtr plan = nullptr;
   static const Oid types[1] = {JSONBOID};
@@ -60,9 +69,9 @@ ParsedHints read_hints(Datum hints) {
     throw Error("22023", "hints must be a JSON object", "",
                 "for example {\"domain\": \"acme.com\", \"member\": 3}");
   if (c[1])
-    throw Error("22023", "unknown hint \"" + *c[1] + "\"", "",
+    throw Error("22023", "unknown hint \"" + excerpt(*c[1]) + "\"", "",
                 "hints are email, domain, phone, company and member");
-  if (c[8]) throw Error("22023", "hint \"" + *c[8] + "\" must be a string");
+  if (c[8]) throw Error("22023", "hint \"" + excerpt(*c[8]) + "\" must be a string");
   ParsedHints out;
   out.hints = {need(c[2]), need(c[3]), need(c[4]), need(c[5])};
   if (c[7] && c[7] != "null") {
@@ -106,7 +115,8 @@ std::int64_t find_member(std::int64_t workspace, const ParsedHints &hints) {
   }
   if (rows.empty())
     throw Error("22023", "hint \"member\" is no member of this workspace",
-                "member is " + *hints.member, "give a crm.member id or one of its addresses");
+                "member is " + excerpt(*hints.member),
+                "give a crm.member id or one of its addresses");
   return rows[0].id;
 }
 
@@ -221,10 +231,10 @@ Found exact_lookups(const Resolution &r, const std::vector<Kind> &kinds,
   static const Oid types[7] = {INT8OID,      TEXTARRAYOID, INT8ARRAYOID, TEXTOID,
                                INT8ARRAYOID, BOOLOID,      INT4OID};
   const resolve::Mention &m = r.mention;
-  Datum args[7] = {Int64GetDatum(r.workspace),   texts_datum(kind_names(kinds)),
-                   ids_datum(keys),              text_datum(m.person_name),
-                   ids_datum(companies),         BoolGetDatum(people_of_companies),
-                   Int32GetDatum(kProbeRows)};
+  Datum args[7] = {
+      Int64GetDatum(r.workspace), texts_datum(kind_names(kinds)), ids_datum(keys),
+      text_datum(m.person_name),  ids_datum(companies),           BoolGetDatum(people_of_companies),
+      Int32GetDatum(kProbeRows)};
   return found_rows(text_rows_kept(&plan,
                                    "SELECT f.record_id, 0::bigint, f.kind "
                                    "FROM crm._resolve_exact($1, $2, $3, $4, $5, $6, $7) f",
@@ -247,9 +257,9 @@ Found fuzzy_lookups(const Resolution &r, const std::vector<Kind> &kinds) {
   static const Oid types[7] = {INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
   const resolve::Mention &m = r.mention;
   const std::string people_company = m.about_person ? m.company_name : std::string();
-  Datum args[7] = {Int64GetDatum(r.workspace),  texts_datum(kind_names(kinds)),
-                   text_datum(m.person_name),   text_datum(m.company_name),
-                   text_datum(people_company),  text_datum(m.deal_name),
+  Datum args[7] = {Int64GetDatum(r.workspace), texts_datum(kind_names(kinds)),
+                   text_datum(m.person_name),  text_datum(m.company_name),
+                   text_datum(people_company), text_datum(m.deal_name),
                    Int32GetDatum(kProbeRows)};
   return found_rows(text_rows_kept(&plan,
                                    "SELECT f.record_id, 0::bigint, f.kind "
@@ -413,8 +423,7 @@ Resolution resolve_mention(const ResolveRequest &request, std::size_t max_result
   const std::vector<std::int64_t> keys =
       mention_keys(r.mention, r.workspace, request.kinds, region);
   const resolve::Mention &m = r.mention;
-  const bool people_of_companies =
-      m.about_person || !m.domains.empty() || !m.email_domains.empty();
+  const bool people_of_companies = m.about_person || !m.domains.empty() || !m.email_domains.empty();
   r.found = exact_lookups(r, request.kinds, keys, company_keys(m, r.workspace, region),
                           people_of_companies);
   std::vector<Scored> scored;
@@ -436,8 +445,13 @@ Resolution resolve_mention(const ResolveRequest &request, std::size_t max_result
     r.fuzzy_ran = true;
     add(fuzzy_lookups(r, request.kinds));
   }
-  // The last resort: every full name of the workspace by trigrams.
-  if (!convinced() && people && !m.first_name.empty()) add(person_name_lookups(r));
+  // The last resort: every full name of the workspace by trigrams ("Gruber", "Jon Smtih"); not a
+  // single given name at a company ("bob at acme": Acme's people were searched above).
+  if (!convinced() && people && !m.person_name.empty() &&
+      (!m.about_person || m.person_name.find(' ') != std::string::npos)) {
+    r.names_searched = true;
+    add(person_name_lookups(r));
+  }
 
   std::sort(scored.begin(), scored.end(),
             [](const Scored &a, const Scored &b) { return a.text > b.text; });

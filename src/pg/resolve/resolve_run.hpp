@@ -26,8 +26,9 @@ struct Resolution {
   std::int64_t member = 0;  // the hints' member, 0 when none
   resolve::Mention mention;
   std::set<std::pair<resolve::Kind, std::int64_t>> found;  // what the lookups reached
-  bool fuzzy_ran = false;  // the trigram lookups ran (nothing exact convinced)
-  std::vector<resolve::Scored> ranked;                     // every candidate, best first
+  bool fuzzy_ran = false;               // the trigram lookups ran (nothing exact convinced)
+  bool names_searched = false;          // and every person's full name was searched too
+  std::vector<resolve::Scored> ranked;  // every candidate, best first
 };
 
 // Resolves; ranked holds every candidate above the minimum text score (not cut to a number).

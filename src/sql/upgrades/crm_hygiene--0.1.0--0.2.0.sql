@@ -2612,8 +2612,14 @@ COMMENT ON FUNCTION crm.verify_signals() IS 'lists every difference between stor
 
 -- Record resolution (docs/RESOLVE.md): which record a free-text mention means. C++ parses the
 -- mention and ranks (src/core/resolve, src/pg/match/resolve_functions.cpp); the lookups are the
--- SQL functions below, bound to pg_trgm's operators when this script runs. Tombstones have no
--- match profile, so nothing below ever finds one.
+-- SQL functions below, bound to pg_trgm's operators when this script runs. A tombstone's match
+-- profile is empty (no name, no key), so nothing below ever finds one.
+--
+-- The three searches run with the owner's rights (SECURITY DEFINER, src/sql/92_hardening.sql):
+-- under a workspace's row-level security a caller's query may not use an index through an
+-- operator that is not leakproof (&& on the keys, pg_trgm's % and <%), and every search would
+-- read the whole workspace. They return only ids of workspace ws, after crm._require_workspace
+-- checked that the calling role may use it; internal functions, granted to readers only.
 
 -- The name a profile is searched by: a person's given and family names, a company's name, as
 -- normalised when the record was written (crm.match_profile.fields, src/core/match/profile.hpp).
@@ -2658,9 +2664,11 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
   WITH named AS MATERIALIZED (
     SELECT c.record_id FROM crm.match_profile c
-    WHERE c.keys && company_keys AND c.kind = 'company' AND c.workspace_id = ws)
+    WHERE c.keys && company_keys AND c.kind = 'company' AND c.workspace_id = ws
+      AND crm._require_workspace(ws) = ws)
   (SELECT p.kind, p.record_id FROM crm.match_profile p
    WHERE p.keys && _resolve_exact.keys AND p.kind = ANY (kinds) AND p.workspace_id = ws
+     AND crm._require_workspace(ws) = ws
    LIMIT probe)
   UNION
   -- Per company, through its index: the generic plan cannot know how few companies are named.
@@ -2693,17 +2701,19 @@ BEGIN ATOMIC
   WITH alike AS MATERIALIZED (
     SELECT c.record_id FROM crm.match_profile c
     WHERE people_company <> '' AND c.kind = 'company' AND c.workspace_id = ws
-      AND people_company <% crm._profile_name(c.kind, c.fields)
+      AND crm._require_workspace(ws) = ws AND people_company <% crm._profile_name(c.kind, c.fields)
     ORDER BY crm._name_similarity(people_company, crm._profile_name(c.kind, c.fields)) DESC
     LIMIT 10)
   (SELECT 'company', p.record_id FROM crm.match_profile p
    WHERE 'company' = ANY (kinds) AND company_name <> '' AND p.kind = 'company' AND p.workspace_id = ws
+     AND crm._require_workspace(ws) = ws
      AND (crm._profile_name(p.kind, p.fields) % company_name
           OR company_name <% crm._profile_name(p.kind, p.fields))
    LIMIT probe)
   UNION
   (SELECT 'deal', d.id FROM crm.deal d
    WHERE 'deal' = ANY (kinds) AND deal_name <> '' AND d.merged_into IS NULL AND d.workspace_id = ws
+     AND crm._require_workspace(ws) = ws
      AND (pg_catalog.lower(d.name) % pg_catalog.lower(deal_name)
           OR pg_catalog.lower(deal_name) <% pg_catalog.lower(d.name))
    LIMIT probe)
@@ -2731,7 +2741,8 @@ RETURNS TABLE (kind text, record_id bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT 'person', p.record_id FROM crm.match_profile p
-  WHERE p.kind = 'person' AND p.workspace_id = ws AND crm._profile_name(p.kind, p.fields) % person_name
+  WHERE p.kind = 'person' AND p.workspace_id = ws AND crm._require_workspace(ws) = ws
+    AND crm._profile_name(p.kind, p.fields) % person_name
   LIMIT probe;
 END;
 
@@ -2869,7 +2880,8 @@ DECLARE
     '_merge_request_file', '_pending_merge_request', '_merge_request_decided',
     'register_merge_reference', 'unregister_merge_reference', '_merge_log_references',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
-    '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar'];
+    '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar',
+    '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body
@@ -2880,7 +2892,8 @@ BEGIN
     JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'crm_hygiene'
     ORDER BY p.oid::regprocedure::text
   LOOP
-    IF NOT (fn.standard_body OR (fn.lanname = 'c' AND fn.proname = ANY (pure_c))) THEN
+    -- A SECURITY DEFINER function is pinned whatever its body: it is never inlined anyway.
+    IF NOT (fn.standard_body OR (fn.lanname = 'c' AND fn.proname = ANY (pure_c))) OR fn.proname = ANY (definer) THEN
       EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', fn.sig);
     END IF;
     IF fn.proname = ANY (definer) THEN
