@@ -165,6 +165,9 @@ CREATE TRIGGER person_duplicates_truncated AFTER TRUNCATE ON crm.person
 CREATE TRIGGER company_duplicates_truncated AFTER TRUNCATE ON crm.company
   FOR EACH STATEMENT EXECUTE FUNCTION crm._duplicates_truncated('company');
 
+-- With the owner's rights (src/sql/92_hardening.sql), for the session's workspace once
+-- crm._require_workspace allowed it: under row-level security a caller's own query could not
+-- probe the keys' index (&& and @> are not leakproof) and would read the whole workspace a key.
 CREATE FUNCTION crm.find_duplicates(kind text, record jsonb, max_results integer DEFAULT 10)
   RETURNS TABLE (record_id bigint, score float8, evidence jsonb)
   AS 'MODULE_PATHNAME', 'crm_find_duplicates' LANGUAGE C STABLE STRICT SET jit = off;

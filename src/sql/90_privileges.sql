@@ -31,7 +31,8 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
-  -- Resolution (crm.resolve, crm.resolve_why) is a read.
+  -- Resolution (crm.resolve, crm.resolve_why) and duplicate search are reads.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.find_duplicates(text, jsonb, integer) TO %s', grantee);
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._profile_name(text, text), crm._name_similarity(text, text), '
     'crm._deal_open(text), crm._resolve_exact(bigint, text[], bigint[], text, bigint[], boolean, integer), '
     'crm._resolve_fuzzy(bigint, text[], text, text, text, text, integer), '

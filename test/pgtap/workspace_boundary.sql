@@ -2,7 +2,7 @@
 -- not use, through any table, view or function, cannot write into it, and gets no fact of it in
 -- an error message; the extension still derives across the whole table (links, signals, pairs).
 BEGIN;
-SELECT plan(16);
+SELECT plan(19);
 SET LOCAL crm.clock = '2026-03-01 12:00+00';
 
 CREATE ROLE crm_ws_a NOLOGIN;
@@ -56,9 +56,15 @@ SELECT is((SELECT count(*) FROM crm.person_overview), 2::bigint, 'the role sees 
 SELECT is((SELECT count(*) FROM crm.connection_strength), (SELECT n FROM own_connections),
           'connection_strength: only the role''s workspace');
 SELECT is((SELECT count(*) FROM crm.duplicate_sets WHERE workspace_id <> 71), 0::bigint, 'duplicate_sets: only the role''s workspace');
+SELECT results_eq($$SELECT record_id FROM crm.find_duplicates('person', '{"first_name": "Hank", "last_name": "Scorpio", "email": "hank@globex.example"}')$$,
+                  $$VALUES (710::bigint)$$, 'find_duplicates in the role''s own workspace');
+SELECT results_eq($$SELECT record_id FROM crm.resolve('hank@globex.example')$$, $$VALUES (710::bigint)$$,
+                  'resolve in the role''s own workspace');
 SET LOCAL crm.workspace = 72;
-SELECT is((SELECT count(*) FROM crm.find_duplicates('person', '{"first_name": "Hank", "last_name": "Scorpio", "email": "hank@globex.example"}')),
-          0::bigint, 'find_duplicates in a foreign workspace finds nothing');
+SELECT throws_ok($$SELECT * FROM crm.find_duplicates('person', '{"first_name": "Hank", "last_name": "Scorpio", "email": "hank@globex.example"}')$$,
+                 '42501', 'workspace 72 is not available to role "crm_ws_a"', 'find_duplicates refuses a foreign workspace');
+SELECT throws_ok($$SELECT * FROM crm.resolve('Hank Scorpio')$$, '42501', 'workspace 72 is not available to role "crm_ws_a"',
+                 'resolve refuses a foreign workspace');
 SELECT is((SELECT count(*) FROM crm.stale_records('person', '1 day')), 0::bigint, 'stale_records in a foreign workspace lists nothing');
 SELECT throws_ok($$INSERT INTO crm.person (first_name) VALUES ('Intruder')$$, '42501', NULL, 'no record written into a foreign workspace');
 UPDATE crm.person SET title = 'x' WHERE workspace_id = 72;

@@ -55,6 +55,12 @@ struct Found {
 std::vector<Found> find(RecordKind kind, Datum record, int max_results) {
   // The setting itself, not an SPI query planned and run per call only to read it.
   const std::int64_t workspace = pg_call([] { return session_workspace(); });
+  // SECURITY DEFINER: the caller must be allowed the workspace (42501 otherwise).
+  static SPIPlanPtr allowed = nullptr;
+  static const Oid workspace_type[1] = {INT8OID};
+  Datum workspace_arg = Int64GetDatum(workspace);
+  text_rows_kept(&allowed, "SELECT crm._require_workspace($1), $1", 1, workspace_type,
+                 &workspace_arg, true);
   const DuplicateSettings settings = load_settings(kind, {workspace}).at(0);
   prepare_phonetic();
   static const Oid types[1] = {JSONBOID};

@@ -209,7 +209,8 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._signals_now(text, bigint), '
     'crm._connections_now(text, bigint), crm._duplicate_sets(), '
     'crm._strength(float8, interval, float8, timestamptz), crm._band(float8, float8, float8, float8, float8) TO %s', grantee);
-  -- Resolution (crm.resolve, crm.resolve_why) is a read.
+  -- Resolution (crm.resolve, crm.resolve_why) and duplicate search are reads.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.find_duplicates(text, jsonb, integer) TO %s', grantee);
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._profile_name(text, text), crm._name_similarity(text, text), '
     'crm._deal_open(text), crm._resolve_exact(bigint, text[], bigint[], text, bigint[], boolean, integer), '
     'crm._resolve_fuzzy(bigint, text[], text, text, text, text, integer), '
@@ -2881,7 +2882,7 @@ DECLARE
     'register_merge_reference', 'unregister_merge_reference', '_merge_log_references',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar',
-    '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names'];
+    '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names', 'find_duplicates'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body
