@@ -2758,22 +2758,25 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT p.record_id,
          CASE WHEN person_name = '' THEN -1
-              ELSE crm._name_similarity(person_name, crm._profile_name(p.kind, p.fields)) END,
+              ELSE crm._name_similarity(person_name, crm._profile_name('person', p.fields)) END,
          given_forms <> '{}'
            AND crm.given_name_forms(pg_catalog.split_part(p.fields, U&'\001F', 1)) && given_forms
            AND (last_name = '' OR similarity(last_name, pg_catalog.split_part(p.fields, U&'\001F', 2)) >= 0.5),
          pg_catalog.string_to_array(pg_catalog.split_part(p.fields, U&'\001F', 3), ' ') && emails,
          pg_catalog.split_part(p.fields, U&'\001F', 4) = ANY (phones),
          pg_catalog.string_to_array(pg_catalog.split_part(p.fields, U&'\001F', 10), ' ') && domains
-           OR coalesce(pg_catalog.split_part(c.fields, U&'\001F', 2) = ANY (domains), false),
+           OR coalesce(pg_catalog.split_part(p.company_fields, U&'\001F', 2) = ANY (domains), false),
          pg_catalog.string_to_array(pg_catalog.split_part(p.fields, U&'\001F', 10), ' ') && email_domains
-           OR coalesce(pg_catalog.split_part(c.fields, U&'\001F', 2) = ANY (email_domains), false),
-         CASE WHEN company_name = '' OR c.fields IS NULL THEN -1
-              ELSE crm._name_similarity(company_name, crm._profile_name(c.kind, c.fields)) END
-  FROM crm.match_profile p
-  LEFT JOIN crm.match_profile c
-    ON c.kind = 'company' AND c.record_id = NULLIF(pg_catalog.split_part(p.fields, U&'\001F', 9), '')::bigint
-  WHERE p.kind = 'person' AND p.record_id = ANY (ids) AND p.workspace_id = ws;
+           OR coalesce(pg_catalog.split_part(p.company_fields, U&'\001F', 2) = ANY (email_domains), false),
+         CASE WHEN company_name = '' OR p.company_fields IS NULL THEN -1
+              ELSE crm._name_similarity(company_name, crm._profile_name('company', p.company_fields)) END
+  -- The company's profile by its key, one probe a person: a join let a plan read every company.
+  FROM (SELECT x.record_id, x.fields,
+               (SELECT c.fields FROM crm.match_profile c
+                WHERE c.kind = 'company'
+                  AND c.record_id = NULLIF(pg_catalog.split_part(x.fields, U&'\001F', 9), '')::bigint) AS company_fields
+        FROM crm.match_profile x
+        WHERE x.kind = 'person' AND x.record_id = ANY (ids) AND x.workspace_id = ws) p;
 END;
 
 CREATE FUNCTION crm._resolve_companies(ws bigint, ids bigint[], company_name text, phones text[],
@@ -2804,13 +2807,15 @@ BEGIN ATOMIC
          CASE WHEN deal_name = '' THEN -1
               ELSE crm._name_similarity(pg_catalog.lower(deal_name), pg_catalog.lower(d.name)) END,
          false, false, false,
-         coalesce(pg_catalog.split_part(c.fields, U&'\001F', 2) = ANY (domains), false),
-         coalesce(pg_catalog.split_part(c.fields, U&'\001F', 2) = ANY (email_domains), false),
-         CASE WHEN company_name = '' OR c.fields IS NULL THEN -1
-              ELSE crm._name_similarity(company_name, crm._profile_name(c.kind, c.fields)) END
-  FROM crm.deal d
-  LEFT JOIN crm.match_profile c ON c.kind = 'company' AND c.record_id = d.company_id
-  WHERE d.id = ANY (ids) AND d.workspace_id = ws AND d.merged_into IS NULL;
+         coalesce(pg_catalog.split_part(d.company_fields, U&'\001F', 2) = ANY (domains), false),
+         coalesce(pg_catalog.split_part(d.company_fields, U&'\001F', 2) = ANY (email_domains), false),
+         CASE WHEN company_name = '' OR d.company_fields IS NULL THEN -1
+              ELSE crm._name_similarity(company_name, crm._profile_name('company', d.company_fields)) END
+  FROM (SELECT x.id, x.name,
+               (SELECT c.fields FROM crm.match_profile c
+                WHERE c.kind = 'company' AND c.record_id = x.company_id) AS company_fields
+        FROM crm.deal x
+        WHERE x.id = ANY (ids) AND x.workspace_id = ws AND x.merged_into IS NULL) d;
 END;
 
 -- The CRM context of the records still in contention: days since the last past interaction,
