@@ -3,11 +3,12 @@
 -- SQL functions below, bound to pg_trgm's operators when this script runs. A tombstone's match
 -- profile is empty (no name, no key), so nothing below ever finds one.
 --
--- The three searches run with the owner's rights (SECURITY DEFINER, src/sql/92_hardening.sql):
--- under a workspace's row-level security a caller's query may not use an index through an
--- operator that is not leakproof (&& on the keys, pg_trgm's % and <%), and every search would
--- read the whole workspace. They return only ids of workspace ws, after crm._require_workspace
--- checked that the calling role may use it; internal functions, granted to readers only.
+-- The searches and the evidence run with the owner's rights (SECURITY DEFINER,
+-- src/sql/92_hardening.sql): under a workspace's row-level security a caller's query may not use
+-- an index through an operator or expression that is not leakproof (&& on the keys, pg_trgm's %
+-- and <%, a company id read out of a profile), and would read the whole workspace instead. They
+-- read workspace ws only, after crm._require_workspace checked that the calling role may use it;
+-- internal functions, granted to readers only.
 
 -- The name a profile is searched by: a person's given and family names, a company's name, as
 -- normalised when the record was written (crm.match_profile.fields, src/core/match/profile.hpp).
@@ -157,13 +158,15 @@ BEGIN ATOMIC
            OR coalesce(pg_catalog.split_part(p.company_fields, U&'\001F', 2) = ANY (email_domains), false),
          CASE WHEN company_name = '' OR p.company_fields IS NULL THEN -1
               ELSE crm._name_similarity(company_name, crm._profile_name('company', p.company_fields)) END
-  -- The company's profile by its key, one probe a person: a join let a plan read every company.
+  -- The company's profile by its key, once a person (OFFSET 0: not once a column that reads it).
   FROM (SELECT x.record_id, x.fields,
                (SELECT c.fields FROM crm.match_profile c
                 WHERE c.kind = 'company'
                   AND c.record_id = NULLIF(pg_catalog.split_part(x.fields, U&'\001F', 9), '')::bigint) AS company_fields
         FROM crm.match_profile x
-        WHERE x.kind = 'person' AND x.record_id = ANY (ids) AND x.workspace_id = ws) p;
+        WHERE x.kind = 'person' AND x.record_id = ANY (ids) AND x.workspace_id = ws
+          AND crm._require_workspace(ws) = ws
+        OFFSET 0) p;
 END;
 
 CREATE FUNCTION crm._resolve_companies(ws bigint, ids bigint[], company_name text, phones text[],
@@ -181,7 +184,8 @@ BEGIN ATOMIC
          pg_catalog.split_part(p.fields, U&'\001F', 2) = ANY (email_domains),
          -1::float8
   FROM crm.match_profile p
-  WHERE p.kind = 'company' AND p.record_id = ANY (ids) AND p.workspace_id = ws;
+  WHERE p.kind = 'company' AND p.record_id = ANY (ids) AND p.workspace_id = ws
+    AND crm._require_workspace(ws) = ws;
 END;
 
 CREATE FUNCTION crm._resolve_deals(ws bigint, ids bigint[], deal_name text, company_name text,
@@ -202,7 +206,9 @@ BEGIN ATOMIC
                (SELECT c.fields FROM crm.match_profile c
                 WHERE c.kind = 'company' AND c.record_id = x.company_id) AS company_fields
         FROM crm.deal x
-        WHERE x.id = ANY (ids) AND x.workspace_id = ws AND x.merged_into IS NULL) d;
+        WHERE x.id = ANY (ids) AND x.workspace_id = ws AND x.merged_into IS NULL
+          AND crm._require_workspace(ws) = ws
+        OFFSET 0) d;
 END;
 
 -- The CRM context of the records still in contention: days since the last past interaction,

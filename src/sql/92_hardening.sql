@@ -30,7 +30,8 @@ DECLARE
     'register_merge_reference', 'unregister_merge_reference', '_merge_log_references',
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar',
-    '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names', 'find_duplicates'];
+    '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names', '_resolve_people',
+    '_resolve_companies', '_resolve_deals', 'find_duplicates'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body
