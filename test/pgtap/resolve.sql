@@ -2,7 +2,7 @@
 -- or did not come back (crm.resolve_why). Identifiers are exact, names typo- and nickname-tolerant,
 -- CRM context breaks ties, close calls are flagged, tombstones and other workspaces never appear.
 BEGIN;
-SELECT plan(41);
+SELECT plan(42);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (75, 'resolution'), (76, 'elsewhere');
 INSERT INTO crm.company (workspace_id, name, domain) VALUES (76, 'Acme Corporation', 'acme-corp75.com');
@@ -43,6 +43,8 @@ SELECT results_eq($$SELECT record_id, match_key FROM crm.resolve('bob at acme co
                   $$VALUES (7511::bigint, '+NICKNAME+COMPANY')$$, 'Bob at Acme Corp is Robert Smith of Acme Corporation');
 SELECT results_eq($$SELECT kind, record_id FROM crm.resolve('Gruber')$$, $$VALUES ('person', 7515::bigint)$$,
                   'a surname alone');
+SELECT results_eq($$SELECT record_id, match_key FROM crm.resolve('Robert Smtih', kinds => '{person}') LIMIT 1$$,
+                  $$VALUES (7511::bigint, '+NAME')$$, 'a misspelt surname (letters swapped) still agrees as a name');
 SELECT results_eq($$SELECT record_id FROM crm.resolve('Smith, Robert', kinds => '{person}') LIMIT 1$$,
                   $$VALUES (7511::bigint)$$, 'a name written surname first');
 SELECT results_eq($$SELECT kind, record_id FROM crm.resolve('acme renewal', kinds => '{deal}')$$,

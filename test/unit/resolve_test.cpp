@@ -218,6 +218,16 @@ TEST(ResolveScore, ContextBreaksTiesAndAmbiguityIsMarked) {
   EXPECT_GE(score(a).score, score(a).text * (1 - kContextShare));
 }
 
+TEST(ResolveScore, LetterSimilarityForgivesTyposNotOtherNames) {
+  EXPECT_GE(letter_similarity("summer spepelt", "summer seppelt"), 0.8) << "a transposition";
+  EXPECT_GE(letter_similarity("joshua cmaplan", "joshua camplan"), 0.8);
+  EXPECT_GE(letter_similarity("smith john", "john smith"), 0.99) << "order";
+  EXPECT_LT(letter_similarity("john smith", "joan smith"), 0.8) << "another person's name";
+  EXPECT_LT(letter_similarity("maria garcia", "mario garza"), 0.8);
+  EXPECT_EQ(letter_similarity("smith", "john smith"), 0.0) << "a part is the trigram measure's job";
+  EXPECT_EQ(letter_similarity("", "john smith"), 0.0);
+}
+
 TEST(ResolveScore, ContextIsReadOnlyForContenders) {
   std::vector<Scored> by_text;
   for (double t : {0.9, 0.85, 0.8, 0.7, 0.3, 0.26}) {

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/match/similarity.hpp"
+
 namespace crm::resolve {
 namespace {
 
@@ -57,6 +59,11 @@ double context_score(const Evidence &e) {
 }
 
 }  // namespace
+
+double letter_similarity(std::string_view mention_name, std::string_view record_name) {
+  const double jw = match::token_set_similarity(mention_name, record_name);
+  return std::clamp((jw - 0.75) / 0.25, 0.0, 1.0);
+}
 
 const char *level_name(Level level) {
   switch (level) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace crm::resolve {
@@ -55,6 +56,12 @@ inline constexpr double kContextShare = 0.1;
 inline constexpr double kAmbiguityMargin = 0.05;
 
 Scored score(const Evidence &evidence);
+
+// How alike two normalised person names are letter by letter, on the scale of the trigram
+// similarity the evidence uses: token by token Jaro-Winkler (src/core/match/similarity.hpp),
+// 0.75 and below counting as 0, so that one transposition or a doubled letter in each name
+// still agrees ("summer spepelt", "summer seppelt") and names of different people do not.
+double letter_similarity(std::string_view mention_name, std::string_view record_name);
 
 // Of candidates sorted by text score (best first), how many can still reach the first
 // max_results once their context moves their scores: the others need no context read.

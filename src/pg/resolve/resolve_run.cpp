@@ -297,8 +297,9 @@ std::vector<Evidence> text_evidence(const Resolution &r, Kind kind,
                       text_datum(m.last_name),    text_datum(company),
                       texts_datum(m.emails),      texts_datum(m.phones),
                       texts_datum(m.domains),     texts_datum(m.email_domains)};
-    const std::string sql =
-        std::string(kColumns) + "crm._resolve_people($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) e";
+    const std::string sql = std::string(kColumns).replace(std::string(kColumns).find(" FROM "), 6,
+                                                          ", e.profile_name FROM ") +
+                            "crm._resolve_people($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) e";
     rows = text_rows_kept(&plan, sql.c_str(), 10, types, args, true);
   } else if (kind == Kind::Company) {
     static SPIPlanPtr plan = nullptr;
@@ -326,6 +327,9 @@ std::vector<Evidence> text_evidence(const Resolution &r, Kind kind,
     e.kind = kind;
     e.record_id = row.id;
     e.name = number(row.columns[0], -1);
+    // A misspelt name ("Spepelt" for "Seppelt") shares few trigrams: compared letter by letter.
+    if (kind == Kind::Person && e.name >= 0 && row.columns.size() > 7 && row.columns[7])
+      e.name = std::max(e.name, resolve::letter_similarity(m.person_name, *row.columns[7]));
     e.nickname = truth(row.columns[1]);
     e.email = truth(row.columns[2]);
     e.phone = truth(row.columns[3]);

@@ -2749,12 +2749,13 @@ BEGIN ATOMIC
 END;
 
 -- The text evidence of people: name (-1 when the mention gave none), nickname, address, phone,
--- domain of an address or of their company, and their company's name against the mention's.
+-- domain of an address or of their company, their company's name against the mention's, and the
+-- name as normalised (C++ compares it letter by letter too: src/core/resolve/score.cpp).
 CREATE FUNCTION crm._resolve_people(ws bigint, ids bigint[], person_name text, given_forms text[],
                                     last_name text, company_name text, emails text[], phones text[],
                                     domains text[], email_domains text[])
 RETURNS TABLE (record_id bigint, name float8, nickname boolean, email boolean, phone boolean,
-               domain boolean, email_domain boolean, company float8)
+               domain boolean, email_domain boolean, company float8, profile_name text)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT p.record_id,
@@ -2770,7 +2771,8 @@ BEGIN ATOMIC
          pg_catalog.string_to_array(pg_catalog.split_part(p.fields, U&'\001F', 10), ' ') && email_domains
            OR coalesce(pg_catalog.split_part(p.company_fields, U&'\001F', 2) = ANY (email_domains), false),
          CASE WHEN company_name = '' OR p.company_fields IS NULL THEN -1
-              ELSE crm._name_similarity(company_name, crm._profile_name('company', p.company_fields)) END
+              ELSE crm._name_similarity(company_name, crm._profile_name('company', p.company_fields)) END,
+         crm._profile_name('person', p.fields)
   -- The company's profile by its key, once a person (OFFSET 0: not once a column that reads it).
   FROM (SELECT x.record_id, x.fields,
                (SELECT c.fields FROM crm.match_profile c
