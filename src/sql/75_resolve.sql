@@ -41,6 +41,14 @@ CREATE FUNCTION crm._deal_open(stage text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN stage IS NULL OR pg_catalog.lower(stage) !~ '(won|lost|closed)';
 
+-- Whether a person's profile may be the person a mention names, among a company's people: the
+-- name as part of theirs, or given names that are nicknames of one name (Bob, Robert).
+CREATE FUNCTION crm._person_name_alike(person_name text, fields text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN word_similarity(person_name, crm._profile_name('person', fields)) >= 0.5
+       OR crm.given_name_forms(pg_catalog.split_part(person_name, ' ', 1))
+          && crm.given_name_forms(pg_catalog.split_part(fields, U&'\001F', 1));
+
 -- The records worth scoring, first exactly: those sharing a blocking key with the mention
 -- (addresses, phones, domains, a full name and its nicknames by the surname's sound, a company's
 -- name), and the people and deals of the companies the mention names exactly (company_keys: the
@@ -65,9 +73,7 @@ BEGIN ATOMIC
    CROSS JOIN LATERAL (SELECT x.id FROM crm.person x
                        JOIN crm.match_profile xp ON xp.kind = 'person' AND xp.record_id = x.id
                        WHERE x.company_id = n.record_id AND x.workspace_id = ws
-                         AND (word_similarity(person_name, crm._profile_name(xp.kind, xp.fields)) >= 0.5
-                              OR crm.given_name_forms(pg_catalog.split_part(person_name, ' ', 1))
-                                 && crm.given_name_forms(pg_catalog.split_part(xp.fields, U&'\001F', 1)))) x
+                         AND crm._person_name_alike(person_name, xp.fields)) x
    WHERE 'person' = ANY (kinds) AND people_of_companies AND person_name <> ''
    LIMIT probe)
   UNION
@@ -111,9 +117,7 @@ BEGIN ATOMIC
    CROSS JOIN LATERAL (SELECT x.id FROM crm.person x
                        JOIN crm.match_profile xp ON xp.kind = 'person' AND xp.record_id = x.id
                        WHERE x.company_id = n.record_id AND x.workspace_id = ws
-                         AND (word_similarity(person_name, crm._profile_name(xp.kind, xp.fields)) >= 0.5
-                              OR crm.given_name_forms(pg_catalog.split_part(person_name, ' ', 1))
-                                 && crm.given_name_forms(pg_catalog.split_part(xp.fields, U&'\001F', 1)))) x
+                         AND crm._person_name_alike(person_name, xp.fields)) x
    WHERE 'person' = ANY (kinds) AND person_name <> ''
    LIMIT probe)
   UNION

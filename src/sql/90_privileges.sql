@@ -34,7 +34,7 @@ BEGIN
   -- Resolution (crm.resolve, crm.resolve_why) and duplicate search are reads.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.find_duplicates(text, jsonb, integer) TO %s', grantee);
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._profile_name(text, text), crm._name_similarity(text, text), '
-    'crm._deal_open(text), crm._resolve_exact(bigint, text[], bigint[], text, bigint[], boolean, integer), '
+    'crm._deal_open(text), crm._person_name_alike(text, text), crm._resolve_exact(bigint, text[], bigint[], text, bigint[], boolean, integer), '
     'crm._resolve_fuzzy(bigint, text[], text, text, text, text, integer), '
     'crm._resolve_person_names(bigint, text, integer), '
     'crm._resolve_people(bigint, bigint[], text, text[], text, text, text[], text[], text[], text[]), '

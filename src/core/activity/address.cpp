@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 
 namespace crm::activity {
 namespace {
@@ -35,14 +36,6 @@ bool valid_local_part(std::string_view l) {
     if (c <= ' ' || c == 0x7f || c == '@' || c == '<' || c == '>' || c == ',' || c == ';')
       return false;
   return true;
-}
-
-// At most max bytes of text, cut at a UTF-8 character boundary (the message goes to clients).
-std::string_view utf8_prefix(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return text;
-  std::size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
 }
 
 [[noreturn]] void refuse(std::string_view text) {

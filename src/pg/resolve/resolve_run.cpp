@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 #include "core/match/keys.hpp"
 #include "core/match/normalize.hpp"
 #include "core/match/profile.hpp"
@@ -38,13 +39,10 @@ std::string need(const std::optional<std::string> &v) {
   return v.value_or("");
 }
 
-// The caller's text quoted in an error: at most 64 bytes, never cut inside a UTF-8 character.
+// The caller's text quoted in an error: at most 64 bytes, never cut inside a character.
 std::string excerpt(const std::string &text) {
-  constexpr std::size_t kMax = 64;
-  if (text.size() <= kMax) return text;
-  std::size_t end = kMax;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end) + "...";
+  const std::string_view shown = utf8_prefix(text, 64);
+  return std::string(shown) + (shown.size() < text.size() ? "..." : "");
 }
 
 ParsedHints read_hints(Datum hints) {
@@ -120,75 +118,72 @@ std::int64_t find_member(std::int64_t workspace, const ParsedHints &hints) {
   return rows[0].id;
 }
 
-// The profiles a record holding the mention's values would have: their blocking keys are the
-// keys of the records the mention names exactly (an address, a phone, a domain, a name with
-// its nicknames and sounds).
+std::vector<std::int64_t> profile_keys(match::RecordKind kind, const match::RawRecord &raw,
+                                       std::int64_t workspace, const std::string &region) {
+  const match::Profile profile = match::build_profile(kind, raw, region);
+  return match::blocking_keys(kind, profile, workspace, double_metaphone);
+}
+
+std::vector<std::string> mention_domains(const resolve::Mention &m) {
+  std::vector<std::string> domains = m.domains;
+  domains.insert(domains.end(), m.email_domains.begin(), m.email_domains.end());
+  return domains;
+}
+
+// The keys of companies holding the name, one of the domains or one of the phones: a profile a
+// domain or phone (a company has one of each), the name on the first.
+std::vector<std::int64_t> company_profile_keys(const std::string &name,
+                                               const std::vector<std::string> &domains,
+                                               const std::vector<std::string> &phones,
+                                               std::int64_t workspace, const std::string &region) {
+  std::vector<std::int64_t> keys;
+  const std::size_t profiles = std::max({std::size_t(1), domains.size(), phones.size()});
+  for (std::size_t i = 0; i < profiles; ++i) {
+    match::RawRecord raw;
+    raw.columns.resize(match::source_columns(match::RecordKind::Company).size());
+    if (i == 0 && !name.empty()) raw.columns[0] = name;
+    if (i < domains.size()) raw.columns[1] = domains[i];
+    if (i < phones.size()) raw.columns[2] = phones[i];
+    for (std::int64_t k : profile_keys(match::RecordKind::Company, raw, workspace, region))
+      keys.push_back(k);
+  }
+  return keys;
+}
+
+// The keys a record holding the mention's values would have: the keys of the records the mention
+// names exactly (an address, a phone, a domain, a name with its nicknames and sounds).
 std::vector<std::int64_t> mention_keys(const resolve::Mention &m, std::int64_t workspace,
                                        const std::vector<Kind> &kinds, const std::string &region) {
   std::vector<std::int64_t> keys;
-  auto add = [&](match::RecordKind kind, const match::RawRecord &raw) {
-    const match::Profile profile = match::build_profile(kind, raw, region);
-    for (std::int64_t k : match::blocking_keys(kind, profile, workspace, double_metaphone))
+  if (std::find(kinds.begin(), kinds.end(), Kind::Person) != kinds.end()) {
+    // One person with every address, then one a further phone.
+    std::vector<match::RawRecord> people(std::max<std::size_t>(1, m.phones.size()));
+    for (match::RawRecord &raw : people)
+      raw.columns.resize(match::source_columns(match::RecordKind::Person).size());
+    if (!m.first_name.empty()) people[0].columns[0] = m.first_name;
+    if (!m.last_name.empty()) people[0].columns[1] = m.last_name;
+    if (!m.emails.empty()) people[0].columns[2] = m.emails[0];
+    people[0].extra_emails.assign(m.emails.begin() + std::min<std::size_t>(1, m.emails.size()),
+                                  m.emails.end());
+    for (std::size_t i = 0; i < m.phones.size(); ++i) people[i].columns[3] = m.phones[i];
+    for (const match::RawRecord &raw : people)
+      for (std::int64_t k : profile_keys(match::RecordKind::Person, raw, workspace, region))
+        keys.push_back(k);
+  }
+  if (std::find(kinds.begin(), kinds.end(), Kind::Company) != kinds.end())
+    for (std::int64_t k :
+         company_profile_keys(m.company_name, mention_domains(m), m.phones, workspace, region))
       keys.push_back(k);
-  };
-  auto opt = [](const std::string &s) { return s.empty() ? std::nullopt : std::optional(s); };
-  const bool people = std::find(kinds.begin(), kinds.end(), Kind::Person) != kinds.end();
-  const bool companies = std::find(kinds.begin(), kinds.end(), Kind::Company) != kinds.end();
-  if (people) {
-    match::RawRecord raw;
-    raw.columns.resize(match::source_columns(match::RecordKind::Person).size());
-    raw.columns[0] = opt(m.first_name);
-    raw.columns[1] = opt(m.last_name);
-    if (!m.emails.empty()) raw.columns[2] = m.emails[0];
-    for (std::size_t i = 1; i < m.emails.size(); ++i) raw.extra_emails.push_back(m.emails[i]);
-    if (!m.phones.empty()) raw.columns[3] = m.phones[0];
-    add(match::RecordKind::Person, raw);
-    for (std::size_t i = 1; i < m.phones.size(); ++i) {
-      match::RawRecord more;
-      more.columns.resize(raw.columns.size());
-      more.columns[3] = m.phones[i];
-      add(match::RecordKind::Person, more);
-    }
-  }
-  if (companies) {
-    std::vector<std::string> domains = m.domains;
-    domains.insert(domains.end(), m.email_domains.begin(), m.email_domains.end());
-    const std::size_t profiles = std::max({std::size_t(1), domains.size(), m.phones.size()});
-    for (std::size_t i = 0; i < profiles; ++i) {
-      match::RawRecord raw;
-      raw.columns.resize(match::source_columns(match::RecordKind::Company).size());
-      if (i == 0) raw.columns[0] = opt(m.company_name);
-      if (i < domains.size()) raw.columns[1] = domains[i];
-      if (i < m.phones.size()) raw.columns[2] = m.phones[i];
-      add(match::RecordKind::Company, raw);
-    }
-  }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 
-// The keys of the companies the mention names exactly: by its company part's name, or by one of
-// its domains. Their people and deals are the ones the mention may name.
+// The keys of the companies the mention names exactly, by its company part's name or one of its
+// domains: their people and deals are the ones the mention may name.
 std::vector<std::int64_t> company_keys(const resolve::Mention &m, std::int64_t workspace,
                                        const std::string &region) {
-  std::vector<std::optional<std::string>> names;
-  if (!m.company_name.empty()) names.emplace_back(m.company_name);
-  std::vector<std::string> domains = m.domains;
-  domains.insert(domains.end(), m.email_domains.begin(), m.email_domains.end());
-  std::vector<std::int64_t> keys;
-  const std::size_t profiles = std::max(names.size(), domains.size());
-  for (std::size_t i = 0; i < profiles; ++i) {
-    match::RawRecord raw;
-    raw.columns.resize(match::source_columns(match::RecordKind::Company).size());
-    if (i < names.size()) raw.columns[0] = names[i];
-    if (i < domains.size()) raw.columns[1] = domains[i];
-    const match::Profile profile = match::build_profile(match::RecordKind::Company, raw, region);
-    for (std::int64_t k :
-         match::blocking_keys(match::RecordKind::Company, profile, workspace, double_metaphone))
-      keys.push_back(k);
-  }
-  return keys;
+  return company_profile_keys(m.company_name, mention_domains(m), {}, workspace, region);
 }
 
 Datum text_datum(const std::string &s) {
@@ -381,7 +376,7 @@ resolve::Kind resolve_kind(std::string_view text) {
   if (text == "person") return Kind::Person;
   if (text == "company") return Kind::Company;
   if (text == "deal") return Kind::Deal;
-  throw Error("22023", "unknown record kind \"" + std::string(text) + "\"", "",
+  throw Error("22023", "unknown record kind \"" + std::string(utf8_prefix(text, 64)) + "\"", "",
               "use 'person', 'company' or 'deal'");
 }
 
