@@ -482,6 +482,7 @@ BEGIN
   INSERT INTO crm.merge_log (workspace_id, kind, survivor_id, merged_ids, decisions, before, after, moved, merged_by)
   VALUES (ws, kind, survivor, others, plan -> 'fields', before, after, moved, crm._outer_role())
   RETURNING id INTO log_id;
+  PERFORM crm._merge_provenance(log_id);
   RETURN plan - 'record' || pg_catalog.jsonb_build_object('merge_id', log_id, 'dry_run', false,
                                                           'record', after -> survivor::text);
 END
@@ -599,6 +600,9 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   moved_back := moved_back + n;
   PERFORM crm._merge_writes(false);
+  -- The survivor's fields are as they were before the merge, and so is what recorded them.
+  DELETE FROM crm.field_provenance p
+  WHERE p.kind = m.kind AND p.record_id = m.survivor_id AND p.source = 'merge:' || m.id;
   -- The duplicate pairs as they were (dismissals included); the records' triggers have scored
   -- the restored profiles again, and these rows say what users had decided about them.
   -- Only pairs of two live records: one with a record deleted or merged since means nothing.

@@ -41,6 +41,9 @@ BEGIN
     'crm._resolve_companies(bigint, bigint[], text, text[], text[], text[]), '
     'crm._resolve_deals(bigint, bigint[], text, text, text[], text[]), '
     'crm._resolve_context(text, bigint[], bigint) TO %s', grantee);
+  -- Where a field's value came from is a read.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._field_empty(jsonb), crm._field_value(jsonb, text), '
+    'crm._field_current_source(text, bigint, text, jsonb) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_table(text), crm._merge_check(text, bigint, bigint[]), '
     'crm._merge_rows(text, bigint, bigint[], boolean), '
@@ -52,6 +55,12 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.ingest_emails(bytea[], text), '
       'crm.ingest_email(bytea, text), crm.ingest_email(text, text), crm.ingest_calendar(text, text), '
       'crm.dismiss_duplicate(text, bigint, bigint) TO %s', grantee);
+    -- Enrichment writes records through the write policy and reviews suggestions.
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.enrich(text, bigint, jsonb, text, float8, text, timestamptz), '
+      'crm.set_enrichment_opt_out(text, bigint, boolean), crm.accept_suggestion(bigint), '
+      'crm.reject_suggestion(bigint), crm._pending_suggestion(bigint), crm._enrich_check(text, bigint, jsonb, text, float8, text), '
+      'crm._enrich_fields(jsonb), crm._enrichable_columns(text), crm._field_policy(bigint, text, text, text), '
+      'crm._enrich_decision(text, boolean, text, float8, text, float8, boolean, boolean, boolean) TO %s', grantee);
   ELSIF access = 'merge' THEN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(text, bigint, bigint[], jsonb), '
       'crm._merge_run(text, bigint, bigint[], jsonb), crm._merge_log_references(bigint, jsonb), '
@@ -60,7 +69,9 @@ BEGIN
       'crm._merge_request_decided(bigint, text, bigint) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
-      'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy TO %s', grantee);
+      'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy, crm.field_policy TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.set_field_policy(text, text, text, text), '
+      'crm._enrichable_columns(text) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
       'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
       'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);

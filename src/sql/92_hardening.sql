@@ -20,7 +20,8 @@ DECLARE
     'default_duplicate_model', 'given_name_forms', 'is_disposable_email_domain', 'is_free_email_domain',
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
-    '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role'];
+    '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role', '_enrich_writes',
+    '_enrich_decision'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
@@ -31,7 +32,9 @@ DECLARE
     'dismiss_duplicate', 'rebuild_signals', 'tick', 'scan_duplicates', 'train_duplicate_model',
     '_recompute_connections', 'ingest_emails', 'ingest_email', 'ingest_calendar',
     '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names', '_resolve_people',
-    '_resolve_companies', '_resolve_deals', 'find_duplicates'];
+    '_resolve_companies', '_resolve_deals', 'find_duplicates', '_field_written', '_field_records_deleted',
+    '_field_records_truncated', 'enrich', 'set_enrichment_opt_out', '_pending_suggestion',
+    'accept_suggestion', 'reject_suggestion'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body

@@ -1,0 +1,29 @@
+// Automated writes of record fields say so (crm._enrich_writes), for their own transaction and
+// subtransaction only, like crm._merge_writes: an error that rolls the subtransaction back can
+// never leave a later user write taken for an automated one.
+#include "pg/enrich/enrich_writes.hpp"
+
+#include "pg/common/pg.hpp"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(crm_enrich_writes);
+}
+
+namespace {
+
+LocalTransactionId writes_xact = InvalidLocalTransactionId;
+SubTransactionId writes_subxact = InvalidSubTransactionId;
+
+}  // namespace
+
+bool crm::pg::enrich_writing() {
+  return writes_xact == MyProc->lxid && writes_subxact == GetCurrentSubTransactionId();
+}
+
+// crm._enrich_writes(on): EXECUTE only for the extension's owner (its definer functions).
+extern "C" PGDLLEXPORT Datum crm_enrich_writes(PG_FUNCTION_ARGS) {
+  const bool on = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
+  writes_xact = on ? MyProc->lxid : InvalidLocalTransactionId;
+  writes_subxact = on ? GetCurrentSubTransactionId() : InvalidSubTransactionId;
+  PG_RETURN_VOID();
+}

@@ -1,0 +1,125 @@
+// A user's own write marks a field as the user's (docs/ENRICHMENT.md): AFTER UPDATE ... FOR EACH
+// ROW on crm.person, crm.company and crm.deal, crm._field_written(kind) records one provenance row
+// (source kind user) per field the UPDATE changed. Automated writers (crm.enrich, merges) record
+// their own rows and say so first; a restore keeps the rows as dumped.
+//
+// Plain C phases only: nothing here owns a C++ object, so Postgres errors unwind as they would in
+// any C trigger.
+#include "pg/common/pg.hpp"
+#include "pg/common/restore_mode.hpp"
+#include "pg/enrich/enrich_writes.hpp"
+#include "pg/records/merge_guard.hpp"
+
+extern "C" {
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(crm_field_written);
+}
+
+namespace {
+
+// Columns that are not fields a user fills: identity, bookkeeping, and attributes, whose keys are
+// fields of their own.
+bool bookkeeping(const char *name) {
+  return strcmp(name, "id") == 0 || strcmp(name, "workspace_id") == 0 ||
+         strcmp(name, "created_at") == 0 || strcmp(name, "updated_at") == 0 ||
+         strcmp(name, "merged_into") == 0 || strcmp(name, "attributes") == 0;
+}
+
+bool column_changed(Form_pg_attribute attr, HeapTuple before, HeapTuple after, TupleDesc desc) {
+  bool before_null = false, after_null = false;
+  const Datum b = heap_getattr(before, attr->attnum, desc, &before_null);
+  const Datum a = heap_getattr(after, attr->attnum, desc, &after_null);
+  if (before_null || after_null) return before_null != after_null;
+  // By image, detoasted: a value stored compressed and the same value written again are equal.
+  return !datum_image_eq(b, a, attr->attbyval, attr->attlen);
+}
+
+// One kept plan per record table (three at most), keyed by the table's row type.
+struct KeptInsert {
+  Oid row_type;
+  SPIPlanPtr plan;
+};
+KeptInsert kept[4];
+
+SPIPlanPtr insert_plan(Oid row_type) {
+  for (KeptInsert &k : kept)
+    if (k.plan != nullptr && k.row_type == row_type) return k.plan;
+  Oid types[5] = {TEXTOID, row_type, TEXTARRAYOID, JSONBOID, JSONBOID};
+  SPIPlanPtr plan = SPI_prepare(
+      "INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, "
+      "source_kind, confidence, observed_at, written_at, actor) "
+      "SELECT ($2).workspace_id, $1, ($2).id, c.field, c.value, 'user', 'user', 1, w.at, w.at, "
+      "crm._outer_role() "
+      "FROM (SELECT f, pg_catalog.to_jsonb($2) -> f FROM pg_catalog.unnest($3) f "
+      "      UNION ALL "
+      "      SELECT 'attributes.' || k, $5 -> k "
+      "      FROM (SELECT pg_catalog.jsonb_object_keys($4) UNION SELECT "
+      "pg_catalog.jsonb_object_keys($5)) "
+      "           ks(k) WHERE ($4 -> k) IS DISTINCT FROM ($5 -> k)) c(field, value), "
+      "     (SELECT crm.now() AS at) w",
+      5, types);
+  if (plan == nullptr || SPI_keepplan(plan) != 0)
+    elog(ERROR, "crm_hygiene: cannot prepare the field provenance insert");
+  for (KeptInsert &k : kept)
+    if (k.plan == nullptr) {
+      k = {row_type, plan};
+      return plan;
+    }
+  elog(ERROR, "crm_field_written: more record tables than expected");
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum crm_field_written(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "crm_field_written: not called as a trigger");
+  TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+      !TRIGGER_FIRED_BY_UPDATE(td->tg_event) || td->tg_trigger->tgnargs != 1)
+    elog(ERROR, "crm_field_written: must fire AFTER UPDATE ... FOR EACH ROW with the kind");
+  if (crm::pg::restoring() || crm::pg::merge_writing() || crm::pg::enrich_writing())
+    return PointerGetDatum(nullptr);
+  Relation rel = td->tg_relation;
+  TupleDesc desc = rel->rd_att;
+  HeapTuple before = td->tg_trigtuple, after = td->tg_newtuple;
+
+  Datum *changed = static_cast<Datum *>(palloc(sizeof(Datum) * desc->natts));
+  int n_changed = 0;
+  int attributes_at = 0;
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute attr = TupleDescAttr(desc, i);
+    if (attr->attisdropped || attr->attgenerated) continue;
+    const char *name = NameStr(attr->attname);
+    if (strcmp(name, "attributes") == 0) attributes_at = attr->attnum;
+    if (bookkeeping(name)) continue;
+    if (column_changed(attr, before, after, desc)) changed[n_changed++] = CStringGetTextDatum(name);
+  }
+  bool attributes_changed = false;
+  if (attributes_at > 0)
+    attributes_changed =
+        column_changed(TupleDescAttr(desc, attributes_at - 1), before, after, desc);
+  if (n_changed == 0 && !attributes_changed) return PointerGetDatum(nullptr);
+
+  Datum values[5];
+  char nulls[5] = {' ', ' ', ' ', 'n', 'n'};
+  values[0] = CStringGetTextDatum(td->tg_trigger->tgargs[0]);
+  values[1] = heap_copy_tuple_as_datum(after, desc);
+  values[2] =
+      PointerGetDatum(construct_array(changed, n_changed, TEXTOID, -1, false, TYPALIGN_INT));
+  if (attributes_changed) {
+    bool null = false;
+    values[3] = heap_getattr(before, attributes_at, desc, &null);
+    nulls[3] = null ? 'n' : ' ';
+    values[4] = heap_getattr(after, attributes_at, desc, &null);
+    nulls[4] = null ? 'n' : ' ';
+  } else {
+    values[3] = values[4] = 0;
+  }
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_hygiene: SPI_connect failed");
+  SPIPlanPtr plan = insert_plan(rel->rd_rel->reltype);
+  if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
+    elog(ERROR, "crm_hygiene: cannot record the fields a user wrote");
+  SPI_finish();
+  return PointerGetDatum(nullptr);
+}
