@@ -129,14 +129,11 @@ $$;
 COMMENT ON FUNCTION crm.resolve_id(text, bigint) IS
   'the live record an id stands for: the id itself, or the record it was merged into; NULL when no record of this workspace has it';
 
--- The default lifecycle order (issue 14 makes it a workspace's setting); 0 for any other label.
+-- A lifecycle stage's place in this workspace's order (src/sql/62_labels.sql); 0 for a stage
+-- outside it.
 CREATE FUNCTION crm._lifecycle_rank(stage text) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE pg_catalog.regexp_replace(pg_catalog.lower(stage), '[^a-z]', '', 'g')
-  WHEN 'subscriber' THEN 1 WHEN 'lead' THEN 2
-  WHEN 'marketingqualifiedlead' THEN 3 WHEN 'mql' THEN 3
-  WHEN 'salesqualifiedlead' THEN 4 WHEN 'sql' THEN 4
-  WHEN 'opportunity' THEN 5 WHEN 'customer' THEN 6 WHEN 'evangelist' THEN 7 ELSE 0 END;
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN coalesce(crm._label_rank(crm.current_workspace(), 'person', 'lifecycle_stage', stage), 0);
 
 -- The role a SECURITY DEFINER function acts for (what the logs record).
 CREATE FUNCTION crm._outer_role() RETURNS text

@@ -82,7 +82,7 @@ CREATE FUNCTION crm._enrich_writes(on_off boolean) RETURNS void
 CREATE FUNCTION crm._enrich_decision(policy text, current_empty boolean, current_kind text,
                                      current_confidence float8, proposal_kind text, confidence float8,
                                      same_value boolean, rejected_before boolean, opted_out boolean,
-                                     OUT outcome text, OUT reason text)
+                                     backward boolean, OUT outcome text, OUT reason text)
   AS 'MODULE_PATHNAME', 'crm_enrich_decision' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION crm._field_written() RETURNS trigger
@@ -275,6 +275,11 @@ BEGIN
         USING ERRCODE = 'invalid_parameter_value',
               HINT = pg_catalog.format('use one of %s, or "attributes": {...}', pg_catalog.array_to_string(columns, ', '));
     END IF;
+    -- A picklist's label as it is stored ("MQL" -> "marketing qualified lead"), or 22023.
+    IF pg_catalog.jsonb_typeof(typed) = 'string'
+       AND EXISTS (SELECT FROM crm.picklist l WHERE l.workspace_id = ws AND l.kind = enrich.kind AND l.field = f.field) THEN
+      typed := pg_catalog.to_jsonb(crm._label_value(ws, enrich.kind, f.field, typed #>> '{}'));
+    END IF;
     field := f.field;
     IF crm._field_empty(typed) THEN
       outcome := 'unchanged';
@@ -292,7 +297,12 @@ BEGIN
               WHERE s.kind = enrich.kind AND s.record_id = enrich.id AND s.field = f.field
                 AND s.source = enrich.source AND pg_catalog.md5(s.value::text) = pg_catalog.md5(typed::text)
                 AND s.status = 'rejected'),
-      opted_out);
+      opted_out,
+      -- Automated writes only move an ordered picklist forward.
+      NOT crm._field_empty(current_value)
+        AND crm._label_rank(ws, enrich.kind, f.field, current_value #>> '{}') IS NOT NULL
+        AND coalesce(crm._label_rank(ws, enrich.kind, f.field, typed #>> '{}')
+                     <= crm._label_rank(ws, enrich.kind, f.field, current_value #>> '{}'), true));
     outcome := decision.outcome;
     reason := decision.reason;
     IF decision.outcome = 'applied' THEN

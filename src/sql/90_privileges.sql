@@ -41,6 +41,9 @@ BEGIN
     'crm._resolve_companies(bigint, bigint[], text, text[], text[], text[]), '
     'crm._resolve_deals(bigint, bigint[], text, text, text[], text[]), '
     'crm._resolve_context(text, bigint[], bigint) TO %s', grantee);
+  -- Labels as stored (crm.label_value; a merge's preview ranks lifecycle stages).
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_key(text), crm._label_rank(bigint, text, text, text), '
+    'crm._label_value(bigint, text, text, text) TO %s', grantee);
   -- Where a field's value came from is a read.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._field_empty(jsonb), crm._field_value(jsonb, text), '
     'crm._field_current_source(text, bigint, text, jsonb) TO %s', grantee);
@@ -60,7 +63,7 @@ BEGIN
       'crm.set_enrichment_opt_out(text, bigint, boolean), crm.accept_suggestion(bigint), '
       'crm.reject_suggestion(bigint), crm._pending_suggestion(bigint), crm._enrich_check(text, bigint, jsonb, text, float8, text), '
       'crm._enrich_fields(jsonb), crm._enrichable_columns(text), crm._field_policy(bigint, text, text, text), '
-      'crm._enrich_decision(text, boolean, text, float8, text, float8, boolean, boolean, boolean) TO %s', grantee);
+      'crm._enrich_decision(text, boolean, text, float8, text, float8, boolean, boolean, boolean, boolean) TO %s', grantee);
   ELSIF access = 'merge' THEN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(text, bigint, bigint[], jsonb), '
       'crm._merge_run(text, bigint, bigint[], jsonb), crm._merge_log_references(bigint, jsonb), '
@@ -69,7 +72,9 @@ BEGIN
       'crm._merge_request_decided(bigint, text, bigint) TO %s', grantee);
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
-      'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy, crm.field_policy TO %s', grantee);
+      'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy, crm.field_policy, crm.picklist, '
+      'crm.picklist_value TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_keys(text, text[]) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.set_field_policy(text, text, text, text), '
       'crm._enrichable_columns(text) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '

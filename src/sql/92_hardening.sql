@@ -34,7 +34,7 @@ DECLARE
     '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names', '_resolve_people',
     '_resolve_companies', '_resolve_deals', 'find_duplicates', '_field_written', '_field_records_deleted',
     '_field_records_truncated', 'enrich', 'set_enrichment_opt_out', '_pending_suggestion',
-    'accept_suggestion', 'reject_suggestion'];
+    'accept_suggestion', 'reject_suggestion', '_labels_written', '_workspace_picklists'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body

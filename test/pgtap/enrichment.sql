@@ -3,7 +3,7 @@
 -- locks a field and clearing it releases it; suggestions, rejections, idempotence, opt-out,
 -- provenance through merges and deletes, bad input, roles and workspaces.
 BEGIN;
-SELECT plan(49);
+SELECT plan(51);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (14, 'enrichment'), (141, 'elsewhere');
 SET LOCAL crm.workspace = 14;
@@ -173,6 +173,21 @@ SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"title": "x"}', 's
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '[1]', 's')$$, '22023', NULL, 'values must be an object');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 999999, '{"title": "x"}', 's')$$, 'P0002', NULL, 'an unknown record');
 SELECT throws_ok($$SELECT crm.set_field_policy('person', 'title', 'sometimes')$$, '22023', NULL, 'unknown policy');
+
+-- A field_provenance a DBA gave a trigger of its own still gets every row, and the trigger sees
+-- them (user writes skip the executor only while the table has no trigger to fire).
+CREATE TABLE pg_temp.audited (field text);
+CREATE FUNCTION pg_temp.audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO pg_temp.audited VALUES (NEW.field); RETURN NULL; END $$;
+CREATE TRIGGER audit_provenance AFTER INSERT ON crm.field_provenance FOR EACH ROW EXECUTE FUNCTION pg_temp.audit();
+UPDATE crm.person SET postal_code = '0150', last_name = 'Berg' WHERE id = 1401;
+SELECT results_eq($$SELECT field FROM pg_temp.audited ORDER BY 1$$, $$VALUES ('last_name'), ('postal_code')$$,
+                  'a trigger on field_provenance sees the rows of a user''s write');
+DROP TRIGGER audit_provenance ON crm.field_provenance;
+UPDATE crm.person SET postal_code = '0151' WHERE id = 1401;
+SELECT results_eq($$SELECT field, value, source_kind FROM crm.field_history('person', 1401) WHERE field IN ('last_name', 'postal_code')$$,
+                  $$VALUES ('last_name', '"Berg"'::jsonb, 'user'), ('postal_code', '"0150"', 'user'), ('postal_code', '"0151"', 'user')$$,
+                  'written either way, the rows are the same');
 
 -- Roles and workspaces.
 INSERT INTO crm.person (id, workspace_id, first_name) VALUES (1471, 141, 'Other');

@@ -73,7 +73,7 @@ SELECT is((SELECT p #> '{fields,emails,chosen}' FROM preview),
           '["Ann.Lee@Mail95.example", "al@home95.example", "annie@old95.example"]'::jsonb,
           'addresses are united once each (compared as the address book does), the survivor''s primary not repeated');
 SELECT is((SELECT p #>> '{fields,email,chosen}' FROM preview), 'ann@acme95.example', 'the survivor''s primary stays primary');
-SELECT is((SELECT p #>> '{fields,lifecycle_stage,chosen}' FROM preview), 'Customer', 'the furthest lifecycle stage wins');
+SELECT is((SELECT p #>> '{fields,lifecycle_stage,chosen}' FROM preview), 'customer', 'the furthest lifecycle stage wins (stored as its picklist value)');
 SELECT is((SELECT p #> '{fields,attributes,chosen}' FROM preview), '{"tier": "gold", "source": "fair"}'::jsonb,
           'custom attributes: every key, the survivor''s value first');
 SELECT is((SELECT (p #>> '{fields,created_at,chosen}')::timestamptz FROM preview), '2026-01-01'::timestamptz,

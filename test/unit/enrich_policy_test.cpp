@@ -106,6 +106,17 @@ TEST(EnrichPolicy, OptedOutRecordTakesNoAutomatedValueButAUsersOwn) {
   EXPECT_EQ(outcome(Policy::never, users_value(), user), Outcome::applied);
 }
 
+TEST(EnrichPolicy, AutomatedChangesOnlyMoveAnOrderedFieldForward) {
+  Proposal back = offer(1.0);
+  back.backward = true;
+  EXPECT_EQ(outcome(Policy::always, automated_value(0.2), back), Outcome::suggested);
+  EXPECT_EQ(decide(Policy::always, automated_value(0.2), back).reason,
+            "an automated change only moves an ordered field forward");
+  Proposal user = offer(1.0, "user");
+  user.backward = true;
+  EXPECT_EQ(outcome(Policy::never, automated_value(0.2), user), Outcome::applied);
+}
+
 TEST(EnrichPolicy, ReasonNamesTheConfidences) {
   const Decision d = decide(Policy::overwrite_if_more_confident, automated_value(0.9), offer(0.5));
   EXPECT_EQ(d.reason, "confidence 0.5 is not above the current 0.9 (api)");

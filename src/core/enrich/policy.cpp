@@ -50,6 +50,8 @@ std::optional<std::string> blocked(Policy policy, const Current &current,
                            ? "the field holds a user's value"
                            : "the field holds a value written before provenance (a user's)");
   if (policy == Policy::never) return std::string("the field's policy for this source is never");
+  if (proposal.backward)
+    return std::string("an automated change only moves an ordered field forward");
   if (current.empty) return std::nullopt;
   switch (policy) {
     case Policy::fill_if_empty:

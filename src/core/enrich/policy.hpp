@@ -30,6 +30,7 @@ struct Proposal {
   bool same_value = false;       // the field holds this value already
   bool rejected_before = false;  // a user rejected this value from this source
   bool opted_out = false;        // the record refuses automated writes
+  bool backward = false;         // an ordered picklist field would move back (or out of its order)
 };
 
 enum class Outcome { applied, unchanged, suggested, rejected_before, opted_out };

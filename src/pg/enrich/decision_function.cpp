@@ -12,9 +12,9 @@ PG_FUNCTION_INFO_V1(crm_enrich_decision);
 }
 
 // (policy, current_empty, current_kind, current_confidence, proposal_kind, confidence,
-//  same_value, rejected_before, opted_out) -> (outcome, reason)
+//  same_value, rejected_before, opted_out, backward) -> (outcome, reason)
 extern "C" PGDLLEXPORT Datum crm_enrich_decision(PG_FUNCTION_ARGS) {
-  for (int i : {0, 1, 4, 5, 6, 7, 8})
+  for (int i : {0, 1, 4, 5, 6, 7, 8, 9})
     if (PG_ARGISNULL(i))
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                       errmsg("crm._enrich_decision: argument %d is NULL", i + 1)));
@@ -41,6 +41,7 @@ extern "C" PGDLLEXPORT Datum crm_enrich_decision(PG_FUNCTION_ARGS) {
     proposal.same_value = PG_GETARG_BOOL(6);
     proposal.rejected_before = PG_GETARG_BOOL(7);
     proposal.opted_out = PG_GETARG_BOOL(8);
+    proposal.backward = PG_GETARG_BOOL(9);
     const crm::enrich::Decision d = crm::enrich::decide(*policy, current, proposal);
     snprintf(outcome, sizeof outcome, "%s", crm::enrich::outcome_name(d.outcome));
     snprintf(reason, sizeof reason, "%s", d.reason.c_str());
