@@ -216,14 +216,15 @@ BEGIN ATOMIC
   WHERE e.key = 'attributes' AND pg_catalog.jsonb_typeof(e.value) = 'object';
 END;
 
-CREATE FUNCTION crm.enrich(kind text, id bigint, "values" jsonb, source text, confidence float8 DEFAULT 1,
-                           source_kind text DEFAULT 'api', observed_at timestamptz DEFAULT NULL)
+-- crm.enrich for a workspace the caller has been checked for (crm.enrich; the enrichers' write
+-- trigger, for the workspace of the rows a role could write).
+CREATE FUNCTION crm._enrich_record(ws bigint, kind text, id bigint, "values" jsonb, source text, confidence float8,
+                                   source_kind text, observed_at timestamptz)
 RETURNS TABLE (field text, outcome text, reason text)
 LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 DECLARE
-  ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
   at constant timestamptz := crm.now();
   tbl regclass;
   columns text[];
@@ -239,23 +240,23 @@ DECLARE
   applied jsonb := '{}';
   assignments text;
 BEGIN
-  PERFORM crm._enrich_check(enrich.kind, enrich.id, enrich."values", enrich.source, enrich.confidence,
-                            enrich.source_kind);
-  tbl := crm._merge_table(enrich.kind);
-  columns := crm._enrichable_columns(enrich.kind);
+  PERFORM crm._enrich_check(_enrich_record.kind, _enrich_record.id, _enrich_record."values", _enrich_record.source, _enrich_record.confidence,
+                            _enrich_record.source_kind);
+  tbl := crm._merge_table(_enrich_record.kind);
+  columns := crm._enrichable_columns(_enrich_record.kind);
   -- The record, locked: enrichers and users writing it at once take turns, and each decides on
   -- what the other committed.
   EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t WHERE t.id = $1 AND t.workspace_id = $2 FOR UPDATE', tbl)
-    INTO rec USING enrich.id, ws;
+    INTO rec USING _enrich_record.id, ws;
   IF rec IS NULL THEN
-    RAISE EXCEPTION '% % does not exist in workspace %', enrich.kind, enrich.id, ws USING ERRCODE = 'no_data_found';
+    RAISE EXCEPTION '% % does not exist in workspace %', _enrich_record.kind, _enrich_record.id, ws USING ERRCODE = 'no_data_found';
   ELSIF rec ? 'merged_into' AND rec ->> 'merged_into' IS NOT NULL THEN
-    RAISE EXCEPTION '% % was merged into % %', enrich.kind, enrich.id, enrich.kind, rec ->> 'merged_into'
+    RAISE EXCEPTION '% % was merged into % %', _enrich_record.kind, _enrich_record.id, _enrich_record.kind, rec ->> 'merged_into'
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'enrich the live record (crm.resolve_id)';
   END IF;
-  opted_out := EXISTS (SELECT FROM crm.enrichment_opt_out x WHERE x.kind = enrich.kind AND x.record_id = enrich.id);
+  opted_out := EXISTS (SELECT FROM crm.enrichment_opt_out x WHERE x.kind = _enrich_record.kind AND x.record_id = _enrich_record.id);
 
-  FOR f IN SELECT e.field, e.value FROM crm._enrich_fields(enrich."values") e ORDER BY e.field LOOP
+  FOR f IN SELECT e.field, e.value FROM crm._enrich_fields(_enrich_record."values") e ORDER BY e.field LOOP
     IF pg_catalog.starts_with(f.field, 'attributes.') THEN
       IF pg_catalog.length(f.field) = 11 THEN
         RAISE EXCEPTION 'an attribute needs a name' USING ERRCODE = 'invalid_parameter_value';
@@ -267,18 +268,18 @@ BEGIN
         EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(r) -> $2 FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r', tbl)
           INTO typed USING pg_catalog.jsonb_build_object(f.field, f.value), f.field;
       EXCEPTION WHEN data_exception THEN
-        RAISE EXCEPTION 'the value for %.% is not valid: %', enrich.kind, f.field, SQLERRM
+        RAISE EXCEPTION 'the value for %.% is not valid: %', _enrich_record.kind, f.field, SQLERRM
           USING ERRCODE = 'invalid_parameter_value';
       END;
     ELSE
-      RAISE EXCEPTION '% has no field "%"', enrich.kind, pg_catalog.left(f.field, 63)
+      RAISE EXCEPTION '% has no field "%"', _enrich_record.kind, pg_catalog.left(f.field, 63)
         USING ERRCODE = 'invalid_parameter_value',
               HINT = pg_catalog.format('use one of %s, or "attributes": {...}', pg_catalog.array_to_string(columns, ', '));
     END IF;
     -- A picklist's label as it is stored ("MQL" -> "marketing qualified lead"), or 22023.
     IF pg_catalog.jsonb_typeof(typed) = 'string'
-       AND EXISTS (SELECT FROM crm.picklist l WHERE l.workspace_id = ws AND l.kind = enrich.kind AND l.field = f.field) THEN
-      typed := pg_catalog.to_jsonb(crm._label_value(ws, enrich.kind, f.field, typed #>> '{}'));
+       AND EXISTS (SELECT FROM crm.picklist l WHERE l.workspace_id = ws AND l.kind = _enrich_record.kind AND l.field = f.field) THEN
+      typed := pg_catalog.to_jsonb(crm._label_value(ws, _enrich_record.kind, f.field, typed #>> '{}'));
     END IF;
     field := f.field;
     IF crm._field_empty(typed) THEN
@@ -288,21 +289,21 @@ BEGIN
       CONTINUE;
     END IF;
     current_value := crm._field_value(rec, f.field);
-    cur := crm._field_current_source(enrich.kind, enrich.id, f.field, current_value);
+    cur := crm._field_current_source(_enrich_record.kind, _enrich_record.id, f.field, current_value);
     decision := crm._enrich_decision(
-      crm._field_policy(ws, enrich.kind, f.field, enrich.source), crm._field_empty(current_value),
-      cur.source_kind, cur.confidence, enrich.source_kind, enrich.confidence,
+      crm._field_policy(ws, _enrich_record.kind, f.field, _enrich_record.source), crm._field_empty(current_value),
+      cur.source_kind, cur.confidence, _enrich_record.source_kind, _enrich_record.confidence,
       current_value IS NOT DISTINCT FROM typed,
       EXISTS (SELECT FROM crm.field_suggestion s
-              WHERE s.kind = enrich.kind AND s.record_id = enrich.id AND s.field = f.field
-                AND s.source = enrich.source AND pg_catalog.md5(s.value::text) = pg_catalog.md5(typed::text)
+              WHERE s.kind = _enrich_record.kind AND s.record_id = _enrich_record.id AND s.field = f.field
+                AND s.source = _enrich_record.source AND pg_catalog.md5(s.value::text) = pg_catalog.md5(typed::text)
                 AND s.status = 'rejected'),
       opted_out,
       -- Automated writes only move an ordered picklist forward.
       NOT crm._field_empty(current_value)
-        AND crm._label_rank(ws, enrich.kind, f.field, current_value #>> '{}') IS NOT NULL
-        AND coalesce(crm._label_rank(ws, enrich.kind, f.field, typed #>> '{}')
-                     <= crm._label_rank(ws, enrich.kind, f.field, current_value #>> '{}'), true));
+        AND crm._label_rank(ws, _enrich_record.kind, f.field, current_value #>> '{}') IS NOT NULL
+        AND coalesce(crm._label_rank(ws, _enrich_record.kind, f.field, typed #>> '{}')
+                     <= crm._label_rank(ws, _enrich_record.kind, f.field, current_value #>> '{}'), true));
     outcome := decision.outcome;
     reason := decision.reason;
     IF decision.outcome = 'applied' THEN
@@ -315,7 +316,7 @@ BEGIN
     ELSIF decision.outcome = 'suggested' THEN
       INSERT INTO crm.field_suggestion (workspace_id, kind, record_id, field, value, source, source_kind,
                                         confidence, reason, suggested_at)
-      VALUES (ws, enrich.kind, enrich.id, f.field, typed, enrich.source, enrich.source_kind, enrich.confidence,
+      VALUES (ws, _enrich_record.kind, _enrich_record.id, f.field, typed, _enrich_record.source, _enrich_record.source_kind, _enrich_record.confidence,
               decision.reason, at)
       ON CONFLICT DO NOTHING;
     END IF;
@@ -331,16 +332,26 @@ BEGIN
   EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$s attributes = t.attributes || $2, updated_at = pg_catalog.now() '
                             'FROM pg_catalog.jsonb_populate_record(NULL::%1$s, $1) r WHERE t.id = $3',
                             tbl, coalesce(assignments || ', ', ''))
-    USING column_values, attribute_values, enrich.id;
+    USING column_values, attribute_values, _enrich_record.id;
   PERFORM crm._enrich_writes(false);
   INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind,
                                     confidence, observed_at, written_at, actor)
-  SELECT ws, enrich.kind, enrich.id, a.key, a.value, enrich.source, enrich.source_kind, enrich.confidence,
-         coalesce(enrich.observed_at, at), at, crm._outer_role()
+  SELECT ws, _enrich_record.kind, _enrich_record.id, a.key, a.value, _enrich_record.source, _enrich_record.source_kind, _enrich_record.confidence,
+         coalesce(_enrich_record.observed_at, at), at, crm._outer_role()
   FROM pg_catalog.jsonb_each(applied) a
   ORDER BY a.key;
 END
 $$;
+CREATE FUNCTION crm.enrich(kind text, id bigint, "values" jsonb, source text, confidence float8 DEFAULT 1,
+                           source_kind text DEFAULT 'api', observed_at timestamptz DEFAULT NULL)
+RETURNS TABLE (field text, outcome text, reason text)
+LANGUAGE sql
+BEGIN ATOMIC
+  -- SECURITY DEFINER: the caller's workspace, checked.
+  SELECT * FROM crm._enrich_record(crm._require_workspace(crm.current_workspace()), enrich.kind, enrich.id,
+                                   enrich."values", enrich.source, enrich.confidence, enrich.source_kind,
+                                   enrich.observed_at);
+END;
 COMMENT ON FUNCTION crm.enrich(text, bigint, jsonb, text, float8, text, timestamptz) IS
   'offers values for a record''s fields from a source (kind api, import, rule, ai or user) with a confidence: each is written if the field''s policy allows and no user''s value is in the way, else kept as a suggestion; returns each field''s outcome (applied, unchanged, suggested, rejected_before, opted_out) and why. Re-offering the same values writes nothing';
 

@@ -63,7 +63,8 @@ BEGIN
       'crm.set_enrichment_opt_out(text, bigint, boolean), crm.accept_suggestion(bigint), '
       'crm.reject_suggestion(bigint), crm._pending_suggestion(bigint), crm._enrich_check(text, bigint, jsonb, text, float8, text), '
       'crm._enrich_fields(jsonb), crm._enrichable_columns(text), crm._field_policy(bigint, text, text, text), '
-      'crm._enrich_decision(text, boolean, text, float8, text, float8, boolean, boolean, boolean, boolean) TO %s', grantee);
+      'crm._enrich_decision(text, boolean, text, float8, text, float8, boolean, boolean, boolean, boolean), '
+      'crm.run_enrichers(text, integer) TO %s', grantee);
   ELSIF access = 'merge' THEN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_apply(text, bigint, bigint[], jsonb), '
       'crm._merge_run(text, bigint, bigint[], jsonb), crm._merge_log_references(bigint, jsonb), '
@@ -73,7 +74,7 @@ BEGIN
   ELSIF access = 'maintenance' THEN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy, crm.field_policy, crm.picklist, '
-      'crm.picklist_value TO %s', grantee);
+      'crm.picklist_value, crm.enrichment_policy TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_keys(text, text[]) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.set_field_policy(text, text, text, text), '
       'crm._enrichable_columns(text) TO %s', grantee);

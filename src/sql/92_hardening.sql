@@ -21,7 +21,8 @@ DECLARE
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
     '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role', '_enrich_writes',
-    '_enrich_decision'];
+    '_enrich_decision', '_automated_writing', 'split_display_name', 'country_code', 'country_name',
+    'country_time_zone', 'phone_country'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
@@ -34,7 +35,8 @@ DECLARE
     '_resolve_exact', '_resolve_fuzzy', '_resolve_person_names', '_resolve_people',
     '_resolve_companies', '_resolve_deals', 'find_duplicates', '_field_written', '_field_records_deleted',
     '_field_records_truncated', 'enrich', 'set_enrichment_opt_out', '_pending_suggestion',
-    'accept_suggestion', 'reject_suggestion', '_labels_written', '_workspace_picklists'];
+    'accept_suggestion', 'reject_suggestion', '_labels_written', '_workspace_picklists',
+    '_enrich_inserted', '_enrich_updated', '_workspace_enrichment_policy', 'run_enrichers'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body

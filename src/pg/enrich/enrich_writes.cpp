@@ -4,9 +4,11 @@
 #include "pg/enrich/enrich_writes.hpp"
 
 #include "pg/common/pg.hpp"
+#include "pg/records/merge_guard.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(crm_enrich_writes);
+PG_FUNCTION_INFO_V1(crm_automated_writing);
 }
 
 namespace {
@@ -26,4 +28,10 @@ extern "C" PGDLLEXPORT Datum crm_enrich_writes(PG_FUNCTION_ARGS) {
   writes_xact = on ? MyProc->lxid : InvalidLocalTransactionId;
   writes_subxact = on ? GetCurrentSubTransactionId() : InvalidSubTransactionId;
   PG_RETURN_VOID();
+}
+
+// crm._automated_writing(): whether crm.enrich or a merge is writing records now (the enrichers'
+// write triggers stand aside).
+extern "C" PGDLLEXPORT Datum crm_automated_writing(PG_FUNCTION_ARGS) {
+  PG_RETURN_BOOL(crm::pg::enrich_writing() || crm::pg::merge_writing());
 }
