@@ -36,7 +36,8 @@ DECLARE
     '_resolve_companies', '_resolve_deals', 'find_duplicates', '_field_written', '_field_records_deleted',
     '_field_records_truncated', 'enrich', 'set_enrichment_opt_out', '_pending_suggestion',
     'accept_suggestion', 'reject_suggestion', '_labels_written', '_workspace_picklists',
-    '_enrich_inserted', '_enrich_updated', '_workspace_enrichment_policy', 'run_enrichers'];
+    '_enrich_inserted', '_enrich_updated', '_workspace_enrichment_policy', 'run_enrichers',
+    '_workspace_quality_checks'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body
