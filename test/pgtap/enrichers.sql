@@ -1,7 +1,7 @@
 -- Built-in enrichers: each rule, tagged with its source; on write for small statements, on
 -- demand for the rest; never over a user's value; one failing record skipped and logged.
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (145, 'enrichers');
 SET LOCAL crm.workspace = 145;
@@ -102,6 +102,17 @@ SELECT is((SELECT attributes FROM crm.person WHERE id = 14522), '{}'::jsonb, 'on
 SELECT throws_ok($$SELECT * FROM crm.run_enrichers('deal')$$, '22023', NULL, 'deals have no built-in enrichers');
 SELECT throws_ok($$UPDATE crm.enrichment_policy SET rules = '{guess_salary}' WHERE workspace_id = 145$$, '23514', NULL,
                  'an unknown rule is refused');
+
+-- Records capture makes are automated writes: their fields have provenance and are no user's.
+SELECT count(*) FROM crm.ingest_email(E'From: me@us145.com\r\nTo: "Kim Park" <kim@hooli145.com>\r\nSubject: hi\r\n'
+                                      'Message-ID: <e145@x.example>\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nbody\r\n');
+SELECT results_eq($$SELECT p.first_name, f.source, f.source_kind, f.confidence, f.users
+                    FROM crm.person p, crm.field_source('person', p.id, 'first_name') f WHERE p.email = 'kim@hooli145.com'$$,
+                  $$VALUES ('Kim', 'rule:capture', 'rule', 0.6::float8, false)$$,
+                  'a person capture made: named by rule:capture, not the user''s');
+SELECT results_eq($$SELECT c.name, f.source, f.confidence FROM crm.company c, crm.field_source('company', c.id, 'name') f
+                    WHERE c.domain = 'hooli145.com'$$,
+                  $$VALUES ('Hooli145', 'rule:capture', 0.5::float8)$$, 'and the company it made for the domain');
 
 SELECT finish();
 ROLLBACK;

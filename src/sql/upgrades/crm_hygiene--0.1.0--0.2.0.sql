@@ -1459,16 +1459,27 @@ BEGIN
   IF pol.create_companies THEN
     member_domains := ARRAY(SELECT DISTINCT crm.registrable_domain(ma)
                             FROM crm.member m, unnest(m.email || m.aliases) ma WHERE m.workspace_id = ws);
-    INSERT INTO crm.company (workspace_id, name, domain)
-    SELECT ws, pg_catalog.initcap(pg_catalog.split_part(d, '.', 1)), d
-    FROM (SELECT DISTINCT d FROM unnest(domains) d WHERE d IS NOT NULL) x
-    WHERE NOT coalesce(crm.is_free_email_domain(d), true)
-      AND NOT coalesce(crm.is_disposable_email_domain(d), true)
-      AND NOT d = ANY (member_domains)
-      AND NOT EXISTS (SELECT FROM crm.company c
-                      WHERE c.workspace_id = ws AND c.domain IS NOT NULL AND crm.normalize_address(c.domain) = d)
-    ORDER BY d;
+    -- Records capture makes are automated writes (docs/ENRICHMENT.md): their fields carry
+    -- provenance, so a better source may complete them and a user's edit locks them.
+    WITH made AS (
+      INSERT INTO crm.company (workspace_id, name, domain)
+      SELECT ws, pg_catalog.initcap(pg_catalog.split_part(d, '.', 1)), d
+      FROM (SELECT DISTINCT d FROM unnest(domains) d WHERE d IS NOT NULL) x
+      WHERE NOT coalesce(crm.is_free_email_domain(d), true)
+        AND NOT coalesce(crm.is_disposable_email_domain(d), true)
+        AND NOT d = ANY (member_domains)
+        AND NOT EXISTS (SELECT FROM crm.company c
+                        WHERE c.workspace_id = ws AND c.domain IS NOT NULL AND crm.normalize_address(c.domain) = d)
+      ORDER BY d
+      RETURNING id, name, domain)
+    INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind, confidence,
+                                      observed_at, written_at, actor)
+    SELECT ws, 'company', m.id, f.field, f.value, 'rule:capture', 'rule', f.confidence, crm.now(), crm.now(), crm._outer_role()
+    FROM made m, LATERAL (VALUES ('name', pg_catalog.to_jsonb(m.name), 0.5::float8),
+                                 ('domain', pg_catalog.to_jsonb(m.domain), 1::float8)) f(field, value, confidence)
+    ORDER BY m.id, f.field;
   END IF;
+  WITH made AS (
   INSERT INTO crm.person (workspace_id, first_name, last_name, email, company_id)
   SELECT ws, np.first_name, np.last_name, u.a,
          -- min() over a fenced subquery: ORDER BY c.id LIMIT 1 let the planner walk the primary
@@ -1483,7 +1494,17 @@ BEGIN
         ORDER BY x.a, x.n NULLS LAST) u
   CROSS JOIN LATERAL crm._name_parts(u.n) np
   WHERE NOT EXISTS (SELECT FROM crm.record_address r WHERE r.workspace_id = ws AND r.address = u.a)
-  ORDER BY u.a;
+  ORDER BY u.a
+  RETURNING id, first_name, last_name, email, company_id)
+  INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind, confidence,
+                                    observed_at, written_at, actor)
+  SELECT ws, 'person', m.id, f.field, f.value, 'rule:capture', 'rule', f.confidence, crm.now(), crm.now(), crm._outer_role()
+  FROM made m, LATERAL (VALUES ('first_name', pg_catalog.to_jsonb(m.first_name), 0.6::float8),
+                               ('last_name', pg_catalog.to_jsonb(m.last_name), 0.6),
+                               ('email', pg_catalog.to_jsonb(m.email), 1),
+                               ('company_id', pg_catalog.to_jsonb(m.company_id), 0.9)) f(field, value, confidence)
+  WHERE f.value <> 'null'::jsonb
+  ORDER BY m.id, f.field;
 END
 $$;
 
