@@ -18,11 +18,11 @@ CREATE TABLE crm.picklist (
 COMMENT ON TABLE crm.picklist IS
   'the fields whose values a workspace keeps to a set (crm.declare_picklist): person lifecycle_stage, deal stage, company industry, any attribute';
 
--- What a label is matched by: its letters and digits, lower case ("Sales-Qualified Lead " ->
--- "salesqualifiedlead").
+-- What a label is matched by: its letters and digits, transliterated to lower-case ASCII
+-- ("Sales-Qualified Lead " -> "salesqualifiedlead", "Интерес" -> "interes"), in C++ so that no
+-- collation changes it.
 CREATE FUNCTION crm._label_key(label text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.lower(pg_catalog.regexp_replace(label, '[^[:alnum:]]+', '', 'g'));
+  AS 'MODULE_PATHNAME', 'crm_label_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION crm._label_keys(label text, synonyms text[]) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -597,9 +597,8 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   moved_back := moved_back + n;
   PERFORM crm._merge_writes(false);
-  -- The survivor's fields are as they were before the merge, and so is what recorded them.
-  DELETE FROM crm.field_provenance p
-  WHERE p.kind = m.kind AND p.record_id = m.survivor_id AND p.source = 'merge:' || m.id;
+  -- The records' fields are as they were before the merge, and so is what recorded them.
+  PERFORM crm._merge_provenance_undo(m);
   -- The duplicate pairs as they were (dismissals included); the records' triggers have scored
   -- the restored profiles again, and these rows say what users had decided about them.
   -- Only pairs of two live records: one with a record deleted or merged since means nothing.

@@ -199,7 +199,7 @@ BEGIN
   ELSIF source_kind IS NULL OR source_kind NOT IN ('user', 'import', 'api', 'rule', 'ai') THEN
     RAISE EXCEPTION 'unknown source kind %', coalesce('"' || pg_catalog.left(source_kind, 40) || '"', 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'use ''user'', ''import'', ''api'', ''rule'' or ''ai'' (merges write their own)';
+            HINT = 'use ''import'', ''api'', ''rule'' or ''ai'' (a user writes with UPDATE; merges write their own)';
   END IF;
 END
 $$;
@@ -217,9 +217,10 @@ BEGIN ATOMIC
 END;
 
 -- crm.enrich for a workspace the caller has been checked for (crm.enrich; the enrichers' write
--- trigger, for the workspace of the rows a role could write).
+-- trigger, for the workspace of the rows a role could write). for_role: the role the write is
+-- for, which must hold UPDATE on every field offered (NULL: the extension's own rules).
 CREATE FUNCTION crm._enrich_record(ws bigint, kind text, id bigint, "values" jsonb, source text, confidence float8,
-                                   source_kind text, observed_at timestamptz)
+                                   source_kind text, observed_at timestamptz, for_role text)
 RETURNS TABLE (field text, outcome text, reason text)
 LANGUAGE plpgsql
 AS $$
@@ -244,6 +245,18 @@ BEGIN
                             _enrich_record.source_kind);
   tbl := crm._merge_table(_enrich_record.kind);
   columns := crm._enrichable_columns(_enrich_record.kind);
+  -- Running with the owner's rights, write no column the role could not UPDATE itself.
+  IF for_role IS NOT NULL THEN
+    SELECT e.field INTO f FROM crm._enrich_fields(_enrich_record."values") e
+    WHERE NOT pg_catalog.has_column_privilege(for_role, tbl,
+            CASE WHEN pg_catalog.starts_with(e.field, 'attributes.') THEN 'attributes'
+                 WHEN e.field = ANY (columns) THEN e.field ELSE 'id' END, 'UPDATE')
+    ORDER BY e.field LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'permission denied: role % may not update %.%', for_role, tbl, pg_catalog.left(f.field, 63)
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;
   -- The record, locked: enrichers and users writing it at once take turns, and each decides on
   -- what the other committed.
   EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t WHERE t.id = $1 AND t.workspace_id = $2 FOR UPDATE', tbl)
@@ -330,14 +343,17 @@ BEGIN
   INTO assignments FROM pg_catalog.jsonb_object_keys(column_values) k;
   PERFORM crm._enrich_writes(true);
   EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$s attributes = t.attributes || $2, updated_at = pg_catalog.now() '
-                            'FROM pg_catalog.jsonb_populate_record(NULL::%1$s, $1) r WHERE t.id = $3',
+                            'FROM pg_catalog.jsonb_populate_record(NULL::%1$s, $1) r WHERE t.id = $3 '
+                            'RETURNING pg_catalog.to_jsonb(t)',
                             tbl, coalesce(assignments || ', ', ''))
-    USING column_values, attribute_values, _enrich_record.id;
+    INTO rec USING column_values, attribute_values, _enrich_record.id;
   PERFORM crm._enrich_writes(false);
+  -- The values as stored: a BEFORE trigger (a merged company's survivor, a picklist) may have
+  -- changed what was offered.
   INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind,
                                     confidence, observed_at, written_at, actor)
-  SELECT ws, _enrich_record.kind, _enrich_record.id, a.key, a.value, _enrich_record.source, _enrich_record.source_kind, _enrich_record.confidence,
-         coalesce(_enrich_record.observed_at, at), at, crm._outer_role()
+  SELECT ws, _enrich_record.kind, _enrich_record.id, a.key, crm._field_value(rec, a.key), _enrich_record.source,
+         _enrich_record.source_kind, _enrich_record.confidence, coalesce(_enrich_record.observed_at, at), at, crm._outer_role()
   FROM pg_catalog.jsonb_each(applied) a
   ORDER BY a.key;
 END
@@ -345,15 +361,25 @@ $$;
 CREATE FUNCTION crm.enrich(kind text, id bigint, "values" jsonb, source text, confidence float8 DEFAULT 1,
                            source_kind text DEFAULT 'api', observed_at timestamptz DEFAULT NULL)
 RETURNS TABLE (field text, outcome text, reason text)
-LANGUAGE sql
-BEGIN ATOMIC
-  -- SECURITY DEFINER: the caller's workspace, checked.
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+  -- A user's own value is written with UPDATE (or a suggestion accepted): declared through here
+  -- it would pass every lock and policy.
+  IF enrich.source_kind = 'user' THEN
+    RAISE EXCEPTION 'crm.enrich offers automated values; a user''s own value is written with UPDATE'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use source kind ''import'', ''api'', ''rule'' or ''ai''';
+  END IF;
+  -- SECURITY DEFINER: the caller's workspace and column privileges are checked.
+  RETURN QUERY
   SELECT * FROM crm._enrich_record(crm._require_workspace(crm.current_workspace()), enrich.kind, enrich.id,
                                    enrich."values", enrich.source, enrich.confidence, enrich.source_kind,
-                                   enrich.observed_at);
-END;
+                                   enrich.observed_at, crm._outer_role());
+END
+$$;
 COMMENT ON FUNCTION crm.enrich(text, bigint, jsonb, text, float8, text, timestamptz) IS
-  'offers values for a record''s fields from a source (kind api, import, rule, ai or user) with a confidence: each is written if the field''s policy allows and no user''s value is in the way, else kept as a suggestion; returns each field''s outcome (applied, unchanged, suggested, rejected_before, opted_out) and why. Re-offering the same values writes nothing';
+  'offers values for a record''s fields from a source (kind api, import, rule or ai) with a confidence: each is written if the field''s policy allows and no user''s value is in the way, else kept as a suggestion; returns each field''s outcome (applied, unchanged, suggested, rejected_before, opted_out) and why. Re-offering the same values writes nothing';
 
 CREATE FUNCTION crm.field_history(kind text, id bigint, field text DEFAULT NULL)
 RETURNS SETOF crm.field_provenance
@@ -448,7 +474,12 @@ BEGIN
   ELSIF id IS NULL OR opted_out IS NULL THEN
     RAISE EXCEPTION 'id and opted_out must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s t WHERE t.id = $1 AND t.workspace_id = $2)',
+  IF NOT pg_catalog.has_table_privilege(crm._outer_role(), crm._merge_table(kind), 'UPDATE') THEN
+    RAISE EXCEPTION 'permission denied: role % may not update %', crm._outer_role(), crm._merge_table(kind)
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  -- Locked: an enrichment of the record in flight finishes first, and none starts after.
+  EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s t WHERE t.id = $1 AND t.workspace_id = $2 FOR NO KEY UPDATE)',
                             crm._merge_table(kind))
     INTO found_record USING id, ws;
   IF NOT found_record THEN
@@ -494,11 +525,11 @@ AS $$
 DECLARE
   s crm.field_suggestion := crm._pending_suggestion(suggestion_id);
 BEGIN
-  PERFORM crm.enrich(s.kind, s.record_id,
-                     CASE WHEN pg_catalog.starts_with(s.field, 'attributes.')
-                          THEN pg_catalog.jsonb_build_object('attributes', pg_catalog.jsonb_build_object(pg_catalog.substr(s.field, 12), s.value))
-                          ELSE pg_catalog.jsonb_build_object(s.field, s.value) END,
-                     s.source, s.confidence, 'user');
+  PERFORM crm._enrich_record(s.workspace_id, s.kind, s.record_id,
+                             CASE WHEN pg_catalog.starts_with(s.field, 'attributes.')
+                                  THEN pg_catalog.jsonb_build_object('attributes', pg_catalog.jsonb_build_object(pg_catalog.substr(s.field, 12), s.value))
+                                  ELSE pg_catalog.jsonb_build_object(s.field, s.value) END,
+                             s.source, s.confidence, 'user', NULL, crm._outer_role());
   UPDATE crm.field_suggestion x SET status = 'accepted', decided_at = crm.now(), decided_by = crm._outer_role()
   WHERE x.id = s.id;
 END
@@ -554,5 +585,29 @@ BEGIN
     WHERE crm._field_value(m.before -> o.id::text, c.field) IS NOT DISTINCT FROM c.value
     ORDER BY o.n LIMIT 1) src ON true
   ORDER BY c.field;
+  -- People and deals of merged companies now name the survivor: the same company as before, so
+  -- the value keeps its standing (a user's stays the user's, a rule's stays overwritable).
+  INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind,
+                                    confidence, observed_at, written_at, actor)
+  SELECT m.workspace_id, x.kind, x.record_id, 'company_id', pg_catalog.to_jsonb(m.survivor_id), 'merge:' || m.id,
+         CASE WHEN coalesce(src.source_kind = 'user', true) THEN 'user' ELSE 'merge' END,
+         coalesce(src.confidence, 1), coalesce(src.observed_at, at), at, m.merged_by
+  FROM (SELECT r.kind, (e ->> 0)::bigint AS record_id, e -> 1 AS old_company
+        FROM (VALUES ('person'), ('deal')) r(kind), pg_catalog.jsonb_array_elements(m.moved -> r.kind) e
+        WHERE m.kind = 'company') x
+  LEFT JOIN LATERAL crm._field_current_source(x.kind, x.record_id, 'company_id', x.old_company) src ON true
+  ORDER BY x.kind, x.record_id;
 END
 $$;
+
+-- The records a merge wrote provenance for: its survivor, and the people and deals it moved.
+CREATE FUNCTION crm._merge_provenance_undo(m crm.merge_log) RETURNS void
+LANGUAGE sql
+BEGIN ATOMIC
+  DELETE FROM crm.field_provenance p
+  WHERE p.source = 'merge:' || (_merge_provenance_undo.m).id
+    AND ((p.kind = (_merge_provenance_undo.m).kind AND p.record_id = (_merge_provenance_undo.m).survivor_id)
+         OR (p.kind IN ('person', 'deal') AND p.field = 'company_id'
+             AND p.record_id IN (SELECT (e ->> 0)::bigint
+                                 FROM pg_catalog.jsonb_array_elements(coalesce((_merge_provenance_undo.m).moved -> p.kind, '[]')) e)));
+END;

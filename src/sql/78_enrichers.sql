@@ -27,6 +27,9 @@ COMMENT ON FUNCTION crm.phone_country(text) IS 'the country (ISO alpha-2) a vali
 -- True while crm.enrich or a merge writes records: their writes do not start enrichers again.
 CREATE FUNCTION crm._automated_writing() RETURNS boolean
   AS 'MODULE_PATHNAME', 'crm_automated_writing' LANGUAGE C STABLE;
+-- Calls so far in this top-level statement (the UPDATE trigger's row count).
+CREATE FUNCTION crm._statement_rows() RETURNS bigint
+  AS 'MODULE_PATHNAME', 'crm_statement_rows' LANGUAGE C VOLATILE;
 
 CREATE TABLE crm.enrichment_policy (
   workspace_id bigint PRIMARY KEY DEFAULT crm.current_workspace() REFERENCES crm.workspace ON DELETE CASCADE,
@@ -167,11 +170,17 @@ BEGIN
                                                    AND crm.normalize_address(c.domain) = d)
       OR EXISTS (SELECT FROM crm.member m, pg_catalog.unnest(m.email || m.aliases) a
                  WHERE m.workspace_id = ws AND crm.registrable_domain(a) = d);
-    INSERT INTO crm.company (workspace_id) VALUES (ws) RETURNING id INTO created;
-    PERFORM crm._enrich_record(ws, 'company', created,
-                               pg_catalog.jsonb_build_object('name', pg_catalog.initcap(pg_catalog.split_part(d, '.', 1)), 'domain', d),
-                               'rule:company_from_email_domain', 0.5, 'rule', NULL);
-    n := n + 1;
+    -- One domain's company that cannot be made (a blocking duplicate rule, an application
+    -- trigger) is logged and skipped.
+    BEGIN
+      INSERT INTO crm.company (workspace_id) VALUES (ws) RETURNING id INTO created;
+      PERFORM crm._enrich_record(ws, 'company', created,
+                                 pg_catalog.jsonb_build_object('name', pg_catalog.initcap(pg_catalog.split_part(d, '.', 1)), 'domain', d),
+                                 'rule:company_from_email_domain', 0.5, 'rule', NULL, NULL);
+      n := n + 1;
+    EXCEPTION WHEN OTHERS THEN
+      RAISE WARNING 'enricher company_from_email_domain skipped domain %: %', d, SQLERRM;
+    END;
   END LOOP;
   RETURN n;
 END
@@ -202,7 +211,7 @@ BEGIN
   FOR proposal IN SELECT * FROM crm._enricher_proposals(ws, kind, ids, rules) LOOP
     BEGIN
       outcomes := ARRAY(SELECT e.outcome FROM crm._enrich_record(ws, kind, proposal.record_id, proposal."values",
-                                                                  'rule:' || proposal.rule, proposal.confidence, 'rule', NULL) e);
+                                                                  'rule:' || proposal.rule, proposal.confidence, 'rule', NULL, NULL) e);
     EXCEPTION WHEN OTHERS THEN
       RAISE WARNING 'enricher % skipped % %: %', proposal.rule, kind, proposal.record_id, SQLERRM;
       outcomes := '{failed}';
@@ -253,14 +262,17 @@ BEGIN
 END
 $$;
 -- AFTER UPDATE ... FOR EACH ROW, when a rule's input changed (a trigger with a column list can
--- have no transition table): the record, enriched again. Clearing a field a rule fills does not
+-- have no transition table): the record, enriched again, for the first on_write_max_rows rows of
+-- a statement (the rest are left to crm.run_enrichers). Clearing a field a rule fills does not
 -- fill it again at once (the user meant it); crm.run_enrichers will.
 CREATE FUNCTION crm._enrich_updated() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
   IF crm._restoring() OR crm._automated_writing()
-     OR NOT EXISTS (SELECT FROM crm.enrichment_policy e WHERE e.workspace_id = NEW.workspace_id AND e.on_write) THEN
+     OR NOT EXISTS (SELECT FROM crm.enrichment_policy e
+                    WHERE e.workspace_id = NEW.workspace_id AND e.on_write
+                      AND crm._statement_rows() <= e.on_write_max_rows) THEN
     RETURN NULL;
   END IF;
   PERFORM crm._run_enrichers(NEW.workspace_id, TG_ARGV[0], ARRAY[NEW.id], true);
@@ -303,6 +315,12 @@ BEGIN
   -- Companies first: people are then linked to the companies the rules have completed.
   FOREACH k IN ARRAY ARRAY['company', 'person'] LOOP
     CONTINUE WHEN run_enrichers.kind IS NOT NULL AND run_enrichers.kind <> k;
+    -- Running with the owner's rights: only for a role that could update these records itself.
+    IF NOT pg_catalog.has_table_privilege(crm._outer_role(), crm._merge_table(k), 'UPDATE')
+       OR (k = 'person' AND NOT pg_catalog.has_table_privilege(crm._outer_role(), 'crm.company', 'INSERT')) THEN
+      RAISE EXCEPTION 'permission denied: role % may not enrich %', crm._outer_role(), crm._merge_table(k)
+        USING ERRCODE = 'insufficient_privilege', HINT = 'crm.grant_access(role, ''application'')';
+    END IF;
     after_id := 0;
     totals := '{}';
     LOOP

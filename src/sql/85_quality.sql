@@ -32,6 +32,10 @@ CREATE TABLE crm.quality_check (
   suggested_action text,
   enabled boolean NOT NULL DEFAULT true,
   built_in boolean NOT NULL DEFAULT false,
+  -- The role that last wrote the check's SQL (set by crm._quality_check_author, never by hand):
+  -- the report runs the check as that role, so stored SQL can do no more than its author could.
+  -- The extension's own checks run as whoever asks for the report.
+  author text,
   UNIQUE (workspace_id, name),
   FOREIGN KEY (workspace_id, owner_member_id) REFERENCES crm.member (workspace_id, id) ON DELETE SET NULL (owner_member_id),
   CONSTRAINT quality_check_sql CHECK ((predicate IS NULL) <> (metric IS NULL)
@@ -49,7 +53,7 @@ COMMENT ON TABLE crm.quality_check IS
 -- subquery, which also refuses a second statement and data-modifying WITH. Without JIT: at 200,000
 -- people, compiling the wide scan of the predicates cost more than it saved (3.5 s with, 3.0 s
 -- without), and every sample's query would compile too.
-CREATE FUNCTION crm._quality_eval(query text, ws bigint) RETURNS jsonb
+CREATE FUNCTION crm._quality_eval(query text, ws bigint, run_as text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
@@ -58,6 +62,10 @@ DECLARE
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
+    -- As the check's author, undone with the subtransaction: 42501 when the caller may not.
+    IF run_as IS NOT NULL THEN
+      PERFORM pg_catalog.set_config('role', run_as, true);
+    END IF;
     -- The newline ends a trailing -- comment of the check's own SQL.
     EXECUTE 'SELECT pg_catalog.to_jsonb(q) FROM (' || pg_catalog.regexp_replace(query, '[[:space:];]+$', '') || E'\n) q'
       INTO STRICT result USING ws;
@@ -105,6 +113,34 @@ END
 $$;
 CREATE TRIGGER quality_check_valid BEFORE INSERT OR UPDATE OF kind, predicate, scope, metric ON crm.quality_check
   FOR EACH ROW EXECUTE FUNCTION crm._quality_check_valid();
+
+-- Who wrote a check's SQL: the role writing it, whatever the row says (a restore keeps it).
+CREATE FUNCTION crm._quality_check_author() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NOT crm._restoring()
+     AND (TG_OP = 'INSERT' OR NEW.predicate IS DISTINCT FROM OLD.predicate OR NEW.metric IS DISTINCT FROM OLD.metric
+          OR NEW.scope IS DISTINCT FROM OLD.scope OR NEW.author IS DISTINCT FROM OLD.author) THEN
+    NEW.author := current_user;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER quality_check_author BEFORE INSERT OR UPDATE ON crm.quality_check
+  FOR EACH ROW EXECUTE FUNCTION crm._quality_check_author();
+
+-- The role a check runs as: its author, unless the author is the extension's owner (the built-in
+-- checks), which run as the caller.
+CREATE FUNCTION crm._quality_run_as(author text) RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT CASE WHEN _quality_run_as.author IS NULL
+                   OR _quality_run_as.author = (SELECT e.extowner::regrole::text FROM pg_catalog.pg_extension e
+                                                WHERE e.extname = 'crm_hygiene') THEN NULL
+              ELSE _quality_run_as.author END;
+END;
 
 -- The built-in checks of a workspace; those it has (by name) are left as they are, so a workspace
 -- keeps its own thresholds, owners and edits, and this can run again to add new ones.
@@ -345,18 +381,18 @@ BEGIN
   END IF;
 
   FOR batch IN
-    SELECT q.kind, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
+    SELECT q.kind, crm._quality_run_as(q.author) AS run_as, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n))', coalesce(q.scope, 'true')), ', ' ORDER BY q.id) AS totals,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n) AND (%s\n))', coalesce(q.scope, 'true'), q.predicate),
                                  ', ' ORDER BY q.id) AS failings
     FROM crm.quality_check q
     WHERE q.workspace_id = ws AND q.enabled AND q.predicate IS NOT NULL AND (record_kind IS NULL OR q.kind = record_kind)
-    GROUP BY q.kind
+    GROUP BY q.kind, crm._quality_run_as(q.author)
   LOOP
     BEGIN
       r := crm._quality_eval(pg_catalog.format('SELECT ARRAY[%s] AS totals, ARRAY[%s] AS failings FROM crm.%I r '
                                                'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                               batch.totals, batch.failings, batch.kind), ws);
+                                               batch.totals, batch.failings, batch.kind), ws, batch.run_as);
       counts := counts || (SELECT pg_catalog.jsonb_object_agg(i.id, pg_catalog.jsonb_build_object(
                                     'total', r -> 'totals' -> (i.n - 1)::int, 'failing', r -> 'failings' -> (i.n - 1)::int))
                            FROM pg_catalog.unnest(batch.ids) WITH ORDINALITY i(id, n));
@@ -366,7 +402,8 @@ BEGIN
           r := crm._quality_eval(pg_catalog.format(E'SELECT count(*) FILTER (WHERE (%s\n)) AS total, '
                                                    || E'count(*) FILTER (WHERE (%s\n) AND (%s\n)) AS failing FROM crm.%I r '
                                                    || 'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws);
+                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws,
+                                 crm._quality_run_as(c.author));
         EXCEPTION WHEN OTHERS THEN
           r := pg_catalog.jsonb_build_object('error', SQLERRM, 'sqlstate', SQLSTATE);
         END;
@@ -390,10 +427,11 @@ BEGIN
         ELSIF (r ->> 'failing')::bigint > 0 THEN
           r := r || crm._quality_eval(pg_catalog.format('SELECT ARRAY(SELECT r.id FROM crm.%I r WHERE r.workspace_id = $1 '
                                                         || E'AND r.merged_into IS NULL AND (%s\n) AND (%s\n) ORDER BY r.id LIMIT 5) AS sample_ids',
-                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws);
+                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws,
+                                      crm._quality_run_as(c.author));
         END IF;
       ELSE
-        r := crm._quality_eval(c.metric, ws);
+        r := crm._quality_eval(c.metric, ws, crm._quality_run_as(c.author));
         IF NOT (r ? 'failing' AND r ? 'total') THEN
           RAISE EXCEPTION 'the metric returned no column failing or total'
             USING ERRCODE = 'undefined_column', HINT = 'name the columns failing and total (and optionally sample_ids, detail)';

@@ -45,7 +45,7 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_key(text), crm._label_rank(bigint, text, text, text), '
     'crm._label_value(bigint, text, text, text) TO %s', grantee);
   -- The data-quality report runs with the caller's rights (docs/QUALITY.md).
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint) TO %s', grantee);
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint, text), crm._quality_run_as(text) TO %s', grantee);
   -- Where a field's value came from is a read.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._field_empty(jsonb), crm._field_value(jsonb, text), '
     'crm._field_current_source(text, bigint, text, jsonb) TO %s', grantee);
@@ -77,7 +77,7 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy, crm.field_policy, crm.picklist, '
       'crm.picklist_value, crm.enrichment_policy, crm.quality_check, crm.quality_snapshot TO %s', grantee);
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.take_quality_snapshot(bigint) TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.take_quality_snapshot(bigint), crm._restoring() TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_keys(text, text[]) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.set_field_policy(text, text, text, text), '
       'crm._enrichable_columns(text) TO %s', grantee);

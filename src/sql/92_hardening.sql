@@ -21,7 +21,7 @@ DECLARE
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
     '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role', '_enrich_writes',
-    '_enrich_decision', '_automated_writing', 'split_display_name', 'country_code', 'country_name',
+    '_enrich_decision', '_automated_writing', '_statement_rows', '_label_key', 'split_display_name', 'country_code', 'country_name',
     'country_time_zone', 'phone_country'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',

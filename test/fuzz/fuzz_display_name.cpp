@@ -16,8 +16,8 @@
 namespace {
 
 void require_words(const std::string &s, const char *what) {
-  crm::fuzz::require(s.front() != ' ' && s.back() != ' ' && s.find("  ") == std::string::npos,
-                     what, s);
+  crm::fuzz::require(s.front() != ' ' && s.back() != ' ' && s.find("  ") == std::string::npos, what,
+                     s);
   crm::fuzz::require(s.find('@') == std::string::npos, "a name part is no address", s);
 }
 

@@ -1,7 +1,7 @@
 -- Built-in enrichers: each rule, tagged with its source; on write for small statements, on
 -- demand for the rest; never over a user's value; one failing record skipped and logged.
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (145, 'enrichers');
 SET LOCAL crm.workspace = 145;
@@ -63,6 +63,14 @@ SELECT is((SELECT attributes ->> 'time_zone' FROM crm.person WHERE id = 14506), 
           'a time zone set by a rule is not overwritten by the same rule later (fill_if_empty)');
 SELECT is((SELECT value FROM crm.field_suggestion WHERE record_id = 14506 AND field = 'attributes.time_zone'),
           '"Asia/Tokyo"'::jsonb, '... it is suggested');
+
+-- A bulk UPDATE of an input is enriched for its first on_write_max_rows rows only.
+UPDATE crm.enrichment_policy SET on_write_max_rows = 1 WHERE workspace_id = 145;
+UPDATE crm.person SET country = 'Italy' WHERE id IN (14502, 14503, 14504);
+SELECT is((SELECT count(*) FROM crm.person WHERE id IN (14502, 14503, 14504) AND attributes ->> 'time_zone' = 'Europe/Rome'),
+          1::bigint, 'a three-row UPDATE of countries with on_write_max_rows 1: one record enriched on write');
+UPDATE crm.person SET country = NULL, attributes = '{}' WHERE id IN (14502, 14503, 14504);
+SELECT count(*) FROM crm.field_suggestion WHERE false;
 
 -- Bulk statements are left to crm.run_enrichers.
 UPDATE crm.enrichment_policy SET on_write_max_rows = 2 WHERE workspace_id = 145;

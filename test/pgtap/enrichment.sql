@@ -3,7 +3,7 @@
 -- locks a field and clearing it releases it; suggestions, rejections, idempotence, opt-out,
 -- provenance through merges and deletes, bad input, roles and workspaces.
 BEGIN;
-SELECT plan(51);
+SELECT plan(59);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (14, 'enrichment'), (141, 'elsewhere');
 SET LOCAL crm.workspace = 14;
@@ -170,6 +170,8 @@ SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"title": "Ok", "bi
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"title": "x"}', 's', 1.5)$$, '22023', NULL, 'confidence above 1');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"title": "x"}', 's', 1, 'merge')$$, '22023', NULL,
                  'only merges write as merges');
+SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1411, '{"title": "x"}', 's', 1, 'user')$$, '22023', NULL,
+                 'no source may declare its value a user''s (which would pass every lock)');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '[1]', 's')$$, '22023', NULL, 'values must be an object');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 999999, '{"title": "x"}', 's')$$, 'P0002', NULL, 'an unknown record');
 SELECT throws_ok($$SELECT crm.set_field_policy('person', 'title', 'sometimes')$$, '22023', NULL, 'unknown policy');
@@ -189,10 +191,51 @@ SELECT results_eq($$SELECT field, value, source_kind FROM crm.field_history('per
                   $$VALUES ('last_name', '"Berg"'::jsonb, 'user'), ('postal_code', '"0150"', 'user'), ('postal_code', '"0151"', 'user')$$,
                   'written either way, the rows are the same');
 
+-- A DBA's column with a default on field_provenance: user writes take the SQL path and honour it.
+ALTER TABLE crm.field_provenance ADD COLUMN dba_note text NOT NULL DEFAULT 'n/a';
+UPDATE crm.person SET postal_code = '0152' WHERE id = 1401;
+SELECT is((SELECT dba_note FROM crm.field_provenance WHERE record_id = 1401 AND value = '"0152"'), 'n/a',
+          'a column a DBA added to field_provenance gets its default');
+ALTER TABLE crm.field_provenance DROP COLUMN dba_note;
+
+-- Merging companies: the people who named a merged company keep the standing of that value.
+INSERT INTO crm.company (id, name) VALUES (1481, 'Umbrella'), (1482, 'Umbrella Corp');
+INSERT INTO crm.person (id, first_name) VALUES (1483, 'Ada'), (1484, 'Bea');
+SELECT count(*) FROM crm.enrich('person', 1483, '{"company_id": 1482}', 'rule:x', 0.7, 'rule');
+UPDATE crm.person SET company_id = 1482 WHERE id = 1484;
+SELECT is((crm.merge('company', 1481, '{1482}') ->> 'merge_id') IS NOT NULL, true, 'companies merged');
+SELECT results_eq($$SELECT p.id, p.company_id, s.source_kind, s.confidence, s.users
+                    FROM crm.person p, crm.field_source('person', p.id, 'company_id') s WHERE p.id IN (1483, 1484) ORDER BY p.id$$,
+                  $$VALUES (1483::bigint, 1481::bigint, 'merge', 0.7::float8, false), (1484, 1481, 'user', 1, true)$$,
+                  'a rule''s company stays a rule''s (overwritable), a user''s stays the user''s');
+SELECT crm.unmerge((SELECT max(id) FROM crm.merge_log WHERE survivor_id = 1481));
+SELECT results_eq($$SELECT p.id, p.company_id, s.source FROM crm.person p, crm.field_source('person', p.id, 'company_id') s
+                    WHERE p.id IN (1483, 1484) ORDER BY p.id$$,
+                  $$VALUES (1483::bigint, 1482::bigint, 'rule:x'), (1484, 1482, 'user')$$,
+                  'unmerged, the people''s values have their old provenance again');
+
 -- Roles and workspaces.
 INSERT INTO crm.person (id, workspace_id, first_name) VALUES (1471, 141, 'Other');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1471, '{"title": "x"}', 's')$$, 'P0002', NULL,
                  'a record of another workspace cannot be enriched from this one');
+CREATE ROLE crm_test_enrich_app NOLOGIN;
+SELECT crm.grant_access('crm_test_enrich_app', 'application');
+CREATE ROLE crm_test_enrich_narrow NOLOGIN;
+SELECT crm.grant_access('crm_test_enrich_narrow', 'reader');
+GRANT EXECUTE ON FUNCTION crm.enrich(text, bigint, jsonb, text, float8, text, timestamptz),
+                          crm.set_enrichment_opt_out(text, bigint, boolean) TO crm_test_enrich_narrow;
+UPDATE crm.workspace SET roles = '{crm_test_enrich_narrow}' WHERE id = 141;
+SET LOCAL ROLE crm_test_enrich_narrow;
+SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"title": "x"}', 's')$$, '42501', NULL,
+                 'a role that may not UPDATE people cannot write them through crm.enrich');
+SELECT throws_ok($$SELECT crm.set_enrichment_opt_out('person', 1401)$$, '42501', NULL, '... nor opt them out');
+RESET ROLE;
+SET LOCAL ROLE crm_test_enrich_app;
+SET LOCAL crm.workspace = 141;
+SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1471, '{"title": "x"}', 's')$$, '42501', NULL,
+                 'an application role cannot enrich in a workspace closed to it');
+RESET ROLE;
+SET LOCAL crm.workspace = 14;
 CREATE ROLE crm_test_enrich_reader NOLOGIN;
 SELECT crm.grant_access('crm_test_enrich_reader', 'reader');
 SET LOCAL ROLE crm_test_enrich_reader;

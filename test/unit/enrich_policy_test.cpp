@@ -93,8 +93,8 @@ TEST(EnrichPolicy, RejectedValueIsNotSuggestedAgain) {
   Proposal p = offer(0.9);
   p.rejected_before = true;
   EXPECT_EQ(outcome(Policy::fill_if_empty, users_value(), p), Outcome::rejected_before);
-  // Rejected as a suggestion, but now the field is empty: the policy lets it in.
-  EXPECT_EQ(outcome(Policy::fill_if_empty, empty_field(), p), Outcome::applied);
+  // Rejected as a suggestion, and the field emptied since: still not from this source.
+  EXPECT_EQ(outcome(Policy::fill_if_empty, empty_field(), p), Outcome::rejected_before);
 }
 
 TEST(EnrichPolicy, OptedOutRecordTakesNoAutomatedValueButAUsersOwn) {

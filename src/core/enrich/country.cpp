@@ -47,7 +47,8 @@ std::string upper2(std::string_view s) {
 
 // Folded English name, alpha-2 and alpha-3 (lower case) -> alpha-2; built once.
 const std::map<std::string, std::string> &country_keys() {
-  static std::map<std::string, std::string> keys;
+  // Never destroyed: no destructor may run at backend exit (docs: CPP_IN_POSTGRES).
+  static std::map<std::string, std::string> &keys = *new std::map<std::string, std::string>;
   static std::once_flag once;
   std::call_once(once, [] {
     const icu::Locale english = icu::Locale::getEnglish();

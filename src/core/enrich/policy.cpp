@@ -78,6 +78,9 @@ Decision decide(Policy policy, const Current &current, const Proposal &proposal)
   }
   if (proposal.opted_out && proposal.kind != "user")
     return {Outcome::opted_out, "the record is opted out of automated writes"};
+  // Rejected once, never again from that source: not even into a field emptied since.
+  if (proposal.rejected_before && proposal.kind != "user")
+    return {Outcome::rejected_before, "a user rejected this value from this source"};
   std::optional<std::string> why = blocked(policy, current, proposal);
   if (!why) {
     if (proposal.kind == "user") return {Outcome::applied, "a user's value"};
@@ -85,8 +88,6 @@ Decision decide(Policy policy, const Current &current, const Proposal &proposal)
     if (policy == Policy::always) return {Outcome::applied, "policy always"};
     return {Outcome::applied, "more confident than the current value"};
   }
-  if (proposal.rejected_before)
-    return {Outcome::rejected_before, "a user rejected this value from this source"};
   return {Outcome::suggested, *why};
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/enrich/country.hpp"
 #include "core/enrich/display_name.hpp"
+#include "core/match/text.hpp"
 #include "pg/common/utf8_text.hpp"
 
 extern "C" {
@@ -15,6 +16,7 @@ PG_FUNCTION_INFO_V1(crm_country_code);
 PG_FUNCTION_INFO_V1(crm_country_name);
 PG_FUNCTION_INFO_V1(crm_country_time_zone);
 PG_FUNCTION_INFO_V1(crm_phone_country);
+PG_FUNCTION_INFO_V1(crm_label_key);
 }
 
 using namespace crm::pg;
@@ -68,4 +70,12 @@ extern "C" PGDLLEXPORT Datum crm_country_time_zone(PG_FUNCTION_ARGS) {
 extern "C" PGDLLEXPORT Datum crm_phone_country(PG_FUNCTION_ARGS) {
   const std::string_view s = utf8_arg(fcinfo, 0);
   return text_result(fcinfo, [&] { return crm::enrich::phone_country(s); });
+}
+
+// crm._label_key(label): what a picklist label is matched by, whatever the database's collation:
+// its letters and digits, transliterated to lower-case ASCII (match::fold_compact).
+extern "C" PGDLLEXPORT Datum crm_label_key(PG_FUNCTION_ARGS) {
+  const std::string_view s = utf8_arg(fcinfo, 0);
+  return text_result(fcinfo,
+                     [&]() -> std::optional<std::string> { return crm::match::fold_compact(s); });
 }

@@ -21,6 +21,7 @@ extern "C" {
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "nodes/makefuncs.h"
@@ -117,6 +118,14 @@ Datum to_jsonb_of(Datum value, Oid type) {
 // key's own (the workspace is the record's, which exists), and only indexes on plain columns
 // (what CatalogTupleInsert maintains).
 bool plain_table(Relation rel) {
+  // As created: a heap of the twelve columns, three CHECK constraints and no default (the id is
+  // an identity), no rule, no forced row-level security. A DBA's column, constraint or default
+  // takes the SPI statement, which honours them.
+  TupleConstr *constr = RelationGetDescr(rel)->constr;
+  if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || RelationGetNumberOfAttributes(rel) != 12 ||
+      constr == nullptr || constr->num_check != 3 || constr->num_defval != 0 ||
+      constr->has_generated_stored || rel->rd_rules != nullptr || rel->rd_rel->relforcerowsecurity)
+    return false;
   if (rel->trigdesc != nullptr)
     for (int i = 0; i < rel->trigdesc->numtriggers; ++i)
       if (!rel->trigdesc->triggers[i].tgisinternal) return false;

@@ -223,7 +223,7 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_key(text), crm._label_rank(bigint, text, text, text), '
     'crm._label_value(bigint, text, text, text) TO %s', grantee);
   -- The data-quality report runs with the caller's rights (docs/QUALITY.md).
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint) TO %s', grantee);
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint, text), crm._quality_run_as(text) TO %s', grantee);
   -- Where a field's value came from is a read.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._field_empty(jsonb), crm._field_value(jsonb, text), '
     'crm._field_current_source(text, bigint, text, jsonb) TO %s', grantee);
@@ -255,7 +255,7 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON crm.workspace, crm.connection_model, '
       'crm.duplicate_model, crm.duplicate_rule, crm.capture_policy, crm.field_policy, crm.picklist, '
       'crm.picklist_value, crm.enrichment_policy, crm.quality_check, crm.quality_snapshot TO %s', grantee);
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.take_quality_snapshot(bigint) TO %s', grantee);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.take_quality_snapshot(bigint), crm._restoring() TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_keys(text, text[]) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.set_field_policy(text, text, text, text), '
       'crm._enrichable_columns(text) TO %s', grantee);
@@ -1562,11 +1562,11 @@ CREATE TABLE crm.picklist (
 COMMENT ON TABLE crm.picklist IS
   'the fields whose values a workspace keeps to a set (crm.declare_picklist): person lifecycle_stage, deal stage, company industry, any attribute';
 
--- What a label is matched by: its letters and digits, lower case ("Sales-Qualified Lead " ->
--- "salesqualifiedlead").
+-- What a label is matched by: its letters and digits, transliterated to lower-case ASCII
+-- ("Sales-Qualified Lead " -> "salesqualifiedlead", "Интерес" -> "interes"), in C++ so that no
+-- collation changes it.
 CREATE FUNCTION crm._label_key(label text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.lower(pg_catalog.regexp_replace(label, '[^[:alnum:]]+', '', 'g'));
+  AS 'MODULE_PATHNAME', 'crm_label_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION crm._label_keys(label text, synonyms text[]) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -2440,9 +2440,8 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   moved_back := moved_back + n;
   PERFORM crm._merge_writes(false);
-  -- The survivor's fields are as they were before the merge, and so is what recorded them.
-  DELETE FROM crm.field_provenance p
-  WHERE p.kind = m.kind AND p.record_id = m.survivor_id AND p.source = 'merge:' || m.id;
+  -- The records' fields are as they were before the merge, and so is what recorded them.
+  PERFORM crm._merge_provenance_undo(m);
   -- The duplicate pairs as they were (dismissals included); the records' triggers have scored
   -- the restored profiles again, and these rows say what users had decided about them.
   -- Only pairs of two live records: one with a record deleted or merged since means nothing.
@@ -3422,7 +3421,7 @@ BEGIN
   ELSIF source_kind IS NULL OR source_kind NOT IN ('user', 'import', 'api', 'rule', 'ai') THEN
     RAISE EXCEPTION 'unknown source kind %', coalesce('"' || pg_catalog.left(source_kind, 40) || '"', 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'use ''user'', ''import'', ''api'', ''rule'' or ''ai'' (merges write their own)';
+            HINT = 'use ''import'', ''api'', ''rule'' or ''ai'' (a user writes with UPDATE; merges write their own)';
   END IF;
 END
 $$;
@@ -3440,9 +3439,10 @@ BEGIN ATOMIC
 END;
 
 -- crm.enrich for a workspace the caller has been checked for (crm.enrich; the enrichers' write
--- trigger, for the workspace of the rows a role could write).
+-- trigger, for the workspace of the rows a role could write). for_role: the role the write is
+-- for, which must hold UPDATE on every field offered (NULL: the extension's own rules).
 CREATE FUNCTION crm._enrich_record(ws bigint, kind text, id bigint, "values" jsonb, source text, confidence float8,
-                                   source_kind text, observed_at timestamptz)
+                                   source_kind text, observed_at timestamptz, for_role text)
 RETURNS TABLE (field text, outcome text, reason text)
 LANGUAGE plpgsql
 AS $$
@@ -3467,6 +3467,18 @@ BEGIN
                             _enrich_record.source_kind);
   tbl := crm._merge_table(_enrich_record.kind);
   columns := crm._enrichable_columns(_enrich_record.kind);
+  -- Running with the owner's rights, write no column the role could not UPDATE itself.
+  IF for_role IS NOT NULL THEN
+    SELECT e.field INTO f FROM crm._enrich_fields(_enrich_record."values") e
+    WHERE NOT pg_catalog.has_column_privilege(for_role, tbl,
+            CASE WHEN pg_catalog.starts_with(e.field, 'attributes.') THEN 'attributes'
+                 WHEN e.field = ANY (columns) THEN e.field ELSE 'id' END, 'UPDATE')
+    ORDER BY e.field LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'permission denied: role % may not update %.%', for_role, tbl, pg_catalog.left(f.field, 63)
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;
   -- The record, locked: enrichers and users writing it at once take turns, and each decides on
   -- what the other committed.
   EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t WHERE t.id = $1 AND t.workspace_id = $2 FOR UPDATE', tbl)
@@ -3553,14 +3565,17 @@ BEGIN
   INTO assignments FROM pg_catalog.jsonb_object_keys(column_values) k;
   PERFORM crm._enrich_writes(true);
   EXECUTE pg_catalog.format('UPDATE %1$s t SET %2$s attributes = t.attributes || $2, updated_at = pg_catalog.now() '
-                            'FROM pg_catalog.jsonb_populate_record(NULL::%1$s, $1) r WHERE t.id = $3',
+                            'FROM pg_catalog.jsonb_populate_record(NULL::%1$s, $1) r WHERE t.id = $3 '
+                            'RETURNING pg_catalog.to_jsonb(t)',
                             tbl, coalesce(assignments || ', ', ''))
-    USING column_values, attribute_values, _enrich_record.id;
+    INTO rec USING column_values, attribute_values, _enrich_record.id;
   PERFORM crm._enrich_writes(false);
+  -- The values as stored: a BEFORE trigger (a merged company's survivor, a picklist) may have
+  -- changed what was offered.
   INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind,
                                     confidence, observed_at, written_at, actor)
-  SELECT ws, _enrich_record.kind, _enrich_record.id, a.key, a.value, _enrich_record.source, _enrich_record.source_kind, _enrich_record.confidence,
-         coalesce(_enrich_record.observed_at, at), at, crm._outer_role()
+  SELECT ws, _enrich_record.kind, _enrich_record.id, a.key, crm._field_value(rec, a.key), _enrich_record.source,
+         _enrich_record.source_kind, _enrich_record.confidence, coalesce(_enrich_record.observed_at, at), at, crm._outer_role()
   FROM pg_catalog.jsonb_each(applied) a
   ORDER BY a.key;
 END
@@ -3568,15 +3583,25 @@ $$;
 CREATE FUNCTION crm.enrich(kind text, id bigint, "values" jsonb, source text, confidence float8 DEFAULT 1,
                            source_kind text DEFAULT 'api', observed_at timestamptz DEFAULT NULL)
 RETURNS TABLE (field text, outcome text, reason text)
-LANGUAGE sql
-BEGIN ATOMIC
-  -- SECURITY DEFINER: the caller's workspace, checked.
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+  -- A user's own value is written with UPDATE (or a suggestion accepted): declared through here
+  -- it would pass every lock and policy.
+  IF enrich.source_kind = 'user' THEN
+    RAISE EXCEPTION 'crm.enrich offers automated values; a user''s own value is written with UPDATE'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use source kind ''import'', ''api'', ''rule'' or ''ai''';
+  END IF;
+  -- SECURITY DEFINER: the caller's workspace and column privileges are checked.
+  RETURN QUERY
   SELECT * FROM crm._enrich_record(crm._require_workspace(crm.current_workspace()), enrich.kind, enrich.id,
                                    enrich."values", enrich.source, enrich.confidence, enrich.source_kind,
-                                   enrich.observed_at);
-END;
+                                   enrich.observed_at, crm._outer_role());
+END
+$$;
 COMMENT ON FUNCTION crm.enrich(text, bigint, jsonb, text, float8, text, timestamptz) IS
-  'offers values for a record''s fields from a source (kind api, import, rule, ai or user) with a confidence: each is written if the field''s policy allows and no user''s value is in the way, else kept as a suggestion; returns each field''s outcome (applied, unchanged, suggested, rejected_before, opted_out) and why. Re-offering the same values writes nothing';
+  'offers values for a record''s fields from a source (kind api, import, rule or ai) with a confidence: each is written if the field''s policy allows and no user''s value is in the way, else kept as a suggestion; returns each field''s outcome (applied, unchanged, suggested, rejected_before, opted_out) and why. Re-offering the same values writes nothing';
 
 CREATE FUNCTION crm.field_history(kind text, id bigint, field text DEFAULT NULL)
 RETURNS SETOF crm.field_provenance
@@ -3671,7 +3696,12 @@ BEGIN
   ELSIF id IS NULL OR opted_out IS NULL THEN
     RAISE EXCEPTION 'id and opted_out must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s t WHERE t.id = $1 AND t.workspace_id = $2)',
+  IF NOT pg_catalog.has_table_privilege(crm._outer_role(), crm._merge_table(kind), 'UPDATE') THEN
+    RAISE EXCEPTION 'permission denied: role % may not update %', crm._outer_role(), crm._merge_table(kind)
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  -- Locked: an enrichment of the record in flight finishes first, and none starts after.
+  EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s t WHERE t.id = $1 AND t.workspace_id = $2 FOR NO KEY UPDATE)',
                             crm._merge_table(kind))
     INTO found_record USING id, ws;
   IF NOT found_record THEN
@@ -3717,11 +3747,11 @@ AS $$
 DECLARE
   s crm.field_suggestion := crm._pending_suggestion(suggestion_id);
 BEGIN
-  PERFORM crm.enrich(s.kind, s.record_id,
-                     CASE WHEN pg_catalog.starts_with(s.field, 'attributes.')
-                          THEN pg_catalog.jsonb_build_object('attributes', pg_catalog.jsonb_build_object(pg_catalog.substr(s.field, 12), s.value))
-                          ELSE pg_catalog.jsonb_build_object(s.field, s.value) END,
-                     s.source, s.confidence, 'user');
+  PERFORM crm._enrich_record(s.workspace_id, s.kind, s.record_id,
+                             CASE WHEN pg_catalog.starts_with(s.field, 'attributes.')
+                                  THEN pg_catalog.jsonb_build_object('attributes', pg_catalog.jsonb_build_object(pg_catalog.substr(s.field, 12), s.value))
+                                  ELSE pg_catalog.jsonb_build_object(s.field, s.value) END,
+                             s.source, s.confidence, 'user', NULL, crm._outer_role());
   UPDATE crm.field_suggestion x SET status = 'accepted', decided_at = crm.now(), decided_by = crm._outer_role()
   WHERE x.id = s.id;
 END
@@ -3777,8 +3807,32 @@ BEGIN
     WHERE crm._field_value(m.before -> o.id::text, c.field) IS NOT DISTINCT FROM c.value
     ORDER BY o.n LIMIT 1) src ON true
   ORDER BY c.field;
+  -- People and deals of merged companies now name the survivor: the same company as before, so
+  -- the value keeps its standing (a user's stays the user's, a rule's stays overwritable).
+  INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind,
+                                    confidence, observed_at, written_at, actor)
+  SELECT m.workspace_id, x.kind, x.record_id, 'company_id', pg_catalog.to_jsonb(m.survivor_id), 'merge:' || m.id,
+         CASE WHEN coalesce(src.source_kind = 'user', true) THEN 'user' ELSE 'merge' END,
+         coalesce(src.confidence, 1), coalesce(src.observed_at, at), at, m.merged_by
+  FROM (SELECT r.kind, (e ->> 0)::bigint AS record_id, e -> 1 AS old_company
+        FROM (VALUES ('person'), ('deal')) r(kind), pg_catalog.jsonb_array_elements(m.moved -> r.kind) e
+        WHERE m.kind = 'company') x
+  LEFT JOIN LATERAL crm._field_current_source(x.kind, x.record_id, 'company_id', x.old_company) src ON true
+  ORDER BY x.kind, x.record_id;
 END
 $$;
+
+-- The records a merge wrote provenance for: its survivor, and the people and deals it moved.
+CREATE FUNCTION crm._merge_provenance_undo(m crm.merge_log) RETURNS void
+LANGUAGE sql
+BEGIN ATOMIC
+  DELETE FROM crm.field_provenance p
+  WHERE p.source = 'merge:' || (_merge_provenance_undo.m).id
+    AND ((p.kind = (_merge_provenance_undo.m).kind AND p.record_id = (_merge_provenance_undo.m).survivor_id)
+         OR (p.kind IN ('person', 'deal') AND p.field = 'company_id'
+             AND p.record_id IN (SELECT (e ->> 0)::bigint
+                                 FROM pg_catalog.jsonb_array_elements(coalesce((_merge_provenance_undo.m).moved -> p.kind, '[]')) e)));
+END;
 
 -- Built-in enrichers (docs/ENRICHMENT.md, "Built-in enrichers"): offline rules that fill blanks
 -- through crm.enrich, each its own source 'rule:<name>', so their values have provenance, follow
@@ -3809,6 +3863,9 @@ COMMENT ON FUNCTION crm.phone_country(text) IS 'the country (ISO alpha-2) a vali
 -- True while crm.enrich or a merge writes records: their writes do not start enrichers again.
 CREATE FUNCTION crm._automated_writing() RETURNS boolean
   AS 'MODULE_PATHNAME', 'crm_automated_writing' LANGUAGE C STABLE;
+-- Calls so far in this top-level statement (the UPDATE trigger's row count).
+CREATE FUNCTION crm._statement_rows() RETURNS bigint
+  AS 'MODULE_PATHNAME', 'crm_statement_rows' LANGUAGE C VOLATILE;
 
 CREATE TABLE crm.enrichment_policy (
   workspace_id bigint PRIMARY KEY DEFAULT crm.current_workspace() REFERENCES crm.workspace ON DELETE CASCADE,
@@ -3949,11 +4006,17 @@ BEGIN
                                                    AND crm.normalize_address(c.domain) = d)
       OR EXISTS (SELECT FROM crm.member m, pg_catalog.unnest(m.email || m.aliases) a
                  WHERE m.workspace_id = ws AND crm.registrable_domain(a) = d);
-    INSERT INTO crm.company (workspace_id) VALUES (ws) RETURNING id INTO created;
-    PERFORM crm._enrich_record(ws, 'company', created,
-                               pg_catalog.jsonb_build_object('name', pg_catalog.initcap(pg_catalog.split_part(d, '.', 1)), 'domain', d),
-                               'rule:company_from_email_domain', 0.5, 'rule', NULL);
-    n := n + 1;
+    -- One domain's company that cannot be made (a blocking duplicate rule, an application
+    -- trigger) is logged and skipped.
+    BEGIN
+      INSERT INTO crm.company (workspace_id) VALUES (ws) RETURNING id INTO created;
+      PERFORM crm._enrich_record(ws, 'company', created,
+                                 pg_catalog.jsonb_build_object('name', pg_catalog.initcap(pg_catalog.split_part(d, '.', 1)), 'domain', d),
+                                 'rule:company_from_email_domain', 0.5, 'rule', NULL, NULL);
+      n := n + 1;
+    EXCEPTION WHEN OTHERS THEN
+      RAISE WARNING 'enricher company_from_email_domain skipped domain %: %', d, SQLERRM;
+    END;
   END LOOP;
   RETURN n;
 END
@@ -3984,7 +4047,7 @@ BEGIN
   FOR proposal IN SELECT * FROM crm._enricher_proposals(ws, kind, ids, rules) LOOP
     BEGIN
       outcomes := ARRAY(SELECT e.outcome FROM crm._enrich_record(ws, kind, proposal.record_id, proposal."values",
-                                                                  'rule:' || proposal.rule, proposal.confidence, 'rule', NULL) e);
+                                                                  'rule:' || proposal.rule, proposal.confidence, 'rule', NULL, NULL) e);
     EXCEPTION WHEN OTHERS THEN
       RAISE WARNING 'enricher % skipped % %: %', proposal.rule, kind, proposal.record_id, SQLERRM;
       outcomes := '{failed}';
@@ -4035,14 +4098,17 @@ BEGIN
 END
 $$;
 -- AFTER UPDATE ... FOR EACH ROW, when a rule's input changed (a trigger with a column list can
--- have no transition table): the record, enriched again. Clearing a field a rule fills does not
+-- have no transition table): the record, enriched again, for the first on_write_max_rows rows of
+-- a statement (the rest are left to crm.run_enrichers). Clearing a field a rule fills does not
 -- fill it again at once (the user meant it); crm.run_enrichers will.
 CREATE FUNCTION crm._enrich_updated() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
   IF crm._restoring() OR crm._automated_writing()
-     OR NOT EXISTS (SELECT FROM crm.enrichment_policy e WHERE e.workspace_id = NEW.workspace_id AND e.on_write) THEN
+     OR NOT EXISTS (SELECT FROM crm.enrichment_policy e
+                    WHERE e.workspace_id = NEW.workspace_id AND e.on_write
+                      AND crm._statement_rows() <= e.on_write_max_rows) THEN
     RETURN NULL;
   END IF;
   PERFORM crm._run_enrichers(NEW.workspace_id, TG_ARGV[0], ARRAY[NEW.id], true);
@@ -4085,6 +4151,12 @@ BEGIN
   -- Companies first: people are then linked to the companies the rules have completed.
   FOREACH k IN ARRAY ARRAY['company', 'person'] LOOP
     CONTINUE WHEN run_enrichers.kind IS NOT NULL AND run_enrichers.kind <> k;
+    -- Running with the owner's rights: only for a role that could update these records itself.
+    IF NOT pg_catalog.has_table_privilege(crm._outer_role(), crm._merge_table(k), 'UPDATE')
+       OR (k = 'person' AND NOT pg_catalog.has_table_privilege(crm._outer_role(), 'crm.company', 'INSERT')) THEN
+      RAISE EXCEPTION 'permission denied: role % may not enrich %', crm._outer_role(), crm._merge_table(k)
+        USING ERRCODE = 'insufficient_privilege', HINT = 'crm.grant_access(role, ''application'')';
+    END IF;
     after_id := 0;
     totals := '{}';
     LOOP
@@ -4145,6 +4217,10 @@ CREATE TABLE crm.quality_check (
   suggested_action text,
   enabled boolean NOT NULL DEFAULT true,
   built_in boolean NOT NULL DEFAULT false,
+  -- The role that last wrote the check's SQL (set by crm._quality_check_author, never by hand):
+  -- the report runs the check as that role, so stored SQL can do no more than its author could.
+  -- The extension's own checks run as whoever asks for the report.
+  author text,
   UNIQUE (workspace_id, name),
   FOREIGN KEY (workspace_id, owner_member_id) REFERENCES crm.member (workspace_id, id) ON DELETE SET NULL (owner_member_id),
   CONSTRAINT quality_check_sql CHECK ((predicate IS NULL) <> (metric IS NULL)
@@ -4162,7 +4238,7 @@ COMMENT ON TABLE crm.quality_check IS
 -- subquery, which also refuses a second statement and data-modifying WITH. Without JIT: at 200,000
 -- people, compiling the wide scan of the predicates cost more than it saved (3.5 s with, 3.0 s
 -- without), and every sample's query would compile too.
-CREATE FUNCTION crm._quality_eval(query text, ws bigint) RETURNS jsonb
+CREATE FUNCTION crm._quality_eval(query text, ws bigint, run_as text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
@@ -4171,6 +4247,10 @@ DECLARE
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
+    -- As the check's author, undone with the subtransaction: 42501 when the caller may not.
+    IF run_as IS NOT NULL THEN
+      PERFORM pg_catalog.set_config('role', run_as, true);
+    END IF;
     -- The newline ends a trailing -- comment of the check's own SQL.
     EXECUTE 'SELECT pg_catalog.to_jsonb(q) FROM (' || pg_catalog.regexp_replace(query, '[[:space:];]+$', '') || E'\n) q'
       INTO STRICT result USING ws;
@@ -4218,6 +4298,34 @@ END
 $$;
 CREATE TRIGGER quality_check_valid BEFORE INSERT OR UPDATE OF kind, predicate, scope, metric ON crm.quality_check
   FOR EACH ROW EXECUTE FUNCTION crm._quality_check_valid();
+
+-- Who wrote a check's SQL: the role writing it, whatever the row says (a restore keeps it).
+CREATE FUNCTION crm._quality_check_author() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NOT crm._restoring()
+     AND (TG_OP = 'INSERT' OR NEW.predicate IS DISTINCT FROM OLD.predicate OR NEW.metric IS DISTINCT FROM OLD.metric
+          OR NEW.scope IS DISTINCT FROM OLD.scope OR NEW.author IS DISTINCT FROM OLD.author) THEN
+    NEW.author := current_user;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER quality_check_author BEFORE INSERT OR UPDATE ON crm.quality_check
+  FOR EACH ROW EXECUTE FUNCTION crm._quality_check_author();
+
+-- The role a check runs as: its author, unless the author is the extension's owner (the built-in
+-- checks), which run as the caller.
+CREATE FUNCTION crm._quality_run_as(author text) RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT CASE WHEN _quality_run_as.author IS NULL
+                   OR _quality_run_as.author = (SELECT e.extowner::regrole::text FROM pg_catalog.pg_extension e
+                                                WHERE e.extname = 'crm_hygiene') THEN NULL
+              ELSE _quality_run_as.author END;
+END;
 
 -- The built-in checks of a workspace; those it has (by name) are left as they are, so a workspace
 -- keeps its own thresholds, owners and edits, and this can run again to add new ones.
@@ -4458,18 +4566,18 @@ BEGIN
   END IF;
 
   FOR batch IN
-    SELECT q.kind, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
+    SELECT q.kind, crm._quality_run_as(q.author) AS run_as, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n))', coalesce(q.scope, 'true')), ', ' ORDER BY q.id) AS totals,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n) AND (%s\n))', coalesce(q.scope, 'true'), q.predicate),
                                  ', ' ORDER BY q.id) AS failings
     FROM crm.quality_check q
     WHERE q.workspace_id = ws AND q.enabled AND q.predicate IS NOT NULL AND (record_kind IS NULL OR q.kind = record_kind)
-    GROUP BY q.kind
+    GROUP BY q.kind, crm._quality_run_as(q.author)
   LOOP
     BEGIN
       r := crm._quality_eval(pg_catalog.format('SELECT ARRAY[%s] AS totals, ARRAY[%s] AS failings FROM crm.%I r '
                                                'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                               batch.totals, batch.failings, batch.kind), ws);
+                                               batch.totals, batch.failings, batch.kind), ws, batch.run_as);
       counts := counts || (SELECT pg_catalog.jsonb_object_agg(i.id, pg_catalog.jsonb_build_object(
                                     'total', r -> 'totals' -> (i.n - 1)::int, 'failing', r -> 'failings' -> (i.n - 1)::int))
                            FROM pg_catalog.unnest(batch.ids) WITH ORDINALITY i(id, n));
@@ -4479,7 +4587,8 @@ BEGIN
           r := crm._quality_eval(pg_catalog.format(E'SELECT count(*) FILTER (WHERE (%s\n)) AS total, '
                                                    || E'count(*) FILTER (WHERE (%s\n) AND (%s\n)) AS failing FROM crm.%I r '
                                                    || 'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws);
+                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws,
+                                 crm._quality_run_as(c.author));
         EXCEPTION WHEN OTHERS THEN
           r := pg_catalog.jsonb_build_object('error', SQLERRM, 'sqlstate', SQLSTATE);
         END;
@@ -4503,10 +4612,11 @@ BEGIN
         ELSIF (r ->> 'failing')::bigint > 0 THEN
           r := r || crm._quality_eval(pg_catalog.format('SELECT ARRAY(SELECT r.id FROM crm.%I r WHERE r.workspace_id = $1 '
                                                         || E'AND r.merged_into IS NULL AND (%s\n) AND (%s\n) ORDER BY r.id LIMIT 5) AS sample_ids',
-                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws);
+                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws,
+                                      crm._quality_run_as(c.author));
         END IF;
       ELSE
-        r := crm._quality_eval(c.metric, ws);
+        r := crm._quality_eval(c.metric, ws, crm._quality_run_as(c.author));
         IF NOT (r ? 'failing' AND r ? 'total') THEN
           RAISE EXCEPTION 'the metric returned no column failing or total'
             USING ERRCODE = 'undefined_column', HINT = 'name the columns failing and total (and optionally sample_ids, detail)';
@@ -4658,7 +4768,7 @@ DECLARE
     'normalize_company_name', 'normalize_email', 'normalize_person_name', 'normalize_phone',
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
     '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role', '_enrich_writes',
-    '_enrich_decision', '_automated_writing', 'split_display_name', 'country_code', 'country_name',
+    '_enrich_decision', '_automated_writing', '_statement_rows', '_label_key', 'split_display_name', 'country_code', 'country_name',
     'country_time_zone', 'phone_country'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
