@@ -2,7 +2,7 @@
 -- default, industry and attributes when declared), synonyms landing on one value, unknown labels
 -- refused with 22023 naming the allowed values, automated changes only forward, a user's back.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (143, 'labels'), (144, 'other labels');
 SET LOCAL crm.workspace = 143;
@@ -90,6 +90,9 @@ SELECT crm.declare_picklist('person', 'attributes.interest', '{Интерес,B�
 SELECT is(crm.label_value('person', 'attributes.interest', 'интерес'), 'Интерес',
           'labels in any script match, whatever the collation (keys transliterated in C++)');
 SELECT is(crm.label_value('person', 'attributes.interest', 'BURO'), 'Büro', '"BURO" is "Büro"');
+SET LOCAL crm.workspace = 143;
+SELECT throws_ok($$SELECT crm.declare_picklist('company', 'industry', '{Software,SaaS,Retail}', false)$$, '22023',
+                 '"SaaS" is a synonym of another value of company.industry', 'a value may not be another value''s synonym');
 SELECT throws_ok($$SELECT crm.declare_picklist('person', 'title', '{CEO}')$$, '22023', NULL,
                  'only stages, industry and attributes can be picklists');
 

@@ -1716,6 +1716,7 @@ AS $$
 DECLARE
   ws constant bigint := crm.current_workspace();
   listed text[] := coalesce("values", '{}') || coalesce(unordered, '{}');
+  clash text;
 BEGIN
   IF kind IS NULL OR NOT (
        (kind = 'person' AND field = 'lifecycle_stage') OR (kind = 'deal' AND field = 'stage')
@@ -1730,6 +1731,15 @@ BEGIN
     RAISE EXCEPTION 'picklist values must have a letter or digit' USING ERRCODE = 'invalid_parameter_value';
   ELSIF (SELECT count(DISTINCT crm._label_key(v)) FROM pg_catalog.unnest(listed) v) < pg_catalog.cardinality(listed) THEN
     RAISE EXCEPTION 'two picklist values are the same label: %', pg_catalog.array_to_string(listed, ', ')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- A value may not be a synonym of another value kept (the label would mean two values).
+  SELECT l INTO clash FROM crm.picklist_value v, pg_catalog.unnest(listed) l
+  WHERE v.workspace_id = ws AND v.kind = declare_picklist.kind AND v.field = declare_picklist.field
+    AND v.value = ANY (listed) AND v.value <> l AND v.keys @> ARRAY[crm._label_key(l)]
+  LIMIT 1;
+  IF clash IS NOT NULL THEN
+    RAISE EXCEPTION '% is a synonym of another value of %.%', '"' || pg_catalog.left(clash, 60) || '"', kind, field
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   INSERT INTO crm.picklist AS p (workspace_id, kind, field, ordered)
