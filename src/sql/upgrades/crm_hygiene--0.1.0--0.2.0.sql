@@ -4127,9 +4127,11 @@ END
 $$;
 CREATE TRIGGER person_write_enrichers AFTER INSERT ON crm.person
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._enrich_inserted('person');
+-- An address matters to the rules only for a person without a company (the others read phone
+-- and country): an address change of a person with one costs no query.
 CREATE TRIGGER person_write_enrichers_update AFTER UPDATE OF email, phone, country ON crm.person
-  FOR EACH ROW WHEN (OLD.email IS DISTINCT FROM NEW.email OR OLD.phone IS DISTINCT FROM NEW.phone
-                     OR OLD.country IS DISTINCT FROM NEW.country)
+  FOR EACH ROW WHEN ((OLD.email IS DISTINCT FROM NEW.email AND NEW.company_id IS NULL)
+                     OR OLD.phone IS DISTINCT FROM NEW.phone OR OLD.country IS DISTINCT FROM NEW.country)
   EXECUTE FUNCTION crm._enrich_updated('person');
 CREATE TRIGGER company_write_enrichers AFTER INSERT ON crm.company
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm._enrich_inserted('company');
