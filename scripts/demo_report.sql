@@ -3,8 +3,8 @@
 --   psql -X -v ON_ERROR_STOP=1 [-v clock='2026-11-20 09:00+00'] -f scripts/demo_report.sql
 --
 -- Uses only what the extension offers (crm.company_overview, crm.person_overview,
--- crm.company_connection_strength, crm.stale_records, crm.verify_signals, crm.now) and joins to
--- the base tables.
+-- crm.company_connection_strength, crm.stale_records, crm.run_enrichers, crm.quality_report,
+-- crm.verify_signals, crm.now) and joins to the base tables.
 \set ON_ERROR_STOP on
 \set QUIET on
 \if :{?clock}
@@ -151,6 +151,23 @@ INSERT INTO crm.person (first_name, last_name, email)
 SELECT p.first_name, p.last_name, upper(p.email) FROM crm.person p WHERE p.id % 41 = 0 ORDER BY p.id LIMIT 1;
 \set ON_ERROR_STOP on
 ROLLBACK;
+\echo
+
+\echo 'Enrichment: the built-in rules over the whole workspace (crm.run_enrichers), values written through the'
+\echo 'write policy, never over a user''s (docs/ENRICHMENT.md)'
+SELECT * FROM crm.run_enrichers();
+SELECT f.field, f.source, count(*) AS "values written" FROM crm.field_provenance f
+WHERE f.source LIKE 'rule:%' GROUP BY f.field, f.source ORDER BY count(*) DESC, f.field LIMIT 8;
+SELECT count(*) FILTER (WHERE status = 'pending') AS "suggestions pending review" FROM crm.field_suggestion;
+\echo 'Labels are one value whatever the spelling: crm.label_value(''person'', ''lifecycle_stage'', ''MQL'') ='
+SELECT crm.label_value('person', 'lifecycle_stage', 'MQL') AS "stored as";
+\echo
+
+\echo 'Data quality: the checks that warn or fail (crm.quality_report(); docs/QUALITY.md)'
+SELECT check_name, category, severity, status, failing, total, sample_ids
+FROM crm.quality_report() WHERE status <> 'pass'
+ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, status, check_name
+LIMIT 12;
 \echo
 
 \echo 'Checking the derived state: crm.verify_signals() recomputes it all from scratch ...'
