@@ -348,6 +348,10 @@ BEGIN
                             tbl, coalesce(assignments || ', ', ''))
     INTO rec USING column_values, attribute_values, _enrich_record.id;
   PERFORM crm._enrich_writes(false);
+  IF rec IS NULL THEN
+    RAISE EXCEPTION 'a trigger on % refused the write of % %', tbl, _enrich_record.kind, _enrich_record.id
+      USING ERRCODE = 'triggered_action_exception';
+  END IF;
   -- The values as stored: a BEFORE trigger (a merged company's survivor, a picklist) may have
   -- changed what was offered.
   INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind,
@@ -370,6 +374,10 @@ BEGIN
   IF enrich.source_kind = 'user' THEN
     RAISE EXCEPTION 'crm.enrich offers automated values; a user''s own value is written with UPDATE'
       USING ERRCODE = 'invalid_parameter_value', HINT = 'use source kind ''import'', ''api'', ''rule'' or ''ai''';
+  ELSIF enrich.source ~ '^(rule|merge):' OR enrich.source = 'user' THEN
+    -- The extension's own sources: their policies and unmerge's clean-up are theirs alone.
+    RAISE EXCEPTION 'source "%" is reserved for the extension''s own rules and merges', pg_catalog.left(enrich.source, 60)
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'name your source without the prefix rule: or merge:';
   END IF;
   -- SECURITY DEFINER: the caller's workspace and column privileges are checked.
   RETURN QUERY
@@ -543,6 +551,13 @@ AS $$
 DECLARE
   s crm.field_suggestion := crm._pending_suggestion(suggestion_id);
 BEGIN
+  -- Rejecting decides the field for good: for a role that may write it.
+  IF NOT pg_catalog.has_column_privilege(crm._outer_role(), crm._merge_table(s.kind),
+                                         CASE WHEN pg_catalog.starts_with(s.field, 'attributes.') THEN 'attributes' ELSE s.field END,
+                                         'UPDATE') THEN
+    RAISE EXCEPTION 'permission denied: role % may not update %.%', crm._outer_role(), crm._merge_table(s.kind), s.field
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   UPDATE crm.field_suggestion x SET status = 'rejected', decided_at = crm.now(), decided_by = crm._outer_role()
   WHERE x.id = s.id;
 END

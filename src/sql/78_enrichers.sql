@@ -27,7 +27,8 @@ COMMENT ON FUNCTION crm.phone_country(text) IS 'the country (ISO alpha-2) a vali
 -- True while crm.enrich or a merge writes records: their writes do not start enrichers again.
 CREATE FUNCTION crm._automated_writing() RETURNS boolean
   AS 'MODULE_PATHNAME', 'crm_automated_writing' LANGUAGE C STABLE;
--- Calls so far in this top-level statement (the UPDATE trigger's row count).
+-- Calls so far in this client message (a simple query's statements, or a top-level call of a
+-- function, count together): the UPDATE trigger's row count.
 CREATE FUNCTION crm._statement_rows() RETURNS bigint
   AS 'MODULE_PATHNAME', 'crm_statement_rows' LANGUAGE C VOLATILE;
 
@@ -187,9 +188,10 @@ END
 $$;
 
 -- Runs the workspace's rules (on_write: those of them that run on write) over these records: what
--- each rule wrote, suggested or left. One record's failure is logged (WARNING) and skipped; the
--- others are enriched.
-CREATE FUNCTION crm._run_enrichers(ws bigint, kind text, ids bigint[], on_write boolean)
+-- each rule wrote, suggested or left. for_role: the role the rules write for; they leave out the
+-- columns it may not update (and make no company unless it may). One record's failure is logged
+-- (WARNING) and skipped; the others are enriched.
+CREATE FUNCTION crm._run_enrichers(ws bigint, kind text, ids bigint[], on_write boolean, for_role text)
 RETURNS TABLE (rule text, applied bigint, suggested bigint, unchanged bigint, failed bigint)
 LANGUAGE plpgsql
 AS $$
@@ -205,10 +207,18 @@ BEGIN
               ELSE e.rules END
   INTO rules FROM crm.enrichment_policy e WHERE e.workspace_id = ws;
   rules := coalesce(rules, '{}');
-  IF kind = 'person' AND 'company_from_email_domain' = ANY (rules) THEN
+  IF kind = 'person' AND 'company_from_email_domain' = ANY (rules)
+     AND pg_catalog.has_table_privilege(for_role, 'crm.company', 'INSERT') THEN
     created := crm._enrich_companies_from_domains(ws, ids);
   END IF;
-  FOR proposal IN SELECT * FROM crm._enricher_proposals(ws, kind, ids, rules) LOOP
+  FOR proposal IN
+    SELECT p.record_id, p.rule, p.confidence, v."values"
+    FROM crm._enricher_proposals(ws, kind, ids, rules) p
+    CROSS JOIN LATERAL (
+      SELECT pg_catalog.jsonb_object_agg(e.key, e.value) AS "values" FROM pg_catalog.jsonb_each(p."values") e
+      WHERE pg_catalog.has_column_privilege(for_role, crm._merge_table(kind), e.key, 'UPDATE')) v
+    WHERE v."values" IS NOT NULL
+  LOOP
     BEGIN
       outcomes := ARRAY(SELECT e.outcome FROM crm._enrich_record(ws, kind, proposal.record_id, proposal."values",
                                                                   'rule:' || proposal.rule, proposal.confidence, 'rule', NULL, NULL) e);
@@ -256,14 +266,15 @@ BEGIN
     CONTINUE WHEN NOT EXISTS (SELECT FROM crm.enrichment_policy e
                               WHERE e.workspace_id = ws.workspace_id AND e.on_write
                                 AND pg_catalog.cardinality(ws.ids) <= e.on_write_max_rows);
-    PERFORM crm._run_enrichers(ws.workspace_id, TG_ARGV[0], ws.ids, true);
+    PERFORM crm._run_enrichers(ws.workspace_id, TG_ARGV[0], ws.ids, true, crm._outer_role());
   END LOOP;
   RETURN NULL;
 END
 $$;
 -- AFTER UPDATE ... FOR EACH ROW, when a rule's input changed (a trigger with a column list can
 -- have no transition table): the record, enriched again, for the first on_write_max_rows rows of
--- a statement (the rest are left to crm.run_enrichers). Clearing a field a rule fills does not
+-- a client message (a statement, or a function's statements together; the rest are left to
+-- crm.run_enrichers). Clearing a field a rule fills does not
 -- fill it again at once (the user meant it); crm.run_enrichers will.
 CREATE FUNCTION crm._enrich_updated() RETURNS trigger
 LANGUAGE plpgsql
@@ -275,7 +286,7 @@ BEGIN
                       AND crm._statement_rows() <= e.on_write_max_rows) THEN
     RETURN NULL;
   END IF;
-  PERFORM crm._run_enrichers(NEW.workspace_id, TG_ARGV[0], ARRAY[NEW.id], true);
+  PERFORM crm._run_enrichers(NEW.workspace_id, TG_ARGV[0], ARRAY[NEW.id], true, crm._outer_role());
   RETURN NULL;
 END
 $$;
@@ -335,7 +346,7 @@ BEGIN
       END IF;
       EXIT WHEN pg_catalog.cardinality(ids) = 0;
       after_id := ids[pg_catalog.cardinality(ids)];
-      FOR r IN SELECT * FROM crm._run_enrichers(ws, k, ids, false) LOOP
+      FOR r IN SELECT * FROM crm._run_enrichers(ws, k, ids, false, crm._outer_role()) LOOP
         totals := totals || pg_catalog.jsonb_build_object(r.rule, pg_catalog.jsonb_build_array(
           coalesce((totals -> r.rule ->> 0)::bigint, 0) + r.applied, coalesce((totals -> r.rule ->> 1)::bigint, 0) + r.suggested,
           coalesce((totals -> r.rule ->> 2)::bigint, 0) + r.unchanged, coalesce((totals -> r.rule ->> 3)::bigint, 0) + r.failed));

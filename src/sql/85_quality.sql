@@ -32,10 +32,10 @@ CREATE TABLE crm.quality_check (
   suggested_action text,
   enabled boolean NOT NULL DEFAULT true,
   built_in boolean NOT NULL DEFAULT false,
-  -- The role that last wrote the check's SQL (set by crm._quality_check_author, never by hand):
-  -- the report runs the check as that role, so stored SQL can do no more than its author could.
-  -- The extension's own checks run as whoever asks for the report.
-  author text,
+  -- The role that wrote the check's SQL (set by crm._quality_check_author, never by hand; NULL
+  -- for the built-in checks and a superuser's). The report runs a check only for a caller whose
+  -- privileges its author holds: stored SQL never runs with more rights than its author has.
+  author regrole,
   UNIQUE (workspace_id, name),
   FOREIGN KEY (workspace_id, owner_member_id) REFERENCES crm.member (workspace_id, id) ON DELETE SET NULL (owner_member_id),
   CONSTRAINT quality_check_sql CHECK ((predicate IS NULL) <> (metric IS NULL)
@@ -53,7 +53,7 @@ COMMENT ON TABLE crm.quality_check IS
 -- subquery, which also refuses a second statement and data-modifying WITH. Without JIT: at 200,000
 -- people, compiling the wide scan of the predicates cost more than it saved (3.5 s with, 3.0 s
 -- without), and every sample's query would compile too.
-CREATE FUNCTION crm._quality_eval(query text, ws bigint, run_as text DEFAULT NULL) RETURNS jsonb
+CREATE FUNCTION crm._quality_eval(query text, ws bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
@@ -62,10 +62,6 @@ DECLARE
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
-    -- As the check's author, undone with the subtransaction: 42501 when the caller may not.
-    IF run_as IS NOT NULL THEN
-      PERFORM pg_catalog.set_config('role', run_as, true);
-    END IF;
     -- The newline ends a trailing -- comment of the check's own SQL.
     EXECUTE 'SELECT pg_catalog.to_jsonb(q) FROM (' || pg_catalog.regexp_replace(query, '[[:space:];]+$', '') || E'\n) q'
       INTO STRICT result USING ws;
@@ -114,16 +110,21 @@ $$;
 CREATE TRIGGER quality_check_valid BEFORE INSERT OR UPDATE OF kind, predicate, scope, metric ON crm.quality_check
   FOR EACH ROW EXECUTE FUNCTION crm._quality_check_valid();
 
--- Who wrote a check's SQL: the role writing it, whatever the row says (a restore keeps it).
+-- Who wrote a check's SQL: the role writing it, whatever the row says (a restore keeps it). A
+-- superuser's SQL is trusted and runs as whoever asks (NULL); a superuser editing another role's
+-- SQL leaves it that role's, so that editing never lends a check more rights.
 CREATE FUNCTION crm._quality_check_author() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  writer constant pg_catalog.pg_roles := (SELECT r FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
 BEGIN
   IF NOT crm._restoring()
      AND (TG_OP = 'INSERT' OR NEW.predicate IS DISTINCT FROM OLD.predicate OR NEW.metric IS DISTINCT FROM OLD.metric
           OR NEW.scope IS DISTINCT FROM OLD.scope OR NEW.author IS DISTINCT FROM OLD.author) THEN
-    NEW.author := current_user;
+    NEW.author := CASE WHEN NOT writer.rolsuper THEN writer.oid::regrole
+                       WHEN TG_OP = 'UPDATE' THEN OLD.author END;
   END IF;
   RETURN NEW;
 END
@@ -131,15 +132,19 @@ $$;
 CREATE TRIGGER quality_check_author BEFORE INSERT OR UPDATE ON crm.quality_check
   FOR EACH ROW EXECUTE FUNCTION crm._quality_check_author();
 
--- The role a check runs as: its author, unless the author is the extension's owner (the built-in
--- checks), which run as the caller.
-CREATE FUNCTION crm._quality_run_as(author text) RETURNS text
+-- Whether the caller may run a check: its SQL runs with the caller's rights, so only where its
+-- author already holds them: the author's privileges include the current role's, and the author
+-- is a member of the session's login (a check could RESET ROLE back to the login, or SET ROLE to
+-- any role the login is a member of). The built-in checks run for anyone. So a superuser's
+-- session (a pg_cron job) never runs a role's check: schedule the snapshot as that role.
+CREATE FUNCTION crm._quality_may_run(author regrole) RETURNS boolean
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT CASE WHEN _quality_run_as.author IS NULL
-                   OR _quality_run_as.author = (SELECT e.extowner::regrole::text FROM pg_catalog.pg_extension e
-                                                WHERE e.extname = 'crm_hygiene') THEN NULL
-              ELSE _quality_run_as.author END;
+  SELECT _quality_may_run.author IS NULL
+         OR (pg_catalog.pg_has_role(_quality_may_run.author,
+                                    (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), 'USAGE')
+             AND pg_catalog.pg_has_role(_quality_may_run.author,
+                                        (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), 'MEMBER'));
 END;
 
 -- The built-in checks of a workspace; those it has (by name) are left as they are, so a workspace
@@ -381,18 +386,19 @@ BEGIN
   END IF;
 
   FOR batch IN
-    SELECT q.kind, crm._quality_run_as(q.author) AS run_as, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
+    SELECT q.kind, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n))', coalesce(q.scope, 'true')), ', ' ORDER BY q.id) AS totals,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n) AND (%s\n))', coalesce(q.scope, 'true'), q.predicate),
                                  ', ' ORDER BY q.id) AS failings
     FROM crm.quality_check q
     WHERE q.workspace_id = ws AND q.enabled AND q.predicate IS NOT NULL AND (record_kind IS NULL OR q.kind = record_kind)
-    GROUP BY q.kind, crm._quality_run_as(q.author)
+      AND crm._quality_may_run(q.author)
+    GROUP BY q.kind
   LOOP
     BEGIN
       r := crm._quality_eval(pg_catalog.format('SELECT ARRAY[%s] AS totals, ARRAY[%s] AS failings FROM crm.%I r '
                                                'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                               batch.totals, batch.failings, batch.kind), ws, batch.run_as);
+                                               batch.totals, batch.failings, batch.kind), ws);
       counts := counts || (SELECT pg_catalog.jsonb_object_agg(i.id, pg_catalog.jsonb_build_object(
                                     'total', r -> 'totals' -> (i.n - 1)::int, 'failing', r -> 'failings' -> (i.n - 1)::int))
                            FROM pg_catalog.unnest(batch.ids) WITH ORDINALITY i(id, n));
@@ -402,8 +408,7 @@ BEGIN
           r := crm._quality_eval(pg_catalog.format(E'SELECT count(*) FILTER (WHERE (%s\n)) AS total, '
                                                    || E'count(*) FILTER (WHERE (%s\n) AND (%s\n)) AS failing FROM crm.%I r '
                                                    || 'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws,
-                                 crm._quality_run_as(c.author));
+                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws);
         EXCEPTION WHEN OTHERS THEN
           r := pg_catalog.jsonb_build_object('error', SQLERRM, 'sqlstate', SQLSTATE);
         END;
@@ -420,18 +425,22 @@ BEGIN
     check_name := c.name; category := c.category; kind := c.kind; severity := c.severity;
     owner_member_id := c.owner_member_id; due_date := c.due_date; suggested_action := c.suggested_action;
     BEGIN
-      IF c.predicate IS NOT NULL THEN
+      IF NOT crm._quality_may_run(c.author) THEN
+        RAISE EXCEPTION 'not run: the check was written by %, who does not hold the privileges of % (session %)',
+                        c.author, current_user, session_user
+          USING ERRCODE = 'insufficient_privilege',
+                HINT = pg_catalog.format('run the report logged in as %s, or as a role %s is a member of', c.author, c.author);
+      ELSIF c.predicate IS NOT NULL THEN
         r := counts -> c.id::text;
         IF r ? 'error' THEN
           RAISE EXCEPTION USING ERRCODE = r ->> 'sqlstate', MESSAGE = r ->> 'error';
         ELSIF (r ->> 'failing')::bigint > 0 THEN
           r := r || crm._quality_eval(pg_catalog.format('SELECT ARRAY(SELECT r.id FROM crm.%I r WHERE r.workspace_id = $1 '
                                                         || E'AND r.merged_into IS NULL AND (%s\n) AND (%s\n) ORDER BY r.id LIMIT 5) AS sample_ids',
-                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws,
-                                      crm._quality_run_as(c.author));
+                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws);
         END IF;
       ELSE
-        r := crm._quality_eval(c.metric, ws, crm._quality_run_as(c.author));
+        r := crm._quality_eval(c.metric, ws);
         IF NOT (r ? 'failing' AND r ? 'total') THEN
           RAISE EXCEPTION 'the metric returned no column failing or total'
             USING ERRCODE = 'undefined_column', HINT = 'name the columns failing and total (and optionally sample_ids, detail)';

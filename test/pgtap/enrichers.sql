@@ -1,7 +1,7 @@
 -- Built-in enrichers: each rule, tagged with its source; on write for small statements, on
 -- demand for the rest; never over a user's value; one failing record skipped and logged.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (145, 'enrichers');
 SET LOCAL crm.workspace = 145;
@@ -71,6 +71,19 @@ SELECT is((SELECT count(*) FROM crm.person WHERE id IN (14502, 14503, 14504) AND
           1::bigint, 'a three-row UPDATE of countries with on_write_max_rows 1: one record enriched on write');
 UPDATE crm.person SET country = NULL, attributes = '{}' WHERE id IN (14502, 14503, 14504);
 SELECT count(*) FROM crm.field_suggestion WHERE false;
+
+-- The rules write for the writer: not into columns it may not update.
+CREATE ROLE crm_test_enrichers_narrow NOLOGIN;
+SELECT crm.grant_access('crm_test_enrichers_narrow', 'reader');
+GRANT UPDATE (email, phone, country) ON crm.person TO crm_test_enrichers_narrow;
+UPDATE crm.person SET company_id = NULL WHERE id = 14502;
+SET LOCAL SESSION AUTHORIZATION crm_test_enrichers_narrow;
+UPDATE crm.person SET email = 'bob@initech145.com', country = 'Japan' WHERE id = 14502;
+RESET SESSION AUTHORIZATION;
+SELECT results_eq($$SELECT company_id, attributes ->> 'time_zone' FROM crm.person WHERE id = 14502$$,
+                  $$VALUES (NULL::bigint, NULL::text)$$,
+                  'a writer with UPDATE on email and country only gets no company_id or attributes from the rules');
+UPDATE crm.person SET email = 'bob@gmail.com', country = NULL WHERE id = 14502;
 
 -- Bulk statements are left to crm.run_enrichers.
 UPDATE crm.enrichment_policy SET on_write_max_rows = 2 WHERE workspace_id = 145;

@@ -3,7 +3,7 @@
 -- locks a field and clearing it releases it; suggestions, rejections, idempotence, opt-out,
 -- provenance through merges and deletes, bad input, roles and workspaces.
 BEGIN;
-SELECT plan(59);
+SELECT plan(62);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (14, 'enrichment'), (141, 'elsewhere');
 SET LOCAL crm.workspace = 14;
@@ -172,6 +172,8 @@ SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"title": "x"}', 's
                  'only merges write as merges');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1411, '{"title": "x"}', 's', 1, 'user')$$, '22023', NULL,
                  'no source may declare its value a user''s (which would pass every lock)');
+SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"phone": "+14155552671"}', 'rule:phone_e164', 1, 'rule')$$, '22023', NULL,
+                 'the extension''s own source names are reserved (their policies, unmerge''s clean-up)');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '[1]', 's')$$, '22023', NULL, 'values must be an object');
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 999999, '{"title": "x"}', 's')$$, 'P0002', NULL, 'an unknown record');
 SELECT throws_ok($$SELECT crm.set_field_policy('person', 'title', 'sometimes')$$, '22023', NULL, 'unknown policy');
@@ -197,11 +199,15 @@ UPDATE crm.person SET postal_code = '0152' WHERE id = 1401;
 SELECT is((SELECT dba_note FROM crm.field_provenance WHERE record_id = 1401 AND value = '"0152"'), 'n/a',
           'a column a DBA added to field_provenance gets its default');
 ALTER TABLE crm.field_provenance DROP COLUMN dba_note;
+ALTER TABLE crm.field_provenance ADD CONSTRAINT dba_value_given CHECK (value <> '"forbidden"') NOT VALID;
+SELECT throws_ok($$UPDATE crm.person SET postal_code = 'forbidden' WHERE id = 1401$$, '23514', NULL,
+                 'a CHECK a DBA added to field_provenance is honoured too');
+ALTER TABLE crm.field_provenance DROP CONSTRAINT dba_value_given;
 
 -- Merging companies: the people who named a merged company keep the standing of that value.
 INSERT INTO crm.company (id, name) VALUES (1481, 'Umbrella'), (1482, 'Umbrella Corp');
 INSERT INTO crm.person (id, first_name) VALUES (1483, 'Ada'), (1484, 'Bea');
-SELECT count(*) FROM crm.enrich('person', 1483, '{"company_id": 1482}', 'rule:x', 0.7, 'rule');
+SELECT count(*) FROM crm.enrich('person', 1483, '{"company_id": 1482}', 'registry', 0.7, 'rule');
 UPDATE crm.person SET company_id = 1482 WHERE id = 1484;
 SELECT is((crm.merge('company', 1481, '{1482}') ->> 'merge_id') IS NOT NULL, true, 'companies merged');
 SELECT results_eq($$SELECT p.id, p.company_id, s.source_kind, s.confidence, s.users
@@ -211,7 +217,7 @@ SELECT results_eq($$SELECT p.id, p.company_id, s.source_kind, s.confidence, s.us
 SELECT crm.unmerge((SELECT max(id) FROM crm.merge_log WHERE survivor_id = 1481));
 SELECT results_eq($$SELECT p.id, p.company_id, s.source FROM crm.person p, crm.field_source('person', p.id, 'company_id') s
                     WHERE p.id IN (1483, 1484) ORDER BY p.id$$,
-                  $$VALUES (1483::bigint, 1482::bigint, 'rule:x'), (1484, 1482, 'user')$$,
+                  $$VALUES (1483::bigint, 1482::bigint, 'registry'), (1484, 1482, 'user')$$,
                   'unmerged, the people''s values have their old provenance again');
 
 -- Roles and workspaces.
@@ -223,12 +229,15 @@ SELECT crm.grant_access('crm_test_enrich_app', 'application');
 CREATE ROLE crm_test_enrich_narrow NOLOGIN;
 SELECT crm.grant_access('crm_test_enrich_narrow', 'reader');
 GRANT EXECUTE ON FUNCTION crm.enrich(text, bigint, jsonb, text, float8, text, timestamptz),
-                          crm.set_enrichment_opt_out(text, bigint, boolean) TO crm_test_enrich_narrow;
+                          crm.set_enrichment_opt_out(text, bigint, boolean), crm.reject_suggestion(bigint),
+                          crm._pending_suggestion(bigint) TO crm_test_enrich_narrow;
 UPDATE crm.workspace SET roles = '{crm_test_enrich_narrow}' WHERE id = 141;
 SET LOCAL ROLE crm_test_enrich_narrow;
 SELECT throws_ok($$SELECT * FROM crm.enrich('person', 1401, '{"title": "x"}', 's')$$, '42501', NULL,
                  'a role that may not UPDATE people cannot write them through crm.enrich');
 SELECT throws_ok($$SELECT crm.set_enrichment_opt_out('person', 1401)$$, '42501', NULL, '... nor opt them out');
+SELECT throws_ok($$SELECT crm.reject_suggestion((SELECT id FROM crm.field_suggestion WHERE record_id = 1413 AND status = 'pending' LIMIT 1))$$,
+                 '42501', NULL, '... nor reject a suggestion for them');
 RESET ROLE;
 SET LOCAL ROLE crm_test_enrich_app;
 SET LOCAL crm.workspace = 141;

@@ -3,7 +3,7 @@
 -- errors while the others run, the kind filter, daily snapshots and the view, the update-volume
 -- outliers, tombstones left out, and a reader who sees only its workspace.
 BEGIN;
-SELECT plan(75);
+SELECT plan(77);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 INSERT INTO crm.workspace (id, name) VALUES (85, 'quality'), (86, 'elsewhere');
 -- The data as written: no enricher fills on write what the checks look for (docs/ENRICHMENT.md).
@@ -245,24 +245,29 @@ SET LOCAL ROLE crm_test_quality_maint;
 SELECT lives_ok($$INSERT INTO crm.quality_check (name, category, kind, predicate) VALUES ('maint.own', 'validity', 'company', 'r.name IS NULL');
                   SELECT crm.take_quality_snapshot()$$, 'maintenance adds checks and takes snapshots');
 RESET ROLE;
--- A check runs as the role that wrote its SQL, never as whoever runs the report: stored SQL can
--- do no more than its author could.
+-- Stored SQL never runs with more rights than its author has: a check written by a role runs only
+-- for a session whose login and role that author could act as; for anyone else it is not run.
 SET LOCAL ROLE crm_test_quality_maint;
 INSERT INTO crm.quality_check (name, category, metric, author)
-VALUES ('maint.whoami', 'usage', 'SELECT 0::bigint AS failing, 1::bigint AS total, current_user::text AS detail', 'postgres');
+VALUES ('maint.whoami', 'usage', 'SELECT 0::bigint AS failing, 1::bigint AS total, current_user::text AS detail', NULL);
 RESET ROLE;
-SELECT is((SELECT author FROM crm.quality_check WHERE workspace_id = 85 AND name = 'maint.whoami'), 'crm_test_quality_maint',
-          'the author is the role that wrote the SQL, whatever the row says');
-SELECT is((SELECT detail FROM crm.quality_report() WHERE check_name = 'maint.whoami'), 'crm_test_quality_maint',
-          'a superuser running the report runs the check as its author');
+SELECT is((SELECT author FROM crm.quality_check WHERE workspace_id = 85 AND name = 'maint.whoami'),
+          'crm_test_quality_maint'::regrole, 'the author is the role that wrote the SQL, whatever the row says');
+SELECT results_eq($$SELECT status, left(detail, 5) FROM crm.quality_report() WHERE check_name = 'maint.whoami'$$,
+                  $$VALUES ('error', '42501')$$, 'a superuser''s session does not run a role''s check (it would lend it its rights)');
 SET LOCAL ROLE crm_test_quality_reader;
--- (SET ROLE asks whether the session's user may act as the author: this session's superuser
--- may; a BI tool's login that is not a member of the author's role gets 42501 for the check.)
-SELECT results_eq($$SELECT status, detail FROM crm.quality_report() WHERE check_name = 'maint.whoami'$$,
-                  $$VALUES ('pass', 'crm_test_quality_maint')$$, 'run for a reader, the check still runs as its author');
+SELECT results_eq($$SELECT status, left(detail, 5) FROM crm.quality_report() WHERE check_name = 'maint.whoami'$$,
+                  $$VALUES ('error', '42501')$$, 'nor does a reader''s');
 SELECT is((SELECT status FROM crm.quality_report() WHERE check_name = 'person.email.invalid'), 'pass',
-          '... and the built-in checks as usual');
+          '... while the built-in checks run as usual');
 RESET ROLE;
+SET SESSION AUTHORIZATION crm_test_quality_maint;
+SELECT results_eq($$SELECT status, detail FROM crm.quality_report() WHERE check_name = 'maint.whoami'$$,
+                  $$VALUES ('pass', 'crm_test_quality_maint')$$, 'the author''s own session runs it');
+RESET SESSION AUTHORIZATION;
+UPDATE crm.quality_check SET scope = NULL, metric = metric || ' ' WHERE workspace_id = 85 AND name = 'maint.whoami';
+SELECT is((SELECT author FROM crm.quality_check WHERE workspace_id = 85 AND name = 'maint.whoami'),
+          'crm_test_quality_maint'::regrole, 'a superuser editing a role''s SQL leaves it that role''s');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -121,11 +121,26 @@ bool plain_table(Relation rel) {
   // As created: a heap of the twelve columns, three CHECK constraints and no default (the id is
   // an identity), no rule, no forced row-level security. A DBA's column, constraint or default
   // takes the SPI statement, which honours them.
-  TupleConstr *constr = RelationGetDescr(rel)->constr;
-  if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || RelationGetNumberOfAttributes(rel) != 12 ||
-      constr == nullptr || constr->num_check != 3 || constr->num_defval != 0 ||
-      constr->has_generated_stored || rel->rd_rules != nullptr || rel->rd_rel->relforcerowsecurity)
+  TupleDesc desc = RelationGetDescr(rel);
+  TupleConstr *constr = desc->constr;
+  if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || rel->rd_rel->relispartition ||
+      RelationGetNumberOfAttributes(rel) != 12 || constr == nullptr || constr->num_check != 3 ||
+      constr->num_defval != 0 || constr->has_generated_stored || rel->rd_rules != nullptr ||
+      rel->rd_rel->relforcerowsecurity || list_length(RelationGetFKeyList(rel)) != 1)
     return false;
+  // Its own CHECK constraints, valid, and NOT NULL where it was created so (all but value).
+  static const char *const checks[] = {"field_provenance_kind", "field_provenance_source_kind",
+                                       "field_provenance_confidence"};
+  for (int i = 0; i < constr->num_check; ++i) {
+    bool known = false;
+    for (const char *name : checks) known = known || strcmp(constr->check[i].ccname, name) == 0;
+    if (!known || !constr->check[i].ccvalid) return false;
+  }
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute attr = TupleDescAttr(desc, i);
+    if (attr->attisdropped) return false;
+    if (attr->attnotnull != (strcmp(NameStr(attr->attname), "value") != 0)) return false;
+  }
   if (rel->trigdesc != nullptr)
     for (int i = 0; i < rel->trigdesc->numtriggers; ++i)
       if (!rel->trigdesc->triggers[i].tgisinternal) return false;
@@ -172,6 +187,7 @@ bool insert_directly(const char *kind, HeapTuple after, TupleDesc desc, const in
   const Oid sequence = getIdentitySequence(relid, id_at + 1, false);
   bool null = false;
   const TimestampTz at = crm::pg::current_clock();
+  const Datum json_null = DirectFunctionCall1(jsonb_in, CStringGetDatum("null"));
   auto set = [&](const char *name, Datum v) {
     const int i = column_number(out, name);
     values[i] = v;
@@ -194,8 +210,9 @@ bool insert_directly(const char *kind, HeapTuple after, TupleDesc desc, const in
     nulls[id_at] = false;
     values[field_at] = CStringGetTextDatum(NameStr(attr->attname));
     nulls[field_at] = false;
-    nulls[value_at] = value_null;
-    values[value_at] = value_null ? Datum(0) : to_jsonb_of(value, attr->atttypid);
+    // A cleared field is JSON null, as to_jsonb of the row gives it on the SQL path.
+    nulls[value_at] = false;
+    values[value_at] = value_null ? json_null : to_jsonb_of(value, attr->atttypid);
     HeapTuple row = heap_form_tuple(out, values, nulls);
     CatalogTupleInsert(target, row);
     heap_freetuple(row);

@@ -223,7 +223,7 @@ BEGIN
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_key(text), crm._label_rank(bigint, text, text, text), '
     'crm._label_value(bigint, text, text, text) TO %s', grantee);
   -- The data-quality report runs with the caller's rights (docs/QUALITY.md).
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint, text), crm._quality_run_as(text) TO %s', grantee);
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint), crm._quality_may_run(regrole) TO %s', grantee);
   -- Where a field's value came from is a read.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._field_empty(jsonb), crm._field_value(jsonb, text), '
     'crm._field_current_source(text, bigint, text, jsonb) TO %s', grantee);
@@ -3580,6 +3580,10 @@ BEGIN
                             tbl, coalesce(assignments || ', ', ''))
     INTO rec USING column_values, attribute_values, _enrich_record.id;
   PERFORM crm._enrich_writes(false);
+  IF rec IS NULL THEN
+    RAISE EXCEPTION 'a trigger on % refused the write of % %', tbl, _enrich_record.kind, _enrich_record.id
+      USING ERRCODE = 'triggered_action_exception';
+  END IF;
   -- The values as stored: a BEFORE trigger (a merged company's survivor, a picklist) may have
   -- changed what was offered.
   INSERT INTO crm.field_provenance (workspace_id, kind, record_id, field, value, source, source_kind,
@@ -3602,6 +3606,10 @@ BEGIN
   IF enrich.source_kind = 'user' THEN
     RAISE EXCEPTION 'crm.enrich offers automated values; a user''s own value is written with UPDATE'
       USING ERRCODE = 'invalid_parameter_value', HINT = 'use source kind ''import'', ''api'', ''rule'' or ''ai''';
+  ELSIF enrich.source ~ '^(rule|merge):' OR enrich.source = 'user' THEN
+    -- The extension's own sources: their policies and unmerge's clean-up are theirs alone.
+    RAISE EXCEPTION 'source "%" is reserved for the extension''s own rules and merges', pg_catalog.left(enrich.source, 60)
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'name your source without the prefix rule: or merge:';
   END IF;
   -- SECURITY DEFINER: the caller's workspace and column privileges are checked.
   RETURN QUERY
@@ -3775,6 +3783,13 @@ AS $$
 DECLARE
   s crm.field_suggestion := crm._pending_suggestion(suggestion_id);
 BEGIN
+  -- Rejecting decides the field for good: for a role that may write it.
+  IF NOT pg_catalog.has_column_privilege(crm._outer_role(), crm._merge_table(s.kind),
+                                         CASE WHEN pg_catalog.starts_with(s.field, 'attributes.') THEN 'attributes' ELSE s.field END,
+                                         'UPDATE') THEN
+    RAISE EXCEPTION 'permission denied: role % may not update %.%', crm._outer_role(), crm._merge_table(s.kind), s.field
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   UPDATE crm.field_suggestion x SET status = 'rejected', decided_at = crm.now(), decided_by = crm._outer_role()
   WHERE x.id = s.id;
 END
@@ -3873,7 +3888,8 @@ COMMENT ON FUNCTION crm.phone_country(text) IS 'the country (ISO alpha-2) a vali
 -- True while crm.enrich or a merge writes records: their writes do not start enrichers again.
 CREATE FUNCTION crm._automated_writing() RETURNS boolean
   AS 'MODULE_PATHNAME', 'crm_automated_writing' LANGUAGE C STABLE;
--- Calls so far in this top-level statement (the UPDATE trigger's row count).
+-- Calls so far in this client message (a simple query's statements, or a top-level call of a
+-- function, count together): the UPDATE trigger's row count.
 CREATE FUNCTION crm._statement_rows() RETURNS bigint
   AS 'MODULE_PATHNAME', 'crm_statement_rows' LANGUAGE C VOLATILE;
 
@@ -4033,9 +4049,10 @@ END
 $$;
 
 -- Runs the workspace's rules (on_write: those of them that run on write) over these records: what
--- each rule wrote, suggested or left. One record's failure is logged (WARNING) and skipped; the
--- others are enriched.
-CREATE FUNCTION crm._run_enrichers(ws bigint, kind text, ids bigint[], on_write boolean)
+-- each rule wrote, suggested or left. for_role: the role the rules write for; they leave out the
+-- columns it may not update (and make no company unless it may). One record's failure is logged
+-- (WARNING) and skipped; the others are enriched.
+CREATE FUNCTION crm._run_enrichers(ws bigint, kind text, ids bigint[], on_write boolean, for_role text)
 RETURNS TABLE (rule text, applied bigint, suggested bigint, unchanged bigint, failed bigint)
 LANGUAGE plpgsql
 AS $$
@@ -4051,10 +4068,18 @@ BEGIN
               ELSE e.rules END
   INTO rules FROM crm.enrichment_policy e WHERE e.workspace_id = ws;
   rules := coalesce(rules, '{}');
-  IF kind = 'person' AND 'company_from_email_domain' = ANY (rules) THEN
+  IF kind = 'person' AND 'company_from_email_domain' = ANY (rules)
+     AND pg_catalog.has_table_privilege(for_role, 'crm.company', 'INSERT') THEN
     created := crm._enrich_companies_from_domains(ws, ids);
   END IF;
-  FOR proposal IN SELECT * FROM crm._enricher_proposals(ws, kind, ids, rules) LOOP
+  FOR proposal IN
+    SELECT p.record_id, p.rule, p.confidence, v."values"
+    FROM crm._enricher_proposals(ws, kind, ids, rules) p
+    CROSS JOIN LATERAL (
+      SELECT pg_catalog.jsonb_object_agg(e.key, e.value) AS "values" FROM pg_catalog.jsonb_each(p."values") e
+      WHERE pg_catalog.has_column_privilege(for_role, crm._merge_table(kind), e.key, 'UPDATE')) v
+    WHERE v."values" IS NOT NULL
+  LOOP
     BEGIN
       outcomes := ARRAY(SELECT e.outcome FROM crm._enrich_record(ws, kind, proposal.record_id, proposal."values",
                                                                   'rule:' || proposal.rule, proposal.confidence, 'rule', NULL, NULL) e);
@@ -4102,14 +4127,15 @@ BEGIN
     CONTINUE WHEN NOT EXISTS (SELECT FROM crm.enrichment_policy e
                               WHERE e.workspace_id = ws.workspace_id AND e.on_write
                                 AND pg_catalog.cardinality(ws.ids) <= e.on_write_max_rows);
-    PERFORM crm._run_enrichers(ws.workspace_id, TG_ARGV[0], ws.ids, true);
+    PERFORM crm._run_enrichers(ws.workspace_id, TG_ARGV[0], ws.ids, true, crm._outer_role());
   END LOOP;
   RETURN NULL;
 END
 $$;
 -- AFTER UPDATE ... FOR EACH ROW, when a rule's input changed (a trigger with a column list can
 -- have no transition table): the record, enriched again, for the first on_write_max_rows rows of
--- a statement (the rest are left to crm.run_enrichers). Clearing a field a rule fills does not
+-- a client message (a statement, or a function's statements together; the rest are left to
+-- crm.run_enrichers). Clearing a field a rule fills does not
 -- fill it again at once (the user meant it); crm.run_enrichers will.
 CREATE FUNCTION crm._enrich_updated() RETURNS trigger
 LANGUAGE plpgsql
@@ -4121,7 +4147,7 @@ BEGIN
                       AND crm._statement_rows() <= e.on_write_max_rows) THEN
     RETURN NULL;
   END IF;
-  PERFORM crm._run_enrichers(NEW.workspace_id, TG_ARGV[0], ARRAY[NEW.id], true);
+  PERFORM crm._run_enrichers(NEW.workspace_id, TG_ARGV[0], ARRAY[NEW.id], true, crm._outer_role());
   RETURN NULL;
 END
 $$;
@@ -4181,7 +4207,7 @@ BEGIN
       END IF;
       EXIT WHEN pg_catalog.cardinality(ids) = 0;
       after_id := ids[pg_catalog.cardinality(ids)];
-      FOR r IN SELECT * FROM crm._run_enrichers(ws, k, ids, false) LOOP
+      FOR r IN SELECT * FROM crm._run_enrichers(ws, k, ids, false, crm._outer_role()) LOOP
         totals := totals || pg_catalog.jsonb_build_object(r.rule, pg_catalog.jsonb_build_array(
           coalesce((totals -> r.rule ->> 0)::bigint, 0) + r.applied, coalesce((totals -> r.rule ->> 1)::bigint, 0) + r.suggested,
           coalesce((totals -> r.rule ->> 2)::bigint, 0) + r.unchanged, coalesce((totals -> r.rule ->> 3)::bigint, 0) + r.failed));
@@ -4229,10 +4255,10 @@ CREATE TABLE crm.quality_check (
   suggested_action text,
   enabled boolean NOT NULL DEFAULT true,
   built_in boolean NOT NULL DEFAULT false,
-  -- The role that last wrote the check's SQL (set by crm._quality_check_author, never by hand):
-  -- the report runs the check as that role, so stored SQL can do no more than its author could.
-  -- The extension's own checks run as whoever asks for the report.
-  author text,
+  -- The role that wrote the check's SQL (set by crm._quality_check_author, never by hand; NULL
+  -- for the built-in checks and a superuser's). The report runs a check only for a caller whose
+  -- privileges its author holds: stored SQL never runs with more rights than its author has.
+  author regrole,
   UNIQUE (workspace_id, name),
   FOREIGN KEY (workspace_id, owner_member_id) REFERENCES crm.member (workspace_id, id) ON DELETE SET NULL (owner_member_id),
   CONSTRAINT quality_check_sql CHECK ((predicate IS NULL) <> (metric IS NULL)
@@ -4250,7 +4276,7 @@ COMMENT ON TABLE crm.quality_check IS
 -- subquery, which also refuses a second statement and data-modifying WITH. Without JIT: at 200,000
 -- people, compiling the wide scan of the predicates cost more than it saved (3.5 s with, 3.0 s
 -- without), and every sample's query would compile too.
-CREATE FUNCTION crm._quality_eval(query text, ws bigint, run_as text DEFAULT NULL) RETURNS jsonb
+CREATE FUNCTION crm._quality_eval(query text, ws bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
@@ -4259,10 +4285,6 @@ DECLARE
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
-    -- As the check's author, undone with the subtransaction: 42501 when the caller may not.
-    IF run_as IS NOT NULL THEN
-      PERFORM pg_catalog.set_config('role', run_as, true);
-    END IF;
     -- The newline ends a trailing -- comment of the check's own SQL.
     EXECUTE 'SELECT pg_catalog.to_jsonb(q) FROM (' || pg_catalog.regexp_replace(query, '[[:space:];]+$', '') || E'\n) q'
       INTO STRICT result USING ws;
@@ -4311,16 +4333,21 @@ $$;
 CREATE TRIGGER quality_check_valid BEFORE INSERT OR UPDATE OF kind, predicate, scope, metric ON crm.quality_check
   FOR EACH ROW EXECUTE FUNCTION crm._quality_check_valid();
 
--- Who wrote a check's SQL: the role writing it, whatever the row says (a restore keeps it).
+-- Who wrote a check's SQL: the role writing it, whatever the row says (a restore keeps it). A
+-- superuser's SQL is trusted and runs as whoever asks (NULL); a superuser editing another role's
+-- SQL leaves it that role's, so that editing never lends a check more rights.
 CREATE FUNCTION crm._quality_check_author() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  writer constant pg_catalog.pg_roles := (SELECT r FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
 BEGIN
   IF NOT crm._restoring()
      AND (TG_OP = 'INSERT' OR NEW.predicate IS DISTINCT FROM OLD.predicate OR NEW.metric IS DISTINCT FROM OLD.metric
           OR NEW.scope IS DISTINCT FROM OLD.scope OR NEW.author IS DISTINCT FROM OLD.author) THEN
-    NEW.author := current_user;
+    NEW.author := CASE WHEN NOT writer.rolsuper THEN writer.oid::regrole
+                       WHEN TG_OP = 'UPDATE' THEN OLD.author END;
   END IF;
   RETURN NEW;
 END
@@ -4328,15 +4355,19 @@ $$;
 CREATE TRIGGER quality_check_author BEFORE INSERT OR UPDATE ON crm.quality_check
   FOR EACH ROW EXECUTE FUNCTION crm._quality_check_author();
 
--- The role a check runs as: its author, unless the author is the extension's owner (the built-in
--- checks), which run as the caller.
-CREATE FUNCTION crm._quality_run_as(author text) RETURNS text
+-- Whether the caller may run a check: its SQL runs with the caller's rights, so only where its
+-- author already holds them: the author's privileges include the current role's, and the author
+-- is a member of the session's login (a check could RESET ROLE back to the login, or SET ROLE to
+-- any role the login is a member of). The built-in checks run for anyone. So a superuser's
+-- session (a pg_cron job) never runs a role's check: schedule the snapshot as that role.
+CREATE FUNCTION crm._quality_may_run(author regrole) RETURNS boolean
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT CASE WHEN _quality_run_as.author IS NULL
-                   OR _quality_run_as.author = (SELECT e.extowner::regrole::text FROM pg_catalog.pg_extension e
-                                                WHERE e.extname = 'crm_hygiene') THEN NULL
-              ELSE _quality_run_as.author END;
+  SELECT _quality_may_run.author IS NULL
+         OR (pg_catalog.pg_has_role(_quality_may_run.author,
+                                    (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), 'USAGE')
+             AND pg_catalog.pg_has_role(_quality_may_run.author,
+                                        (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), 'MEMBER'));
 END;
 
 -- The built-in checks of a workspace; those it has (by name) are left as they are, so a workspace
@@ -4578,18 +4609,19 @@ BEGIN
   END IF;
 
   FOR batch IN
-    SELECT q.kind, crm._quality_run_as(q.author) AS run_as, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
+    SELECT q.kind, pg_catalog.array_agg(q.id ORDER BY q.id) AS ids,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n))', coalesce(q.scope, 'true')), ', ' ORDER BY q.id) AS totals,
            pg_catalog.string_agg(pg_catalog.format(E'count(*) FILTER (WHERE (%s\n) AND (%s\n))', coalesce(q.scope, 'true'), q.predicate),
                                  ', ' ORDER BY q.id) AS failings
     FROM crm.quality_check q
     WHERE q.workspace_id = ws AND q.enabled AND q.predicate IS NOT NULL AND (record_kind IS NULL OR q.kind = record_kind)
-    GROUP BY q.kind, crm._quality_run_as(q.author)
+      AND crm._quality_may_run(q.author)
+    GROUP BY q.kind
   LOOP
     BEGIN
       r := crm._quality_eval(pg_catalog.format('SELECT ARRAY[%s] AS totals, ARRAY[%s] AS failings FROM crm.%I r '
                                                'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                               batch.totals, batch.failings, batch.kind), ws, batch.run_as);
+                                               batch.totals, batch.failings, batch.kind), ws);
       counts := counts || (SELECT pg_catalog.jsonb_object_agg(i.id, pg_catalog.jsonb_build_object(
                                     'total', r -> 'totals' -> (i.n - 1)::int, 'failing', r -> 'failings' -> (i.n - 1)::int))
                            FROM pg_catalog.unnest(batch.ids) WITH ORDINALITY i(id, n));
@@ -4599,8 +4631,7 @@ BEGIN
           r := crm._quality_eval(pg_catalog.format(E'SELECT count(*) FILTER (WHERE (%s\n)) AS total, '
                                                    || E'count(*) FILTER (WHERE (%s\n) AND (%s\n)) AS failing FROM crm.%I r '
                                                    || 'WHERE r.workspace_id = $1 AND r.merged_into IS NULL',
-                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws,
-                                 crm._quality_run_as(c.author));
+                                                   coalesce(c.scope, 'true'), coalesce(c.scope, 'true'), c.predicate, c.kind), ws);
         EXCEPTION WHEN OTHERS THEN
           r := pg_catalog.jsonb_build_object('error', SQLERRM, 'sqlstate', SQLSTATE);
         END;
@@ -4617,18 +4648,22 @@ BEGIN
     check_name := c.name; category := c.category; kind := c.kind; severity := c.severity;
     owner_member_id := c.owner_member_id; due_date := c.due_date; suggested_action := c.suggested_action;
     BEGIN
-      IF c.predicate IS NOT NULL THEN
+      IF NOT crm._quality_may_run(c.author) THEN
+        RAISE EXCEPTION 'not run: the check was written by %, who does not hold the privileges of % (session %)',
+                        c.author, current_user, session_user
+          USING ERRCODE = 'insufficient_privilege',
+                HINT = pg_catalog.format('run the report logged in as %s, or as a role %s is a member of', c.author, c.author);
+      ELSIF c.predicate IS NOT NULL THEN
         r := counts -> c.id::text;
         IF r ? 'error' THEN
           RAISE EXCEPTION USING ERRCODE = r ->> 'sqlstate', MESSAGE = r ->> 'error';
         ELSIF (r ->> 'failing')::bigint > 0 THEN
           r := r || crm._quality_eval(pg_catalog.format('SELECT ARRAY(SELECT r.id FROM crm.%I r WHERE r.workspace_id = $1 '
                                                         || E'AND r.merged_into IS NULL AND (%s\n) AND (%s\n) ORDER BY r.id LIMIT 5) AS sample_ids',
-                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws,
-                                      crm._quality_run_as(c.author));
+                                                        c.kind, coalesce(c.scope, 'true'), c.predicate), ws);
         END IF;
       ELSE
-        r := crm._quality_eval(c.metric, ws, crm._quality_run_as(c.author));
+        r := crm._quality_eval(c.metric, ws);
         IF NOT (r ? 'failing' AND r ? 'total') THEN
           RAISE EXCEPTION 'the metric returned no column failing or total'
             USING ERRCODE = 'undefined_column', HINT = 'name the columns failing and total (and optionally sample_ids, detail)';
