@@ -4,12 +4,13 @@
 # of the current version (functions, tables, columns, indexes, constraints, triggers, views,
 # policies, grants, dump registration: test/release/catalog.sql). Then the upgraded database
 # keeps working: a write folds, and crm.verify_signals() is empty; workspaces made before the
-# upgrade have what a new one gets (a crm.capture_policy row). TAP output, for prove; needs
+# upgrade have what a new one gets (a crm.capture_policy row); before the update, a write is
+# refused with a clear error. TAP output, for prove; needs
 # PG* set to a cluster with crm_hygiene installed (scripts/test).
 set -euo pipefail
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 cd "$(dirname "$0")/../.."
-echo "1..5"
+echo "1..6"
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" crm_hygiene.control)
 oldest=$(ls src/sql/releases | sed -n 's/^crm_hygiene--\(.*\)\.sql$/\1/p' | sort -V | head -1)
 work=$(mktemp -d); trap 'rm -rf "$work"; dropdb --if-exists crm_upgrade_fresh; dropdb --if-exists crm_upgrade_old' EXIT
@@ -18,6 +19,11 @@ createdb crm_upgrade_fresh; createdb crm_upgrade_old
 psql -X -q -v ON_ERROR_STOP=1 -d crm_upgrade_fresh -c "CREATE EXTENSION crm_hygiene CASCADE"
 psql -X -q -v ON_ERROR_STOP=1 -d crm_upgrade_old -c "CREATE EXTENSION crm_hygiene VERSION '$oldest' CASCADE" \
   -c "INSERT INTO crm.workspace (id, name) VALUES (2, 'made before the upgrade')"
+
+# Between make install and ALTER EXTENSION UPDATE the library is newer than the database's
+# objects: a record write is refused with 55000 and the hint to update, never an internal error.
+before_update=$(psql -X -q -v VERBOSITY=verbose -d crm_upgrade_old \
+  -c "INSERT INTO crm.person (id, email) VALUES (99, 'early@them.example')" 2>&1 || true)
 
 # Every step of the path, one at a time, as a DBA would take them.
 steps=$(psql -X -tA -d crm_upgrade_old -c "SELECT pg_catalog.replace(path, '--', ' ') FROM pg_catalog.pg_extension_update_paths('crm_hygiene') WHERE source = '$oldest' AND target = '$current'")
@@ -56,3 +62,9 @@ if [ "$diffs" = "0 1" ]; then echo "ok 4 - the upgraded extension folds a write,
 
 policies=$(psql -X -tA -d crm_upgrade_old -c "SELECT pg_catalog.string_agg(workspace_id::text, ',' ORDER BY workspace_id) FROM crm.capture_policy")
 if [ "$policies" = "1,2" ]; then echo "ok 5 - workspaces made before the upgrade have their capture policy row"; else echo "not ok 5 - capture policy rows after upgrade: '$policies' (want 1,2)"; fi
+
+if grep -q "ERROR:  55000" <<<"$before_update" && grep -q "ALTER EXTENSION crm_hygiene UPDATE" <<<"$before_update"; then
+  echo "ok 6 - before the update a record write is refused with 55000 and the hint to update"
+else
+  echo "not ok 6 - a record write between install and update gave:"; sed 's/^/# /' <<<"$before_update"
+fi

@@ -131,6 +131,20 @@ std::string record_query(RecordKind kind, const std::string &from) {
   return sql + " FROM " + from;
 }
 
+namespace {
+
+// A column the library expects is missing: the database's extension objects are older than the
+// installed library (between make install and ALTER EXTENSION ... UPDATE). Postgres phase.
+void missing_column(const char *name) {
+  ereport(ERROR,
+          (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+           errmsg("crm_hygiene: the written table has no column %s", name),
+           errhint("The database's crm_hygiene objects are older than its installed library: "
+                   "run ALTER EXTENSION crm_hygiene UPDATE.")));
+}
+
+}  // namespace
+
 std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store, TupleDesc desc) {
   const std::span<const Column> columns = columns_of(kind);
   const std::size_t width = columns.size();
@@ -142,15 +156,14 @@ std::vector<TextRow> transition_records(RecordKind kind, Tuplestorestate *store,
   pg_call([&] {
     const int id_at = SPI_fnumber(desc, "id"), workspace_at = SPI_fnumber(desc, "workspace_id");
     const int merged_at = SPI_fnumber(desc, merged_column(kind));
-    if (merged_at < 0) elog(ERROR, "crm_hygiene: the written table has no column merged_into");
+    if (merged_at < 0) missing_column("merged_into");
     static_assert(kPersonColumns.size() <= 16 && kCompanyColumns.size() <= 16);
     int at[16] = {};
     FmgrInfo out[16];
     Oid element[16] = {};
     for (std::size_t c = 0; c < width; ++c) {
       at[c] = columns[c].name ? SPI_fnumber(desc, columns[c].name) : 0;
-      if (columns[c].name && at[c] <= 0)
-        elog(ERROR, "crm_hygiene: the written table has no column %s", columns[c].name);
+      if (columns[c].name && at[c] <= 0) missing_column(columns[c].name);
       if (columns[c].as == As::Text || columns[c].as == As::JoinedArray) {
         Oid type = TupleDescAttr(desc, at[c] - 1)->atttypid;
         if (columns[c].as == As::JoinedArray) {

@@ -46,7 +46,11 @@ extern "C" PGDLLEXPORT Datum crm_merged_into_guard(PG_FUNCTION_ARGS) {
   if (crm::pg::restoring() || crm::pg::merge_writing()) return PointerGetDatum(written);
   TupleDesc desc = td->tg_relation->rd_att;
   const int at = SPI_fnumber(desc, "merged_into");
-  if (at <= 0) elog(ERROR, "crm_merged_into_guard: the table has no column merged_into");
+  if (at <= 0)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("crm_merged_into_guard: the table has no column merged_into"),
+                    errhint("The database's crm_hygiene objects are older than its installed "
+                            "library: run ALTER EXTENSION crm_hygiene UPDATE.")));
   bool new_null = false, old_null = true;
   const Datum new_value = heap_getattr(written, at, desc, &new_null);
   Datum old_value = 0;
@@ -77,7 +81,11 @@ extern "C" PGDLLEXPORT Datum crm_follow_merged_company(PG_FUNCTION_ARGS) {
   if (crm::pg::restoring()) return PointerGetDatum(written);  // rows as dumped
   TupleDesc desc = td->tg_relation->rd_att;
   const int at = SPI_fnumber(desc, "company_id");
-  if (at <= 0) elog(ERROR, "crm_follow_merged_company: the table has no column company_id");
+  if (at <= 0)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("crm_follow_merged_company: the table has no column company_id"),
+                    errhint("The database's crm_hygiene objects are older than its installed "
+                            "library: run ALTER EXTENSION crm_hygiene UPDATE.")));
   bool isnull = false;
   const Datum company = heap_getattr(written, at, desc, &isnull);
   if (isnull) return PointerGetDatum(written);
