@@ -176,16 +176,27 @@ BEGIN ATOMIC
                    ORDER BY p.field = '*', p.source = '*' LIMIT 1), 'fill_if_empty');
 END;
 
+-- The table of a kind of record, or 22023 for any other kind (the enrichment functions' check).
+CREATE FUNCTION crm._record_table(kind text) RETURNS regclass
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
+    RAISE EXCEPTION 'unknown record kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
+  END IF;
+  RETURN crm._merge_table(kind);
+END
+$$;
+
 CREATE FUNCTION crm._enrich_check(kind text, id bigint, "values" jsonb, source text, confidence float8,
                                   source_kind text)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'enriching % records is not available', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  ELSIF id IS NULL THEN
+  PERFORM crm._record_table(kind);
+  IF id IS NULL THEN
     RAISE EXCEPTION 'id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   ELSIF "values" IS NULL OR pg_catalog.jsonb_typeof("values") <> 'object' THEN
     RAISE EXCEPTION 'values must be a JSON object of field names and values'
@@ -411,10 +422,7 @@ DECLARE
   rec jsonb;
   cur crm.field_provenance;
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'unknown kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  END IF;
+  PERFORM crm._record_table(kind);
   EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t WHERE t.id = $1', crm._merge_table(kind))
     INTO rec USING id;
   IF rec IS NULL THEN
@@ -442,10 +450,8 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'unknown kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  ELSIF field IS NULL OR NOT (field = '*' OR field = ANY (crm._enrichable_columns(kind))
+  PERFORM crm._record_table(kind);
+  IF field IS NULL OR NOT (field = '*' OR field = ANY (crm._enrichable_columns(kind))
                               OR (pg_catalog.starts_with(field, 'attributes.') AND pg_catalog.length(field) > 11)) THEN
     RAISE EXCEPTION '% has no field %', kind, coalesce('"' || pg_catalog.left(field, 63) || '"', 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
@@ -476,10 +482,8 @@ DECLARE
   ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
   found_record boolean;
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'unknown kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  ELSIF id IS NULL OR opted_out IS NULL THEN
+  PERFORM crm._record_table(kind);
+  IF id IS NULL OR opted_out IS NULL THEN
     RAISE EXCEPTION 'id and opted_out must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   IF NOT pg_catalog.has_table_privilege(crm._outer_role(), crm._merge_table(kind), 'UPDATE') THEN

@@ -47,7 +47,7 @@ BEGIN
   -- The data-quality report runs with the caller's rights (docs/QUALITY.md).
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint), crm._quality_may_run(regrole) TO %s', grantee);
   -- Where a field's value came from is a read.
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._field_empty(jsonb), crm._field_value(jsonb, text), '
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._record_table(text), crm._field_empty(jsonb), crm._field_value(jsonb, text), '
     'crm._field_current_source(text, bigint, text, jsonb) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_table(text), crm._merge_check(text, bigint, bigint[]), '

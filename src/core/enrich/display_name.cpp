@@ -82,10 +82,8 @@ std::string cleaned(std::string_view s) {
       out.push_back(' ');
     } else if ((c == ')' || c == ']' || c == '>') && depth > 0) {
       --depth;
-    } else if (depth == 0 && c != '"' && c != '\'') {
-      out.push_back(c);
-    } else if (depth == 0 && c == '\'') {
-      out.push_back(c);  // O'Brien
+    } else if (depth == 0 && c != '"') {
+      out.push_back(c);  // apostrophes stay: O'Brien
     }
   }
   return out;

@@ -1,9 +1,9 @@
-// Automated writes of record fields say so (crm._enrich_writes), for their own transaction and
-// subtransaction only, like crm._merge_writes: an error that rolls the subtransaction back can
-// never leave a later user write taken for an automated one.
+// Automated writes of record fields say so (crm._enrich_writes), as merges do (SubxactFlag): a
+// later user write is never taken for an automated one.
 #include "pg/enrich/enrich_writes.hpp"
 
 #include "pg/common/pg.hpp"
+#include "pg/common/subxact_flag.hpp"
 #include "pg/records/merge_guard.hpp"
 
 extern "C" {
@@ -14,20 +14,17 @@ PG_FUNCTION_INFO_V1(crm_statement_rows);
 
 namespace {
 
-LocalTransactionId writes_xact = InvalidLocalTransactionId;
-SubTransactionId writes_subxact = InvalidSubTransactionId;
+crm::pg::SubxactFlag enrich_writes;
 
 }  // namespace
 
 bool crm::pg::enrich_writing() {
-  return writes_xact == MyProc->lxid && writes_subxact == GetCurrentSubTransactionId();
+  return enrich_writes.raised();
 }
 
 // crm._enrich_writes(on): EXECUTE only for the extension's owner (its definer functions).
 extern "C" PGDLLEXPORT Datum crm_enrich_writes(PG_FUNCTION_ARGS) {
-  const bool on = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
-  writes_xact = on ? MyProc->lxid : InvalidLocalTransactionId;
-  writes_subxact = on ? GetCurrentSubTransactionId() : InvalidSubTransactionId;
+  enrich_writes.set(!PG_ARGISNULL(0) && PG_GETARG_BOOL(0));
   PG_RETURN_VOID();
 }
 

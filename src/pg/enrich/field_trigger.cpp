@@ -27,6 +27,7 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -166,14 +167,77 @@ int column_number(TupleDesc desc, const char *name) {
   elog(ERROR, "crm_field_written: crm.field_provenance has no column %s", name);
 }
 
+// What insert_directly needs of crm.field_provenance, worked out once and kept until the table's
+// relcache entry is invalidated (any DDL on it, its indexes, constraints or triggers): a row's
+// write then costs no catalog scan (getIdentitySequence reads pg_depend).
+enum Column {
+  kId,
+  kWorkspace,
+  kKind,
+  kRecord,
+  kField,
+  kValue,
+  kSource,
+  kSourceKind,
+  kConfidence,
+  kObservedAt,
+  kWrittenAt,
+  kActor,
+  kColumns
+};
+const char *const kColumnNames[kColumns] = {
+    "id",     "workspace_id", "kind",       "record_id",   "field",      "value",
+    "source", "source_kind",  "confidence", "observed_at", "written_at", "actor"};
+struct ProvenanceTable {
+  bool known = false;
+  Oid relid = InvalidOid;
+  bool plain = false;
+  Oid sequence = InvalidOid;
+  int at[kColumns] = {};
+};
+ProvenanceTable table_shape;
+
+void forget_table_shape(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == table_shape.relid) table_shape.known = false;
+}
+
+const ProvenanceTable &provenance_table() {
+  static bool callback = false;
+  if (!callback) {
+    CacheRegisterRelcacheCallback(forget_table_shape, Datum(0));
+    callback = true;
+  }
+  if (table_shape.known) return table_shape;
+  const Oid relid = get_relname_relid("field_provenance", get_namespace_oid("crm", false));
+  if (!OidIsValid(relid)) elog(ERROR, "crm_field_written: crm.field_provenance is missing");
+  Relation rel = table_open(relid, AccessShareLock);
+  ProvenanceTable shape;
+  shape.relid = relid;
+  shape.plain = plain_table(rel);
+  if (shape.plain) {
+    for (int c = 0; c < kColumns; ++c)
+      shape.at[c] = column_number(RelationGetDescr(rel), kColumnNames[c]);
+    shape.sequence = getIdentitySequence(relid, shape.at[kId] + 1, false);
+  }
+  table_close(rel, AccessShareLock);
+  shape.known = true;
+  table_shape = shape;
+  return table_shape;
+}
+
 // One provenance row per changed column, straight into crm.field_provenance. False (nothing
 // written) when the table is not plain any more.
 bool insert_directly(const char *kind, HeapTuple after, TupleDesc desc, const int *changed,
                      int n_changed) {
-  const Oid relid = get_relname_relid("field_provenance", get_namespace_oid("crm", false));
+  // Locked first: taking the lock reads the invalidations another session's DDL sent, so the
+  // shape consulted next is the table's as of now.
+  const Oid relid = table_shape.known
+                        ? table_shape.relid
+                        : get_relname_relid("field_provenance", get_namespace_oid("crm", false));
   if (!OidIsValid(relid)) elog(ERROR, "crm_field_written: crm.field_provenance is missing");
   Relation target = table_open(relid, RowExclusiveLock);
-  if (!plain_table(target)) {
+  const ProvenanceTable shape = provenance_table();
+  if (!shape.plain || shape.relid != relid) {
     table_close(target, RowExclusiveLock);
     return false;
   }
@@ -181,38 +245,30 @@ bool insert_directly(const char *kind, HeapTuple after, TupleDesc desc, const in
   Datum *values = static_cast<Datum *>(palloc0(sizeof(Datum) * out->natts));
   bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * out->natts));
   for (int i = 0; i < out->natts; ++i) nulls[i] = true;
-  const int id_at = column_number(out, "id");
-  const int value_at = column_number(out, "value");
-  const int field_at = column_number(out, "field");
-  const Oid sequence = getIdentitySequence(relid, id_at + 1, false);
   bool null = false;
   const TimestampTz at = crm::pg::current_clock();
-  const Datum json_null = DirectFunctionCall1(jsonb_in, CStringGetDatum("null"));
-  auto set = [&](const char *name, Datum v) {
-    const int i = column_number(out, name);
-    values[i] = v;
-    nulls[i] = false;
+  auto set = [&](Column c, Datum v) {
+    values[shape.at[c]] = v;
+    nulls[shape.at[c]] = false;
   };
-  set("workspace_id", heap_getattr(after, SPI_fnumber(desc, "workspace_id"), desc, &null));
-  set("kind", CStringGetTextDatum(kind));
-  set("record_id", heap_getattr(after, SPI_fnumber(desc, "id"), desc, &null));
-  set("source", CStringGetTextDatum("user"));
-  set("source_kind", CStringGetTextDatum("user"));
-  set("confidence", Float8GetDatum(1.0));
-  set("observed_at", TimestampTzGetDatum(at));
-  set("written_at", TimestampTzGetDatum(at));
-  set("actor", CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false)));
+  set(kWorkspace, heap_getattr(after, SPI_fnumber(desc, "workspace_id"), desc, &null));
+  set(kKind, CStringGetTextDatum(kind));
+  set(kRecord, heap_getattr(after, SPI_fnumber(desc, "id"), desc, &null));
+  set(kSource, CStringGetTextDatum("user"));
+  set(kSourceKind, CStringGetTextDatum("user"));
+  set(kConfidence, Float8GetDatum(1.0));
+  set(kObservedAt, TimestampTzGetDatum(at));
+  set(kWrittenAt, TimestampTzGetDatum(at));
+  set(kActor, CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false)));
   for (int c = 0; c < n_changed; ++c) {
     Form_pg_attribute attr = TupleDescAttr(desc, changed[c]);
     bool value_null = false;
     const Datum value = heap_getattr(after, attr->attnum, desc, &value_null);
-    values[id_at] = Int64GetDatum(nextval_internal(sequence, false));
-    nulls[id_at] = false;
-    values[field_at] = CStringGetTextDatum(NameStr(attr->attname));
-    nulls[field_at] = false;
+    set(kId, Int64GetDatum(nextval_internal(shape.sequence, false)));
+    set(kField, CStringGetTextDatum(NameStr(attr->attname)));
     // A cleared field is JSON null, as to_jsonb of the row gives it on the SQL path.
-    nulls[value_at] = false;
-    values[value_at] = value_null ? json_null : to_jsonb_of(value, attr->atttypid);
+    set(kValue, value_null ? DirectFunctionCall1(jsonb_in, CStringGetDatum("null"))
+                           : to_jsonb_of(value, attr->atttypid));
     HeapTuple row = heap_form_tuple(out, values, nulls);
     CatalogTupleInsert(target, row);
     heap_freetuple(row);

@@ -5,6 +5,7 @@
 
 #include "pg/common/pg.hpp"
 #include "pg/common/restore_mode.hpp"
+#include "pg/common/subxact_flag.hpp"
 
 extern "C" {
 #include "utils/datum.h"
@@ -16,20 +17,17 @@ PG_FUNCTION_INFO_V1(crm_follow_merged_company);
 
 namespace {
 
-LocalTransactionId writes_xact = InvalidLocalTransactionId;
-SubTransactionId writes_subxact = InvalidSubTransactionId;
+crm::pg::SubxactFlag merge_writes;
 
 }  // namespace
 
 bool crm::pg::merge_writing() {
-  return writes_xact == MyProc->lxid && writes_subxact == GetCurrentSubTransactionId();
+  return merge_writes.raised();
 }
 
 // crm._merge_writes(on): EXECUTE only for the extension's owner (its definer functions).
 extern "C" PGDLLEXPORT Datum crm_merge_writes(PG_FUNCTION_ARGS) {
-  const bool on = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
-  writes_xact = on ? MyProc->lxid : InvalidLocalTransactionId;
-  writes_subxact = on ? GetCurrentSubTransactionId() : InvalidSubTransactionId;
+  merge_writes.set(!PG_ARGISNULL(0) && PG_GETARG_BOOL(0));
   PG_RETURN_VOID();
 }
 

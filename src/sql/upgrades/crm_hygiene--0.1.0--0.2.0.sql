@@ -225,7 +225,7 @@ BEGIN
   -- The data-quality report runs with the caller's rights (docs/QUALITY.md).
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._quality_report(text), crm._quality_eval(text, bigint), crm._quality_may_run(regrole) TO %s', grantee);
   -- Where a field's value came from is a read.
-  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._field_empty(jsonb), crm._field_value(jsonb, text), '
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._record_table(text), crm._field_empty(jsonb), crm._field_value(jsonb, text), '
     'crm._field_current_source(text, bigint, text, jsonb) TO %s', grantee);
   -- A merge's preview (crm.merge(..., dry_run => true)) is a read, and so is asking for one.
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._merge_table(text), crm._merge_check(text, bigint, bigint[]), '
@@ -3408,16 +3408,27 @@ BEGIN ATOMIC
                    ORDER BY p.field = '*', p.source = '*' LIMIT 1), 'fill_if_empty');
 END;
 
+-- The table of a kind of record, or 22023 for any other kind (the enrichment functions' check).
+CREATE FUNCTION crm._record_table(kind text) RETURNS regclass
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
+    RAISE EXCEPTION 'unknown record kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
+  END IF;
+  RETURN crm._merge_table(kind);
+END
+$$;
+
 CREATE FUNCTION crm._enrich_check(kind text, id bigint, "values" jsonb, source text, confidence float8,
                                   source_kind text)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'enriching % records is not available', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  ELSIF id IS NULL THEN
+  PERFORM crm._record_table(kind);
+  IF id IS NULL THEN
     RAISE EXCEPTION 'id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   ELSIF "values" IS NULL OR pg_catalog.jsonb_typeof("values") <> 'object' THEN
     RAISE EXCEPTION 'values must be a JSON object of field names and values'
@@ -3643,10 +3654,7 @@ DECLARE
   rec jsonb;
   cur crm.field_provenance;
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'unknown kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  END IF;
+  PERFORM crm._record_table(kind);
   EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t WHERE t.id = $1', crm._merge_table(kind))
     INTO rec USING id;
   IF rec IS NULL THEN
@@ -3674,10 +3682,8 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'unknown kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  ELSIF field IS NULL OR NOT (field = '*' OR field = ANY (crm._enrichable_columns(kind))
+  PERFORM crm._record_table(kind);
+  IF field IS NULL OR NOT (field = '*' OR field = ANY (crm._enrichable_columns(kind))
                               OR (pg_catalog.starts_with(field, 'attributes.') AND pg_catalog.length(field) > 11)) THEN
     RAISE EXCEPTION '% has no field %', kind, coalesce('"' || pg_catalog.left(field, 63) || '"', 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
@@ -3708,10 +3714,8 @@ DECLARE
   ws constant bigint := crm._require_workspace(crm.current_workspace());  -- SECURITY DEFINER
   found_record boolean;
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('person', 'company', 'deal') THEN
-    RAISE EXCEPTION 'unknown kind %', coalesce('"' || pg_catalog.left(kind, 40) || '"', 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'use ''person'', ''company'' or ''deal''';
-  ELSIF id IS NULL OR opted_out IS NULL THEN
+  PERFORM crm._record_table(kind);
+  IF id IS NULL OR opted_out IS NULL THEN
     RAISE EXCEPTION 'id and opted_out must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   IF NOT pg_catalog.has_table_privilege(crm._outer_role(), crm._merge_table(kind), 'UPDATE') THEN
