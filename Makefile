@@ -22,11 +22,12 @@ REGRESS = install workspace resolution signals errors normalize duplicates
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=fuzzystrmatch
 
 # The normalisers (src/core/match) use ICU, libphonenumber and libpsl; activity capture
-# (src/core/capture) GMime for mail and libical for calendars.
+# (src/core/capture) GMime for mail and libical for calendars; AI autofill (src/core/ai) libcurl for
+# the endpoint and fastText for the embedded classifier.
 CAPTURE_PKGS = gmime-3.0 libical
 PG_CPPFLAGS = -I$(CURDIR)/src $(shell pkg-config --cflags icu-uc icu-i18n libpsl $(CAPTURE_PKGS))
 PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fvisibility=hidden
-SHLIB_LINK = -lphonenumber $(shell pkg-config --libs icu-i18n icu-uc libpsl $(CAPTURE_PKGS)) -lstdc++
+SHLIB_LINK = -lphonenumber -lcurl -lfasttext $(shell pkg-config --libs icu-i18n icu-uc libpsl $(CAPTURE_PKGS)) -lstdc++
 
 # PGXS would compile C++ to LLVM bitcode with clang for JIT inlining (and install it). Our triggers
 # gain nothing from it, and it would need a clang that understands C++20. 'override' because

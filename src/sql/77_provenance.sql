@@ -247,6 +247,7 @@ DECLARE
   cur crm.field_provenance;
   opted_out boolean;
   decision record;
+  policy text;
   column_values jsonb := '{}';
   attribute_values jsonb := '{}';
   applied jsonb := '{}';
@@ -314,8 +315,13 @@ BEGIN
     END IF;
     current_value := crm._field_value(rec, f.field);
     cur := crm._field_current_source(_enrich_record.kind, _enrich_record.id, f.field, current_value);
+    policy := crm._field_policy(ws, _enrich_record.kind, f.field, _enrich_record.source);
+    -- An AI attribute replaces its own earlier value (its inputs changed), unless in review mode.
+    IF _enrich_record.source_kind = 'ai' AND cur.source = _enrich_record.source AND policy <> 'never' THEN
+      policy := 'always';
+    END IF;
     decision := crm._enrich_decision(
-      crm._field_policy(ws, _enrich_record.kind, f.field, _enrich_record.source), crm._field_empty(current_value),
+      policy, crm._field_empty(current_value),
       cur.source_kind, cur.confidence, _enrich_record.source_kind, _enrich_record.confidence,
       current_value IS NOT DISTINCT FROM typed,
       EXISTS (SELECT FROM crm.field_suggestion s

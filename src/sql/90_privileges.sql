@@ -13,7 +13,8 @@ REVOKE ALL ON FUNCTION crm.train_duplicate_model(text) FROM PUBLIC;
 -- triggers write them (src/sql/92_hardening.sql).
 --   reader       BI tools: read every view and table, nothing else
 --   application  reader + write records and activity, capture email and calendars, dismiss pairs
---   maintenance  reader + tick, rebuild, scan, train, verify, the per-workspace settings, and
+--   maintenance  reader + tick, rebuild, scan, train, verify, the per-workspace settings, AI
+--                attributes, budgets, jobs and workers, and
 --                the application's references merges move
 --   merge        reader + merge and unmerge records, approve and reject requests (anyone who
 --                reads may preview a merge and request one)
@@ -81,6 +82,11 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_keys(text, text[]) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.set_field_policy(text, text, text, text), '
       'crm._enrichable_columns(text) TO %s', grantee);
+    -- AI attributes, budgets, the job runner and the workers (docs/AI.md).
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.define_ai_attribute(text, text, text, jsonb), '
+      'crm.drop_ai_attribute(text, text), crm.set_ai_budget(bigint, bigint), crm.retry_ai_jobs(text), '
+      'crm.run_ai_jobs(integer), crm.start_ai_workers(integer), crm.stop_ai_workers(), '
+      'crm._ai_claim(integer, bigint[]), crm._ai_run(bigint) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
       'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
       'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);
@@ -88,5 +94,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.grant_access(regrole, text) IS
-  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings), merge (reader + crm.merge and crm.unmerge)';
+  'grants a role one kind of access: reader (views and tables, read only), application (reader + records, activity, capture), maintenance (reader + tick, rebuild, scan, train, settings, AI attributes and workers), merge (reader + crm.merge and crm.unmerge)';
 REVOKE ALL ON FUNCTION crm.grant_access(regrole, text) FROM PUBLIC;

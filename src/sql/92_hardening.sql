@@ -22,7 +22,10 @@ DECLARE
     'registrable_domain', 'now', 'current_workspace', '_parse_emails', '_parse_calendar',
     '_interaction_deleting', '_merge_writes', '_merged_into_guard', '_outer_role', '_enrich_writes',
     '_enrich_decision', '_automated_writing', '_statement_rows', '_label_key', 'split_display_name', 'country_code', 'country_name',
-    'country_time_zone', 'phone_country'];
+    'country_time_zone', 'phone_country', '_ai_settings', '_ai_chat', '_ai_unsupported_schema',
+    '_ai_schema_violation', '_ai_fasttext_train',
+    -- Triggers on every record write: their SQL names schemas and operators (OPERATOR(pg_catalog.=)).
+    '_ai_enqueue', '_ai_attributes_changed'];
   -- Triggers and functions that write derived state for their callers.
   definer constant text[] := ARRAY['_participant_resolve', '_participant_signals', '_interaction_signals',
     '_activity_truncated', '_duplicates_written', '_duplicates_deleted', '_duplicates_truncated',
@@ -37,7 +40,8 @@ DECLARE
     '_field_records_truncated', 'enrich', 'set_enrichment_opt_out', '_pending_suggestion',
     'accept_suggestion', 'reject_suggestion', '_labels_written', '_workspace_picklists',
     '_enrich_inserted', '_enrich_updated', '_workspace_enrichment_policy', 'run_enrichers',
-    '_workspace_quality_checks'];
+    '_workspace_quality_checks', '_ai_claim', '_ai_run', 'run_ai_jobs', 'stop_ai_workers',
+    'define_ai_attribute', 'drop_ai_attribute', 'set_ai_budget', 'retry_ai_jobs'];
 BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure AS sig, p.proname, l.lanname, p.prosqlbody IS NOT NULL AS standard_body

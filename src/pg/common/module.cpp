@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "pg/common/pg.hpp"
+#include "pg/ai/ai_settings.hpp"
 
 extern "C" {
 #include "utils/datetime.h"
@@ -69,5 +70,6 @@ void _PG_init(void) {
   DefineCustomStringVariable("crm.clock", "Fixed clock for derived values, for tests and demos.",
                              "When set to a timestamp, crm.now() returns it instead of now().",
                              &clock_setting, "", PGC_USERSET, 0, check_clock, nullptr, nullptr);
+  crm::pg::define_ai_settings();
   MarkGUCPrefixReserved("crm");
 }

@@ -1,0 +1,105 @@
+#include "core/ai/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "core/ai/chat_protocol.hpp"
+#include "core/error.hpp"
+
+namespace crm::ai {
+
+namespace {
+
+struct Transfer {
+  std::string *body;
+  size_t max_bytes;
+  bool too_large = false;
+  CancelCheck cancelled;
+  bool was_cancelled = false;
+};
+
+size_t on_data(char *data, size_t size, size_t count, void *user) {
+  auto *transfer = static_cast<Transfer *>(user);
+  const size_t bytes = size * count;
+  if (transfer->body->size() + bytes > transfer->max_bytes) {
+    transfer->too_large = true;
+    return 0;  // curl aborts the transfer
+  }
+  transfer->body->append(data, bytes);
+  return bytes;
+}
+
+int on_progress(void *user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto *transfer = static_cast<Transfer *>(user);
+  if (transfer->cancelled != nullptr && transfer->cancelled()) {
+    transfer->was_cancelled = true;
+    return 1;
+  }
+  return 0;
+}
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// Frees what curl allocated however the call ends.
+struct Easy {
+  CURL *handle = curl_easy_init();
+  curl_slist *headers = nullptr;
+  ~Easy() {
+    curl_slist_free_all(headers);
+    if (handle != nullptr) curl_easy_cleanup(handle);
+  }
+};
+
+}  // namespace
+
+HttpReply http_post_json(const HttpRequest &request) {
+  global_init();
+  Easy easy;
+  if (easy.handle == nullptr) throw Error("08000", "could not start an HTTP client (libcurl)");
+  HttpReply reply;
+  Transfer transfer{&reply.body, request.max_reply_bytes, false, request.cancelled, false};
+  char error[CURL_ERROR_SIZE] = {0};
+  const std::string authorization = "Authorization: Bearer " + request.bearer_token;
+  easy.headers = curl_slist_append(easy.headers, "Content-Type: application/json");
+  easy.headers = curl_slist_append(easy.headers, "Accept: application/json");
+  if (!request.bearer_token.empty())
+    easy.headers = curl_slist_append(easy.headers, authorization.c_str());
+  CURL *h = easy.handle;
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, easy.headers);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.c_str());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, request.timeout_ms);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "crm_hygiene");
+  const CURLcode code = curl_easy_perform(h);
+  if (transfer.was_cancelled) throw Canceled();
+  if (transfer.too_large)
+    throw Error("08000", "the endpoint's reply is larger than " +
+                             std::to_string(request.max_reply_bytes) + " bytes");
+  if (code != CURLE_OK) {
+    const std::string why = error[0] != '\0' ? error : curl_easy_strerror(code);
+    if (code == CURLE_OPERATION_TIMEDOUT)
+      throw Error("08000", "the endpoint did not answer within " +
+                               std::to_string(request.timeout_ms) + " ms",
+                  redact(why, request.bearer_token));
+    throw Error("08000", "could not reach the endpoint: " + redact(why, request.bearer_token));
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
+  return reply;
+}
+
+}  // namespace crm::ai

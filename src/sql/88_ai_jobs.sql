@@ -1,0 +1,419 @@
+-- The AI job runner (docs/AI.md): claim (SKIP LOCKED), reserve the budget, gather the inputs,
+-- ask the endpoint or the embedded default, check the reply against the schema, write through the
+-- provenance path. A worker claims in one transaction and runs in the next, so no transaction of
+-- its stays open across a call it does not need; crm.run_ai_jobs does both in the caller's.
+
+-- Settings as the library defines them (docs/AI.md): never the API key.
+CREATE FUNCTION crm._ai_settings() RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'crm_ai_settings' LANGUAGE C STABLE;
+-- One chat completion with response_format json_schema; errors are 08000 (transport, HTTP) or
+-- 22000 (a reply that is not a completion), with the API key redacted from every message.
+CREATE FUNCTION crm._ai_chat(request jsonb) RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'crm_ai_chat' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION crm._ai_unsupported_schema(schema jsonb) RETURNS text
+  AS 'MODULE_PATHNAME', 'crm_ai_unsupported_schema' LANGUAGE C IMMUTABLE STRICT;
+CREATE FUNCTION crm._ai_schema_violation(schema jsonb, instance jsonb) RETURNS text
+  AS 'MODULE_PATHNAME', 'crm_ai_schema_violation' LANGUAGE C IMMUTABLE;
+
+-- Which engine serves an attribute now: the endpoint when one is configured (unless the spec
+-- says embedded), else the embedded default; NULL for a prompt without an endpoint.
+CREATE FUNCTION crm._ai_engine(a crm.ai_attribute) RETURNS text
+LANGUAGE sql STABLE
+RETURN CASE
+  WHEN coalesce(a.spec ->> 'engine', 'auto') = 'embedded' AND a.type <> 'prompt' THEN 'embedded'
+  WHEN (crm._ai_settings() ->> 'endpoint')::boolean THEN 'endpoint'
+  WHEN coalesce(a.spec ->> 'engine', 'auto') = 'endpoint' OR a.type = 'prompt' THEN NULL
+  ELSE 'embedded' END;
+
+CREATE FUNCTION crm._ai_max_tokens(a crm.ai_attribute) RETURNS integer
+LANGUAGE sql IMMUTABLE
+RETURN coalesce((a.spec ->> 'max_tokens')::integer, CASE a.type WHEN 'classify' THEN 64 WHEN 'score' THEN 32 ELSE 512 END);
+
+-- Moves appended requests into the queue, one job per record and attribute.
+CREATE FUNCTION crm._ai_collect() RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  WITH moved AS (
+    DELETE FROM crm.ai_inbox i
+    WHERE i.ctid = ANY (ARRAY(SELECT i2.ctid FROM crm.ai_inbox i2 LIMIT 100000 FOR UPDATE SKIP LOCKED))
+    RETURNING i.*)
+  INSERT INTO crm.ai_job AS j (workspace_id, attribute_id, record_id, requested_at)
+  SELECT DISTINCT ON (m.attribute_id, m.record_id) a.workspace_id, m.attribute_id, m.record_id, m.requested_at
+  FROM moved m JOIN crm.ai_attribute a ON a.id = m.attribute_id AND a.enabled
+  ORDER BY m.attribute_id, m.record_id, m.requested_at DESC
+  ON CONFLICT (attribute_id, record_id) DO UPDATE SET requested_at = GREATEST(j.requested_at, EXCLUDED.requested_at);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+
+-- A call of the workspace's budget, reserved with its largest token count; false when the day's
+-- calls or tokens would pass the budget.
+CREATE FUNCTION crm._ai_reserve(ws bigint, tokens bigint) RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  b crm.ai_budget;
+BEGIN
+  SELECT * INTO b FROM crm.ai_budget x WHERE x.workspace_id = ws;
+  INSERT INTO crm.ai_usage (workspace_id, day) VALUES (ws, crm._ai_day()) ON CONFLICT DO NOTHING;
+  UPDATE crm.ai_usage u SET calls = u.calls + 1, tokens = u.tokens + _ai_reserve.tokens
+  WHERE u.workspace_id = ws AND u.day = crm._ai_day()
+    AND (b.calls_per_day IS NULL OR u.calls < b.calls_per_day)
+    AND (b.tokens_per_day IS NULL OR u.tokens + _ai_reserve.tokens <= b.tokens_per_day);
+  RETURN FOUND;
+END
+$$;
+
+CREATE FUNCTION crm._ai_settle(ws bigint, reserved bigint, used bigint) RETURNS void
+LANGUAGE sql
+BEGIN ATOMIC
+  UPDATE crm.ai_usage u SET tokens = GREATEST(u.tokens - _ai_settle.reserved + _ai_settle.used, 0)
+  WHERE u.workspace_id = _ai_settle.ws AND u.day = crm._ai_day();
+END;
+
+-- Claims the next due job: SKIP LOCKED, so workers never wait on each other. A job whose engine
+-- is the endpoint has its call reserved here (or waits, visibly, for the budget); a job a dead
+-- worker held is due again once its lease has passed.
+CREATE FUNCTION crm._ai_claim(claimer integer, done bigint[] DEFAULT '{}') RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  job crm.ai_job;
+  a crm.ai_attribute;
+  engine text;
+  lease constant interval := pg_catalog.make_interval(secs => (crm._ai_settings() ->> 'timeout_ms')::float8 / 1000 + 60);
+  b crm.ai_budget;
+BEGIN
+  PERFORM crm._ai_collect();
+  FOR i IN 1..1000 LOOP
+    SELECT * INTO job FROM crm.ai_job j
+    WHERE j.next_attempt_at <= pg_catalog.now() AND j.id <> ALL (done)
+    ORDER BY j.next_attempt_at, j.id
+    LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF job.id IS NULL THEN
+      RETURN NULL;
+    END IF;
+    SELECT * INTO a FROM crm.ai_attribute x WHERE x.id = job.attribute_id;
+    IF NOT a.enabled THEN
+      DELETE FROM crm.ai_job j WHERE j.id = job.id;
+      CONTINUE;
+    END IF;
+    engine := crm._ai_engine(a);
+    IF engine IS NULL THEN
+      UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '10 minutes',
+        wait_reason = 'no endpoint: a prompt needs crm.ai_base_url' WHERE j.id = job.id;
+      CONTINUE;
+    END IF;
+    IF engine = 'endpoint' AND NOT crm._ai_reserve(job.workspace_id, crm._ai_max_tokens(a)) THEN
+      SELECT * INTO b FROM crm.ai_budget x WHERE x.workspace_id = job.workspace_id;
+      UPDATE crm.ai_job j SET status = 'waiting',
+        next_attempt_at = ((crm._ai_day() + 1)::timestamp AT TIME ZONE 'UTC'),
+        wait_reason = pg_catalog.format('budget: %s calls and %s tokens a day', coalesce(b.calls_per_day::text, 'any'),
+                                        coalesce(b.tokens_per_day::text, 'any'))
+      WHERE j.id = job.id;
+      CONTINUE;
+    END IF;
+    UPDATE crm.ai_job j SET status = 'running', claimed_by = claimer, claimed_at = pg_catalog.now(),
+      next_attempt_at = pg_catalog.now() + lease, wait_reason = NULL,
+      reserved_tokens = CASE WHEN engine = 'endpoint' THEN crm._ai_max_tokens(a) END
+    WHERE j.id = job.id;
+    RETURN job.id;
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+
+-- The job is done: removed, unless it was requested again while it ran.
+CREATE FUNCTION crm._ai_finish(job crm.ai_job) RETURNS void
+LANGUAGE sql
+BEGIN ATOMIC
+  DELETE FROM crm.ai_job j WHERE j.id = (_ai_finish.job).id AND j.requested_at <= (_ai_finish.job).claimed_at;
+  UPDATE crm.ai_job j SET status = 'pending', attempts = 0, next_attempt_at = '-infinity', claimed_by = NULL,
+    claimed_at = NULL, reserved_tokens = NULL, last_error = NULL
+  WHERE j.id = (_ai_finish.job).id;
+END;
+
+-- What the model is asked to return, per type.
+CREATE FUNCTION crm._ai_reply_schema(a crm.ai_attribute) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+RETURN CASE a.type
+  WHEN 'classify' THEN pg_catalog.jsonb_build_object(
+    'type', 'object', 'additionalProperties', false, 'required', '["label", "confidence"]'::jsonb,
+    'properties', pg_catalog.jsonb_build_object(
+      'label', pg_catalog.jsonb_build_object('type', 'string', 'enum', a.spec -> 'labels'),
+      'confidence', '{"type": "number", "minimum": 0, "maximum": 1}'::jsonb))
+  WHEN 'summarize' THEN pg_catalog.jsonb_build_object(
+    'type', 'object', 'additionalProperties', false, 'required', '["summary"]'::jsonb,
+    'properties', pg_catalog.jsonb_build_object('summary', pg_catalog.jsonb_build_object(
+      'type', 'string', 'maxLength', coalesce((a.spec ->> 'max_length')::integer, 400))))
+  WHEN 'score' THEN '{"type": "object", "additionalProperties": false, "required": ["score"],
+                      "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 100}}}'::jsonb
+  ELSE coalesce(a.spec -> 'schema',
+                '{"type": "object", "additionalProperties": false, "required": ["answer"],
+                  "properties": {"answer": {"type": "string", "maxLength": 1000}}}'::jsonb) END;
+
+-- The chat request for an attribute and a record's inputs.
+CREATE FUNCTION crm._ai_request(a crm.ai_attribute, inputs jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  task text;
+  prompt text;
+  k text;
+BEGIN
+  task := CASE a.type
+    WHEN 'classify' THEN pg_catalog.format('Choose the label that fits this %s best, from: %s. Give your confidence between 0 and 1.',
+                                           a.kind, (SELECT pg_catalog.string_agg(l, ', ') FROM pg_catalog.jsonb_array_elements_text(a.spec -> 'labels') l))
+    WHEN 'summarize' THEN pg_catalog.format('Summarize the relationship with this %s in two or three sentences: what it is about, where it stands, the next step.', a.kind)
+    WHEN 'score' THEN pg_catalog.format('Score this %s from 0 to 100.', a.kind)
+    WHEN 'extract' THEN pg_catalog.format('Extract the fields of the schema from this %s and its recent interactions; leave out what is not there.', a.kind)
+    ELSE 'Answer from the record and its recent interactions.' END;
+  IF a.type = 'prompt' THEN
+    prompt := a.spec ->> 'template';
+    FOR k IN SELECT m[1] FROM pg_catalog.regexp_matches(prompt, '\{\{\s*([A-Za-z0-9_.]+)\s*\}\}', 'g') m LOOP
+      prompt := pg_catalog.regexp_replace(prompt, '\{\{\s*' || pg_catalog.replace(k, '.', '\.') || '\s*\}\}',
+        pg_catalog.replace(coalesce(CASE WHEN k = 'interactions' THEN crm._ai_interaction_lines(inputs -> 'interactions')
+                                         WHEN k = 'signals' THEN (inputs -> 'signals')::text
+                                         ELSE crm._field_value(inputs -> 'fields', k) #>> '{}' END, ''), '\', '\\'), 'g');
+    END LOOP;
+  ELSE
+    prompt := pg_catalog.format(E'The %s:\n%s', a.kind, pg_catalog.jsonb_pretty(inputs));
+  END IF;
+  RETURN pg_catalog.jsonb_build_object(
+    'model', coalesce(a.spec ->> 'model', crm._ai_settings() ->> 'model'),
+    'name', a.name,
+    'schema', crm._ai_reply_schema(a),
+    'max_tokens', crm._ai_max_tokens(a),
+    'messages', pg_catalog.jsonb_build_array(
+      pg_catalog.jsonb_build_object('role', 'system', 'content',
+        'You fill one field of a CRM record. Reply with JSON only, matching the given schema. ' || task
+        || coalesce(' ' || (a.spec ->> 'instructions'), '')),
+      pg_catalog.jsonb_build_object('role', 'user', 'content', prompt)));
+END
+$$;
+
+CREATE FUNCTION crm._ai_interaction_lines(interactions jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN (SELECT pg_catalog.string_agg(pg_catalog.format('%s %s: %s', pg_catalog.left(i ->> 'at', 10), i ->> 'kind', coalesce(i ->> 'subject', '')), E'\n' ORDER BY o)
+        FROM pg_catalog.jsonb_array_elements(interactions) WITH ORDINALITY x(i, o));
+
+-- The model's reply as the value to write and its confidence.
+CREATE FUNCTION crm._ai_interpret(a crm.ai_attribute, reply jsonb, OUT value jsonb, OUT confidence float8)
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT CASE a.type WHEN 'classify' THEN reply -> 'label' WHEN 'summarize' THEN reply -> 'summary'
+                     WHEN 'score' THEN reply -> 'score'
+                     ELSE CASE WHEN a.spec ? 'schema' THEN reply ELSE reply -> 'answer' END END,
+         CASE a.type WHEN 'classify' THEN LEAST(GREATEST((reply ->> 'confidence')::float8, 0), 1)
+                     ELSE coalesce((a.spec ->> 'confidence')::float8, 0.8) END
+$$;
+
+-- Whether the attribute's target holds a value a person gave (a user's UPDATE, or one no
+-- provenance accounts for).
+CREATE FUNCTION crm._ai_holds_user_value(a crm.ai_attribute, id bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  current_value jsonb;
+BEGIN
+  EXECUTE pg_catalog.format('SELECT crm._field_value(pg_catalog.to_jsonb(t), $2) FROM %s t WHERE t.id = $1',
+                            crm._merge_table(a.kind))
+    INTO current_value USING id, a.target;
+  RETURN NOT crm._field_empty(current_value)
+     AND coalesce((crm._field_current_source(a.kind, id, a.target, current_value)).source_kind, 'user') = 'user';
+END
+$$;
+
+-- One claimed job, start to end. Never raises for the job's own failure: that is retried with
+-- backoff, then kept in crm.ai_failed_job. Returns what became of it.
+CREATE FUNCTION crm._ai_run(job_id bigint) RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  job crm.ai_job;
+  a crm.ai_attribute;
+  settings constant jsonb := crm._ai_settings();
+  inputs jsonb;
+  hash text;
+  engine text;
+  request jsonb;
+  reply jsonb;
+  answer jsonb;
+  problem text;
+  result record;
+  model text;
+  used bigint := 0;
+  outcome text;
+  wait_reason text;
+  error_text text;
+  max_attempts constant integer := (settings ->> 'max_attempts')::integer;
+BEGIN
+  SELECT * INTO job FROM crm.ai_job j WHERE j.id = job_id AND j.status = 'running' FOR UPDATE;
+  IF job.id IS NULL THEN
+    RETURN 'gone';
+  END IF;
+  SELECT * INTO a FROM crm.ai_attribute x WHERE x.id = job.attribute_id;
+  inputs := crm._ai_inputs(a, job.record_id);
+  IF inputs IS NULL THEN
+    DELETE FROM crm.ai_job j WHERE j.id = job.id;
+    PERFORM crm._ai_settle(job.workspace_id, coalesce(job.reserved_tokens, 0), 0);
+    RETURN 'record_gone';
+  END IF;
+  hash := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(a.version || ':' || a.type || ':' || inputs::text, 'UTF8')), 'hex');
+  IF EXISTS (SELECT FROM crm.ai_result r WHERE r.attribute_id = a.id AND r.record_id = job.record_id
+                                            AND r.input_hash = hash AND r.version = a.version) THEN
+    PERFORM crm._ai_finish(job);
+    PERFORM crm._ai_settle(job.workspace_id, coalesce(job.reserved_tokens, 0), 0);
+    RETURN 'unchanged';
+  END IF;
+  -- A field holding a person's value is theirs: no call is spent on it.
+  IF crm._ai_holds_user_value(a, job.record_id) THEN
+    INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, outcome, produced_at)
+    VALUES (job.workspace_id, a.id, job.record_id, a.version, 'none', hash, 'user_value', pg_catalog.now())
+    ON CONFLICT (attribute_id, record_id) DO UPDATE
+      SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = NULL,
+          confidence = NULL, outcome = EXCLUDED.outcome, tokens = 0, produced_at = EXCLUDED.produced_at;
+    PERFORM crm._ai_finish(job);
+    PERFORM crm._ai_settle(job.workspace_id, coalesce(job.reserved_tokens, 0), 0);
+    RETURN 'user_value';
+  END IF;
+  engine := CASE WHEN job.reserved_tokens IS NOT NULL THEN 'endpoint' ELSE 'embedded' END;
+  BEGIN
+    IF engine = 'endpoint' THEN
+      -- crm.ai_concurrency calls at once per database: a slot is a transaction advisory lock.
+      IF NOT EXISTS (SELECT FROM pg_catalog.generate_series(1, (settings ->> 'concurrency')::integer) s
+                     WHERE pg_catalog.pg_try_advisory_xact_lock(-727379968, s)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = 'busy';
+      END IF;
+      request := crm._ai_request(a, inputs);
+      reply := crm._ai_chat(request);
+      used := coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, 0);
+      model := coalesce(reply ->> 'model', request ->> 'model');
+      BEGIN
+        answer := (reply ->> 'content')::jsonb;
+      EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'the reply is not JSON (finish reason %)', coalesce(reply ->> 'finish_reason', 'unknown')
+          USING ERRCODE = 'data_exception';
+      END;
+      problem := crm._ai_schema_violation(request -> 'schema', answer);
+      IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'the reply does not match the schema: %', problem USING ERRCODE = 'data_exception';
+      END IF;
+      SELECT * INTO result FROM crm._ai_interpret(a, answer);
+    ELSE
+      SELECT * INTO result FROM crm._ai_embedded(a, job.record_id, inputs);
+      model := result.model;
+      wait_reason := result.wait_reason;
+      IF wait_reason IS NOT NULL THEN
+        UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '1 hour',
+          wait_reason = result.wait_reason, claimed_by = NULL
+        WHERE j.id = job.id;
+        RETURN 'waiting';
+      END IF;
+    END IF;
+    IF result.value IS NULL OR pg_catalog.jsonb_typeof(result.value) = 'null' THEN
+      outcome := 'no_value';
+    ELSIF result.confidence < coalesce((a.spec ->> 'min_confidence')::float8, 0) THEN
+      outcome := 'low_confidence';
+    ELSE
+      SELECT pg_catalog.string_agg(e.outcome, ',') INTO outcome
+      FROM crm._enrich_record(job.workspace_id, a.kind, job.record_id,
+                              CASE WHEN pg_catalog.starts_with(a.target, 'attributes.')
+                                   THEN pg_catalog.jsonb_build_object('attributes', pg_catalog.jsonb_build_object(pg_catalog.substr(a.target, 12), result.value))
+                                   ELSE pg_catalog.jsonb_build_object(a.target, result.value) END,
+                              'ai:' || a.name, result.confidence, 'ai', crm.now(), NULL) e;
+    END IF;
+    INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
+                                    outcome, tokens, produced_at)
+    VALUES (job.workspace_id, a.id, job.record_id, a.version, model, hash, result.value, result.confidence, outcome, used, pg_catalog.now())
+    ON CONFLICT (attribute_id, record_id) DO UPDATE
+      SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
+          confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
+    PERFORM crm._ai_finish(job);
+  EXCEPTION WHEN OTHERS THEN
+    IF SQLSTATE = '55P03' AND SQLERRM = 'busy' THEN
+      -- Every slot taken: the call goes back to the budget and the job to the queue, soon.
+      UPDATE crm.ai_job j SET status = 'pending', next_attempt_at = pg_catalog.now() + interval '1 second',
+        claimed_by = NULL, reserved_tokens = NULL WHERE j.id = job.id;
+      UPDATE crm.ai_usage u SET calls = GREATEST(u.calls - 1, 0), tokens = GREATEST(u.tokens - job.reserved_tokens, 0)
+      WHERE u.workspace_id = job.workspace_id AND u.day = crm._ai_day();
+      RETURN 'busy';
+    END IF;
+    error_text := pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000);
+    IF job.attempts + 1 >= max_attempts THEN
+      INSERT INTO crm.ai_failed_job (workspace_id, attribute_id, record_id, attempts, error, failed_at)
+      VALUES (job.workspace_id, job.attribute_id, job.record_id, job.attempts + 1, error_text, pg_catalog.now());
+      DELETE FROM crm.ai_job j WHERE j.id = job.id;
+      outcome := 'failed';
+    ELSE
+      -- Backoff: the retry delay, doubled each attempt.
+      UPDATE crm.ai_job j SET status = 'pending', attempts = job.attempts + 1, last_error = error_text,
+        claimed_by = NULL, reserved_tokens = NULL,
+        next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => (settings ->> 'retry_delay_s')::float8 * 2 ^ job.attempts)
+      WHERE j.id = job.id;
+      outcome := 'retry';
+    END IF;
+  END;
+  IF engine = 'endpoint' THEN
+    PERFORM crm._ai_settle(job.workspace_id, job.reserved_tokens, used);
+  END IF;
+  RETURN outcome;
+END
+$$;
+
+CREATE FUNCTION crm.run_ai_jobs(max_jobs integer DEFAULT 100)
+RETURNS TABLE (attribute text, record_id bigint, outcome text)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+  job_id bigint;
+  job crm.ai_job;
+  done bigint[] := '{}';
+BEGIN
+  IF max_jobs IS NULL OR max_jobs < 0 THEN
+    RAISE EXCEPTION 'max_jobs must be 0 or more' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  FOR i IN 1..max_jobs LOOP
+    -- Each job once per call: one retried at once is left for the next call.
+    job_id := crm._ai_claim(pg_catalog.pg_backend_pid(), done);
+    EXIT WHEN job_id IS NULL;
+    done := done || job_id;
+    SELECT * INTO job FROM crm.ai_job j WHERE j.id = job_id;
+    attribute := (SELECT a.name FROM crm.ai_attribute a WHERE a.id = job.attribute_id);
+    record_id := job.record_id;
+    outcome := crm._ai_run(job_id);
+    RETURN NEXT;
+    -- A busy slot (workers hold them all): leave the rest to them.
+    EXIT WHEN outcome = 'busy';
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION crm.run_ai_jobs(integer) IS
+  'runs up to max_jobs due AI jobs in this transaction (for pg_cron and tests) and returns each one''s outcome: applied, suggested, unchanged, user_value, low_confidence, no_value, waiting, retry, failed, record_gone, busy';
+
+CREATE FUNCTION crm.start_ai_workers(workers integer DEFAULT 1) RETURNS integer[]
+  AS 'MODULE_PATHNAME', 'crm_start_ai_workers' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION crm.start_ai_workers(integer) IS
+  'starts AI background workers for this database, running as the calling (login) role; returns their pids. Each takes one job at a time; crm.ai_concurrency bounds the endpoint calls of all of them';
+-- Each worker holds a background worker slot: for the DBA to grant (crm.grant_access maintenance).
+REVOKE ALL ON FUNCTION crm.start_ai_workers(integer) FROM PUBLIC;
+
+CREATE FUNCTION crm.stop_ai_workers() RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  n integer;
+BEGIN
+  UPDATE crm.ai_worker w SET stop_requested = true WHERE NOT w.stop_requested;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM pg_catalog.pg_notify('crm_ai_jobs', '');
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION crm.stop_ai_workers() IS
+  'asks this database''s AI workers to stop after their current job; returns how many were asked';
