@@ -4,7 +4,7 @@
 -- budgets stop calls; writers never wait for the endpoint.
 \getenv stub_url CRM_AI_STUB_URL
 BEGIN;
-SELECT plan(29);
+SELECT plan(31);
 SELECT ok(:'stub_url' LIKE 'http://127.0.0.1:%', 'the stub endpoint is running (scripts/test starts it; CRM_AI_STUB_URL)');
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -80,13 +80,19 @@ SELECT ok((SELECT bool_and(last_error LIKE '08000: the endpoint answered HTTP 50
 
 -- The API key: sent, never shown. The stub echoes a wrong key in its 401, as providers do.
 SELECT crm.define_ai_attribute('company', 'broken', 'summarize', '{"model": "stub-auth"}');
-SET LOCAL crm.ai_api_key = 'sk-test-SECRET-4242-abcdef';
+COPY (SELECT 'sk-test-SECRET-4242-abcdef') TO '/tmp/crm_ai_endpoint_test_wrong.key';
+SET LOCAL crm.ai_api_key_file = '/tmp/crm_ai_endpoint_test_wrong.key';
 SELECT crm.run_ai_jobs(10);
 SELECT ok((SELECT bool_and(last_error LIKE '08000: the endpoint answered HTTP 401%' AND position('SECRET' IN last_error) = 0)
            FROM crm.ai_job j JOIN crm.ai_attribute a ON a.id = j.attribute_id WHERE a.name = 'broken'),
           'a refused key fails the job without the key in the error');
 SELECT is((SELECT count(*) FROM crm.ai_status s WHERE s::text LIKE '%SECRET%'), 0::bigint, 'nor in crm.ai_status');
-SET LOCAL crm.ai_api_key = 'test-key-ok';
+SELECT is((SELECT count(*) FROM pg_settings WHERE setting LIKE '%SECRET%'), 0::bigint, 'nor in any setting: the key is in a file');
+SET LOCAL crm.ai_api_key_file = '/nonexistent/crm.key';
+SELECT throws_ok($$SELECT crm._ai_chat('{"messages": [], "schema": {}}')$$, '58030',
+                 'could not read the AI API key file /nonexistent/crm.key', 'an unreadable key file is a clear error');
+COPY (SELECT '  test-key-ok  ') TO '/tmp/crm_ai_endpoint_test_right.key';
+SET LOCAL crm.ai_api_key_file = '/tmp/crm_ai_endpoint_test_right.key';
 SELECT crm.define_ai_attribute('company', 'broken', 'summarize', '{"model": "stub-auth", "instructions": "v2"}');
 SELECT results_eq($$SELECT outcome, count(*) FROM crm.run_ai_jobs(10) GROUP BY 1$$, $$VALUES ('applied', 3::bigint)$$,
                   'the right key is sent as a bearer token');

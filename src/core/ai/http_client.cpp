@@ -73,6 +73,8 @@ HttpReply http_post_json(const HttpRequest &request) {
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  // A proxy the server's environment names serves remote endpoints, never a local one.
+  curl_easy_setopt(h, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, easy.headers);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.c_str());
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));

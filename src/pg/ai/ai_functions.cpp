@@ -3,6 +3,7 @@
 // barrier's body; the C++ phases (libcurl, nlohmann, fastText) never touch Postgres.
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,20 @@ Datum text_datum(const std::string &text) {
   });
 }
 
+// The bearer token: the first line of crm.ai_api_key_file, trimmed. Errors never show the file's
+// content.
+std::string read_api_key(const char *path) {
+  if (path[0] == '\0') return {};
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line))
+    throw crm::Error("58030", std::string("could not read the AI API key file ") + path,
+                     "", "the server's OS user must be able to read it (chmod 600, owned by it)");
+  const auto first = line.find_first_not_of(" \t\r");
+  const auto last = line.find_last_not_of(" \t\r");
+  return first == std::string::npos ? std::string() : line.substr(first, last - first + 1);
+}
+
 std::string chat_url(const char *base) {
   std::string url = base;
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -74,18 +89,18 @@ extern "C" PGDLLEXPORT Datum crm_ai_chat(PG_FUNCTION_ARGS) {
     crm::ai::HttpRequest http;
     http.url = chat_url(settings.base_url);
     http.body = crm::ai::chat_request_body(jsonb_text(request));
-    http.bearer_token = settings.api_key;
+    http.bearer_token = read_api_key(settings.api_key_file);
     http.timeout_ms = settings.timeout_ms;
     http.cancelled = crm::pg::interrupt_pending;
     const crm::ai::HttpReply reply = crm::ai::http_post_json(http);
     if (reply.status < 200 || reply.status >= 300)
       throw crm::Error("08000", crm::ai::redact(crm::ai::http_error_message(reply.status, reply.body),
-                                                settings.api_key));
+                                                http.bearer_token));
     crm::ai::ChatReply chat;
     try {
       chat = crm::ai::parse_chat_reply(reply.body);
     } catch (const crm::Error &e) {
-      throw crm::Error(e.sqlstate(), crm::ai::redact(e.what(), settings.api_key));
+      throw crm::Error(e.sqlstate(), crm::ai::redact(e.what(), http.bearer_token));
     }
     return jsonb_datum(crm::ai::reply_json(chat));
   });

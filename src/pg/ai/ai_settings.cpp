@@ -1,6 +1,8 @@
-// The AI settings. The endpoint's URL and key are superuser-only (PGC_SUSET): whoever could set the
-// URL could send the key to a server of their own. The key is also hidden (GUC_SUPERUSER_ONLY,
-// GUC_NO_SHOW_ALL): SHOW, current_setting and pg_settings refuse or leave it out for other roles.
+// The AI settings. The endpoint's URL and the key's file are superuser-only (PGC_SUSET): whoever
+// could set the URL could send the key to a server of their own. The key itself is no setting: a
+// setting's value lives in postgresql.conf, pg_db_role_setting (readable by every role) or, in a
+// session that has not loaded this library yet, an unprotected placeholder that SHOW prints. It
+// is read from a file only the server's OS user can read, at each call.
 #include "pg/ai/ai_settings.hpp"
 
 #include "pg/common/pg.hpp"
@@ -17,7 +19,7 @@ namespace {
 
 char *base_url = nullptr;
 char *model = nullptr;
-char *api_key = nullptr;
+char *api_key_file = nullptr;
 int timeout_ms = 30000;
 int concurrency = 2;
 int max_attempts = 3;
@@ -36,10 +38,9 @@ void crm::pg::define_ai_settings() {
                              "An attribute's spec.model takes precedence.", &model, "default",
                              PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomStringVariable(
-      "crm.ai_api_key", "Bearer token for the AI endpoint (superusers only).",
-      "Sent only to crm.ai_base_url; never logged, returned or shown to other roles.", &api_key,
-      "", PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL,
-      nullptr, nullptr, nullptr);
+      "crm.ai_api_key_file", "File whose first line is the AI endpoint's bearer token.",
+      "Readable by the server's OS user only (chmod 600). Empty: no Authorization header.",
+      &api_key_file, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("crm.ai_timeout", "How long one AI endpoint call may take.", nullptr,
                           &timeout_ms, 30000, 100, 600000, PGC_SUSET, GUC_UNIT_MS, nullptr,
                           nullptr, nullptr);
@@ -60,7 +61,7 @@ void crm::pg::define_ai_settings() {
 }
 
 crm::pg::AiSettings crm::pg::ai_settings() {
-  return {base_url ? base_url : "", model ? model : "", api_key ? api_key : "",
+  return {base_url ? base_url : "", model ? model : "", api_key_file ? api_key_file : "",
           timeout_ms, concurrency, max_attempts, retry_delay_s, poll_interval_ms};
 }
 

@@ -8,7 +8,7 @@ void define_ai_settings();
 struct AiSettings {
   const char *base_url;  // "" when no endpoint is configured
   const char *model;
-  const char *api_key;  // never to be logged, returned or put in an error
+  const char *api_key_file;  // its first line is the key: never logged, returned or in an error
   int timeout_ms;
   int concurrency;
   int max_attempts;
