@@ -324,6 +324,7 @@ BEGIN
     crm._merge_table(a.kind), CASE WHEN a.kind IN ('person', 'company') THEN 'AND r.merged_into IS NULL' ELSE '' END)
   USING a.workspace_id, a.id;
   GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM pg_catalog.pg_notify('crm_ai_jobs', '');  -- wakes the workers at commit
   RETURN n;
 END
 $$;
@@ -361,6 +362,7 @@ BEGIN
   -- Jobs waiting for the budget may go now if it was raised.
   UPDATE crm.ai_job j SET status = 'pending', next_attempt_at = '-infinity', wait_reason = NULL
   WHERE j.workspace_id = crm.current_workspace() AND j.status = 'waiting' AND j.wait_reason LIKE 'budget:%';
+  PERFORM pg_catalog.pg_notify('crm_ai_jobs', '');
 END
 $$;
 COMMENT ON FUNCTION crm.set_ai_budget(bigint, bigint) IS
@@ -382,6 +384,7 @@ BEGIN
   SELECT DISTINCT ON (f.attribute_id, f.record_id) f.workspace_id, f.attribute_id, f.record_id, pg_catalog.now() FROM failed f
   ON CONFLICT (attribute_id, record_id) DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM pg_catalog.pg_notify('crm_ai_jobs', '');
   RETURN n;
 END
 $$;

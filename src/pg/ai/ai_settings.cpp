@@ -56,7 +56,7 @@ void crm::pg::define_ai_settings() {
                           nullptr, nullptr);
   DefineCustomIntVariable("crm.ai_poll_interval",
                           "How often an idle AI worker looks for due jobs without a NOTIFY.",
-                          nullptr, &poll_interval_ms, 10000, 100, 3600000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, &poll_interval_ms, 10000, 100, 3600000, PGC_SUSET, GUC_UNIT_MS,
                           nullptr, nullptr, nullptr);
 }
 
