@@ -3,7 +3,8 @@
 --   psql -X -v ON_ERROR_STOP=1 [-v clock='2026-11-20 09:00+00'] -f scripts/demo_report.sql
 --
 -- Uses only what the extension offers (crm.company_overview, crm.person_overview,
--- crm.company_connection_strength, crm.stale_records, crm.run_enrichers, crm.quality_report,
+-- crm.company_connection_strength, crm.stale_records, crm.run_enrichers, crm.define_ai_attribute,
+-- crm.run_ai_jobs, crm.ai_status, crm.quality_report,
 -- crm.verify_signals, crm.now) and joins to the base tables.
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -161,6 +162,25 @@ WHERE f.source LIKE 'rule:%' GROUP BY f.field, f.source ORDER BY count(*) DESC, 
 SELECT count(*) FILTER (WHERE status = 'pending') AS "suggestions pending review" FROM crm.field_suggestion;
 \echo 'Labels are one value whatever the spelling: crm.label_value(''person'', ''lifecycle_stage'', ''MQL'') ='
 SELECT crm.label_value('person', 'lifecycle_stage', 'MQL') AS "stored as";
+\echo
+
+\echo 'AI autofill with the embedded default, no endpoint configured (docs/AI.md). Say one company in six'
+\echo 'came in without an industry: a fastText classifier learns from the industries people gave the others'
+\echo 'and fills the gaps, each with a confidence; a summary of the relationship lands in every account'
+CREATE TEMP TABLE demo_industry AS SELECT id, industry FROM crm.company WHERE id % 6 = 0 AND industry IS NOT NULL;
+UPDATE crm.company c SET industry = NULL FROM demo_industry d WHERE d.id = c.id;
+SELECT 1 FROM crm.define_ai_attribute('company', 'industry_guess', 'classify', jsonb_build_object(
+  'labels', (SELECT jsonb_agg(DISTINCT industry) FROM crm.company WHERE industry IS NOT NULL),
+  'target', 'industry', 'inputs', jsonb_build_array('name', 'domain', 'interactions')));
+SELECT 1 FROM crm.define_ai_attribute('company', 'relationship', 'summarize', '{}');
+SELECT outcome AS "AI job outcome", count(*) AS jobs FROM crm.run_ai_jobs(100000) GROUP BY 1 ORDER BY 2 DESC;
+SELECT count(*) AS "industries filled", count(*) FILTER (WHERE c.industry = d.industry) AS "as people had them",
+       round(avg(r.confidence)::numeric, 2) AS "mean confidence"
+FROM demo_industry d JOIN crm.company c ON c.id = d.id
+JOIN crm.ai_result r ON r.record_id = c.id AND r.attribute_id = (SELECT id FROM crm.ai_attribute WHERE name = 'industry_guess');
+SELECT o.name, o.attributes ->> 'relationship' AS "relationship (attributes.relationship)"
+FROM crm.company_overview o ORDER BY o.interaction_count DESC NULLS LAST, o.id LIMIT 3;
+SELECT attribute, type, pending, failed, results FROM crm.ai_status ORDER BY attribute;
 \echo
 
 \echo 'Data quality: the checks that warn or fail (crm.quality_report(); docs/QUALITY.md)'

@@ -95,9 +95,10 @@ HttpReply http_post_json(const HttpRequest &request) {
   if (code != CURLE_OK) {
     const std::string why = error[0] != '\0' ? error : curl_easy_strerror(code);
     if (code == CURLE_OPERATION_TIMEDOUT)
-      throw Error("08000", "the endpoint did not answer within " +
-                               std::to_string(request.timeout_ms) + " ms",
-                  redact(why, request.bearer_token));
+      throw Error(
+          "08000",
+          "the endpoint did not answer within " + std::to_string(request.timeout_ms) + " ms",
+          redact(why, request.bearer_token));
     throw Error("08000", "could not reach the endpoint: " + redact(why, request.bearer_token));
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);

@@ -24,7 +24,8 @@ struct TempFile {
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
     const int fd = mkstemp(buffer.data());
-    if (fd < 0) throw Error("58030", "could not create a temporary file in " + dir, std::strerror(errno));
+    if (fd < 0)
+      throw Error("58030", "could not create a temporary file in " + dir, std::strerror(errno));
     close(fd);
     path = buffer.data();
   }
@@ -109,6 +110,9 @@ TextClassifier::TextClassifier(const std::string &model_bytes)
   } catch (const std::exception &e) {
     throw Error("22000", std::string("could not load the fastText model: ") + e.what());
   }
+  // fastText reads a cut model without complaint; the stream knows it ran out.
+  if (in.fail() || in.peek() != std::char_traits<char>::eof())
+    throw Error("22000", "the fastText model is cut short or has trailing bytes");
 }
 
 TextClassifier::~TextClassifier() = default;
@@ -121,7 +125,8 @@ Prediction TextClassifier::predict(const std::string &text) const {
   if (predictions.empty()) return out;
   const std::string &name = predictions[0].second;
   const std::string prefix = "__label__";
-  if (name.compare(0, prefix.size(), prefix) == 0) out.label = std::stoi(name.substr(prefix.size()));
+  if (name.compare(0, prefix.size(), prefix) == 0)
+    out.label = std::stoi(name.substr(prefix.size()));
   out.confidence = predictions[0].first;
   return out;
 }

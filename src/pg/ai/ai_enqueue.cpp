@@ -1,4 +1,4 @@
-// The AI enqueue trigger (src/sql/87_ai.sql): AFTER INSERT OR UPDATE ... FOR EACH ROW on the
+// The AI enqueue trigger (src/sql/87_ai.sql): BEFORE INSERT OR UPDATE ... FOR EACH ROW on the
 // record tables and the signal tables. It writes nothing but a row of crm.ai_inbox per attribute
 // whose declared inputs changed, straight into the heap while the inbox is as created (no index,
 // constraint or trigger): an enqueue costs one heap insert. The attributes of a workspace and kind
@@ -29,9 +29,9 @@ namespace {
 constexpr int kMaxInputs = 64;
 
 // The signal columns whose change makes 'signals' and 'interactions' inputs due.
-const char *const kSignalColumns[] = {"first_interaction_at", "last_interaction_at",
-                                      "last_interaction_kind", "next_meeting_at", "email_count",
-                                      "meeting_count", "interaction_count", "strongest_member_id"};
+const char *const kSignalColumns[] = {
+    "first_interaction_at", "last_interaction_at", "last_interaction_kind", "next_meeting_at",
+    "email_count",          "meeting_count",       "interaction_count",     "strongest_member_id"};
 
 struct AttributeInputs {
   int64 id;
@@ -108,8 +108,8 @@ AsOwner become_owner() {
   Relation rel = table_open(attribute_relid, AccessShareLock);
   const Oid owner = rel->rd_rel->relowner;
   table_close(rel, AccessShareLock);
-  SetUserIdAndSecContext(owner, saved.saved_context | SECURITY_LOCAL_USERID_CHANGE |
-                                    SECURITY_NOFORCE_RLS);
+  SetUserIdAndSecContext(owner,
+                         saved.saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
   return saved;
 }
 
@@ -122,14 +122,16 @@ CacheEntry *load_entry(const CacheKey &key, const char *kind, bool signals, Tupl
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_ai_enqueue: SPI_connect failed");
   Oid types[2] = {INT8OID, TEXTOID};
   Datum values[2] = {Int64GetDatum(key.workspace), CStringGetTextDatum(kind)};
-  if (SPI_execute_with_args("SELECT a.id, a.inputs FROM crm.ai_attribute a "
-                            "WHERE a.workspace_id OPERATOR(pg_catalog.=) $1 AND a.kind OPERATOR(pg_catalog.=) $2 "
-                            "AND a.enabled ORDER BY a.id",
-                            2, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+  if (SPI_execute_with_args(
+          "SELECT a.id, a.inputs FROM crm.ai_attribute a "
+          "WHERE a.workspace_id OPERATOR(pg_catalog.=) $1 AND a.kind OPERATOR(pg_catalog.=) $2 "
+          "AND a.enabled ORDER BY a.id",
+          2, types, values, nullptr, true, 0) != SPI_OK_SELECT)
     elog(ERROR, "crm_ai_enqueue: reading crm.ai_attribute failed");
   const uint64 rows = SPI_processed;
   // In the caller's context (SPI_palloc): an invalidation during the query may drop the cache.
-  AttributeInputs *read = static_cast<AttributeInputs *>(SPI_palloc(sizeof(AttributeInputs) * (rows + 1)));
+  AttributeInputs *read =
+      static_cast<AttributeInputs *>(SPI_palloc(sizeof(AttributeInputs) * (rows + 1)));
   std::memset(read, 0, sizeof(AttributeInputs) * (rows + 1));
   int count = 0;
   for (uint64 r = 0; r < rows; ++r) {
@@ -209,7 +211,8 @@ bool plain_inbox(Relation rel) {
   return rel->rd_rel->relkind == RELKIND_RELATION && !rel->rd_rel->relhasindex &&
          rel->trigdesc == nullptr && desc->constr == nullptr && desc->natts == 4 &&
          TupleDescAttr(desc, 0)->atttypid == INT8OID &&
-         TupleDescAttr(desc, 1)->atttypid == INT8OID && TupleDescAttr(desc, 2)->atttypid == INT8OID &&
+         TupleDescAttr(desc, 1)->atttypid == INT8OID &&
+         TupleDescAttr(desc, 2)->atttypid == INT8OID &&
          TupleDescAttr(desc, 3)->atttypid == TIMESTAMPTZOID;
 }
 
@@ -258,17 +261,20 @@ void append_requests(int64 workspace, int64 record, const int64 *ids, int count)
 extern "C" PGDLLEXPORT Datum crm_ai_enqueue(PG_FUNCTION_ARGS) {
   if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "crm_ai_enqueue: not called as a trigger");
   TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-  if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+  if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
       TRIGGER_FIRED_BY_DELETE(td->tg_event) || td->tg_trigger->tgnargs != 2)
-    elog(ERROR, "crm_ai_enqueue: must fire AFTER INSERT OR UPDATE ... FOR EACH ROW with two arguments");
-  if (crm::pg::restoring()) return PointerGetDatum(nullptr);
-  const char *kind = td->tg_trigger->tgargs[0];
-  const bool signals = strcmp(td->tg_trigger->tgargs[1], "signals") == 0;
+    elog(ERROR,
+         "crm_ai_enqueue: must fire BEFORE INSERT OR UPDATE ... FOR EACH ROW with two arguments");
   const bool update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
   HeapTuple row = update ? td->tg_newtuple : td->tg_trigtuple;
+  // The row goes on unchanged; a statement that fails later takes its requests back with it.
+  const Datum unchanged = PointerGetDatum(row);
+  if (crm::pg::restoring()) return unchanged;
+  const char *kind = td->tg_trigger->tgargs[0];
+  const bool signals = strcmp(td->tg_trigger->tgargs[1], "signals") == 0;
   TupleDesc desc = td->tg_relation->rd_att;
   static const char *const id_columns[] = {"id", "person_id", "company_id"};
-  const char *id_column = !signals ? id_columns[0]
+  const char *id_column = !signals                      ? id_columns[0]
                           : strcmp(kind, "person") == 0 ? id_columns[1]
                                                         : id_columns[2];
   const int workspace_at = SPI_fnumber(desc, "workspace_id");
@@ -277,15 +283,15 @@ extern "C" PGDLLEXPORT Datum crm_ai_enqueue(PG_FUNCTION_ARGS) {
     elog(ERROR, "crm_ai_enqueue: the table has no workspace_id or %s", id_column);
   bool isnull = false;
   const Datum workspace_datum = heap_getattr(row, workspace_at, desc, &isnull);
-  if (isnull) return PointerGetDatum(nullptr);
+  if (isnull) return unchanged;
   const Datum id_datum = heap_getattr(row, id_at, desc, &isnull);
-  if (isnull) return PointerGetDatum(nullptr);
+  if (isnull) return unchanged;
 
   ensure_cache();
   CacheKey key{DatumGetInt64(workspace_datum), RelationGetRelid(td->tg_relation)};
   CacheEntry *entry = static_cast<CacheEntry *>(hash_search(cache, &key, HASH_FIND, nullptr));
   if (entry == nullptr) entry = load_entry(key, kind, signals, desc);
-  if (entry->count == 0) return PointerGetDatum(nullptr);
+  if (entry->count == 0) return unchanged;
 
   int64 due[64];
   int count = 0;
@@ -294,11 +300,11 @@ extern "C" PGDLLEXPORT Datum crm_ai_enqueue(PG_FUNCTION_ARGS) {
     if (update && !changed(td->tg_trigtuple, td->tg_newtuple, desc, a)) continue;
     due[count++] = a.id;
   }
-  if (count == 0) return PointerGetDatum(nullptr);
+  if (count == 0) return unchanged;
   append_requests(key.workspace, DatumGetInt64(id_datum), due, count);
   // Wakes the workers at commit; one notification per transaction, however many rows.
   if (workers_running) Async_Notify("crm_ai_jobs", "");
-  return PointerGetDatum(nullptr);
+  return unchanged;
 }
 
 // AFTER ... FOR EACH STATEMENT on crm.ai_attribute and crm.ai_worker: every backend's cache of

@@ -63,8 +63,8 @@ std::string read_api_key(const char *path) {
   std::ifstream in(path);
   std::string line;
   if (!in || !std::getline(in, line))
-    throw crm::Error("58030", std::string("could not read the AI API key file ") + path,
-                     "", "the server's OS user must be able to read it (chmod 600, owned by it)");
+    throw crm::Error("58030", std::string("could not read the AI API key file ") + path, "",
+                     "the server's OS user must be able to read it (chmod 600, owned by it)");
   const auto first = line.find_first_not_of(" \t\r");
   const auto last = line.find_last_not_of(" \t\r");
   return first == std::string::npos ? std::string() : line.substr(first, last - first + 1);
@@ -84,8 +84,8 @@ extern "C" PGDLLEXPORT Datum crm_ai_chat(PG_FUNCTION_ARGS) {
   return barrier([&]() -> Datum {
     const crm::pg::AiSettings settings = crm::pg::ai_settings();
     if (settings.base_url[0] == '\0')
-      throw crm::Error("55000", "no AI endpoint is configured",
-                       "", "a superuser sets crm.ai_base_url (docs/AI.md)");
+      throw crm::Error("55000", "no AI endpoint is configured", "",
+                       "a superuser sets crm.ai_base_url (docs/AI.md)");
     crm::ai::HttpRequest http;
     http.url = chat_url(settings.base_url);
     http.body = crm::ai::chat_request_body(jsonb_text(request));
@@ -94,8 +94,9 @@ extern "C" PGDLLEXPORT Datum crm_ai_chat(PG_FUNCTION_ARGS) {
     http.cancelled = crm::pg::interrupt_pending;
     const crm::ai::HttpReply reply = crm::ai::http_post_json(http);
     if (reply.status < 200 || reply.status >= 300)
-      throw crm::Error("08000", crm::ai::redact(crm::ai::http_error_message(reply.status, reply.body),
-                                                http.bearer_token));
+      throw crm::Error("08000",
+                       crm::ai::redact(crm::ai::http_error_message(reply.status, reply.body),
+                                       http.bearer_token));
     crm::ai::ChatReply chat;
     try {
       chat = crm::ai::parse_chat_reply(reply.body);
@@ -127,9 +128,9 @@ extern "C" PGDLLEXPORT Datum crm_ai_schema_violation(PG_FUNCTION_ARGS) {
   const Datum instance = PG_GETARG_DATUM(1);
   bool found = false;
   Datum result = barrier([&]() -> Datum {
-    const auto problem = crm::ai::schema_violation(
-        nlohmann::json::parse(jsonb_text(schema), nullptr, false),
-        nlohmann::json::parse(jsonb_text(instance), nullptr, false));
+    const auto problem =
+        crm::ai::schema_violation(nlohmann::json::parse(jsonb_text(schema), nullptr, false),
+                                  nlohmann::json::parse(jsonb_text(instance), nullptr, false));
     found = problem.has_value();
     return found ? text_datum(*problem) : Datum(0);
   });
@@ -142,7 +143,9 @@ namespace {
 // fastText trains in a thread of its own when asked for more than one: signals are blocked while
 // it starts, so no Postgres signal handler ever runs on it, and restored at once for ours.
 sigset_t saved_mask;
-void restore_signals() { pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr); }
+void restore_signals() {
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
+}
 
 }  // namespace
 
@@ -161,8 +164,8 @@ extern "C" PGDLLEXPORT Datum crm_ai_fasttext_train(PG_FUNCTION_ARGS) {
   deconstruct_array(label_array, INT4OID, 4, true, TYPALIGN_INT, &label_values, &label_nulls,
                     &label_count);
   if (text_count != label_count)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("texts and labels must be as many")));
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("texts and labels must be as many")));
   // Texts as C strings before the C++ phase (detoasting is Postgres's).
   char **texts = static_cast<char **>(palloc0(sizeof(char *) * (text_count + 1)));
   for (int i = 0; i < text_count; ++i)
@@ -221,8 +224,8 @@ std::string load_model_bytes(int64 attribute_id, TimestampTz trained_at) {
     if (model_plan == nullptr) {
       Oid types[2] = {INT8OID, TIMESTAMPTZOID};
       model_plan = SPI_prepare(
-          "SELECT m.model FROM crm.ai_model m WHERE m.attribute_id = $1 AND m.trained_at = $2",
-          2, types);
+          "SELECT m.model FROM crm.ai_model m WHERE m.attribute_id = $1 AND m.trained_at = $2", 2,
+          types);
       if (model_plan == nullptr) elog(ERROR, "crm_ai_fasttext_predict: SPI_prepare failed");
       SPI_keepplan(model_plan);
     }

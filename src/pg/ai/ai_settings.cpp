@@ -42,18 +42,17 @@ void crm::pg::define_ai_settings() {
       "Readable by the server's OS user only (chmod 600). Empty: no Authorization header.",
       &api_key_file, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("crm.ai_timeout", "How long one AI endpoint call may take.", nullptr,
-                          &timeout_ms, 30000, 100, 600000, PGC_SUSET, GUC_UNIT_MS, nullptr,
-                          nullptr, nullptr);
+                          &timeout_ms, 30000, 100, 600000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
+                          nullptr);
   DefineCustomIntVariable("crm.ai_concurrency",
                           "Endpoint calls at once per database, whatever the number of workers.",
                           nullptr, &concurrency, 2, 1, 64, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("crm.ai_max_attempts",
                           "Attempts of an AI job before it is kept in crm.ai_failed_job.", nullptr,
                           &max_attempts, 3, 1, 20, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("crm.ai_retry_delay",
-                          "Wait before an AI job's second attempt; doubled for each further one.",
-                          nullptr, &retry_delay_s, 10, 0, 86400, PGC_SUSET, GUC_UNIT_S, nullptr,
-                          nullptr, nullptr);
+  DefineCustomIntVariable(
+      "crm.ai_retry_delay", "Wait before an AI job's second attempt; doubled for each further one.",
+      nullptr, &retry_delay_s, 10, 0, 86400, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("crm.ai_poll_interval",
                           "How often an idle AI worker looks for due jobs without a NOTIFY.",
                           nullptr, &poll_interval_ms, 10000, 100, 3600000, PGC_SUSET, GUC_UNIT_MS,
@@ -61,8 +60,14 @@ void crm::pg::define_ai_settings() {
 }
 
 crm::pg::AiSettings crm::pg::ai_settings() {
-  return {base_url ? base_url : "", model ? model : "", api_key_file ? api_key_file : "",
-          timeout_ms, concurrency, max_attempts, retry_delay_s, poll_interval_ms};
+  return {base_url ? base_url : "",
+          model ? model : "",
+          api_key_file ? api_key_file : "",
+          timeout_ms,
+          concurrency,
+          max_attempts,
+          retry_delay_s,
+          poll_interval_ms};
 }
 
 // crm._ai_settings(): what the SQL side needs, never the key.

@@ -100,8 +100,8 @@ void crm_ai_worker_main(Datum arg) {
         "WHERE pid = pg_catalog.pg_backend_pid() RETURNING (NOT stop_requested)::integer::bigint",
         0, nullptr, nullptr);
     if (go_on != 1) break;
-    const int64 job = run_step("SELECT crm._ai_claim(pg_catalog.pg_backend_pid())", 0, nullptr,
-                               nullptr);
+    const int64 job =
+        run_step("SELECT crm._ai_claim(pg_catalog.pg_backend_pid())", 0, nullptr, nullptr);
     if (job > 0) {
       Oid types[1] = {INT8OID};
       Datum values[1] = {Int64GetDatum(job)};
@@ -111,9 +111,8 @@ void crm_ai_worker_main(Datum arg) {
           1, types, values);
       continue;  // more may be due: no sleep
     }
-    const int events =
-        WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                  crm::pg::ai_settings().poll_interval_ms, PG_WAIT_EXTENSION);
+    const int events = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                                 crm::pg::ai_settings().poll_interval_ms, PG_WAIT_EXTENSION);
     if (events & WL_LATCH_SET) ResetLatch(MyLatch);
   }
   run_step("DELETE FROM crm.ai_worker WHERE pid = pg_catalog.pg_backend_pid()", 0, nullptr,
@@ -151,8 +150,7 @@ extern "C" PGDLLEXPORT Datum crm_start_ai_workers(PG_FUNCTION_ARGS) {
     pid_t pid = 0;
     if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
       ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                      errmsg("an AI worker did not start"),
-                      errhint("see the server log")));
+                      errmsg("an AI worker did not start"), errhint("see the server log")));
     pids[i] = Int32GetDatum(pid);
   }
   PG_RETURN_ARRAYTYPE_P(construct_array(pids, workers, INT4OID, 4, true, TYPALIGN_INT));

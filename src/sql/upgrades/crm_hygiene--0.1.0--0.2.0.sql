@@ -5183,20 +5183,23 @@ COMMENT ON FUNCTION crm.retry_ai_jobs(text) IS 'queues this workspace''s failed 
 -- whose declared input columns changed. The signal tables' trigger serves the 'signals' and
 -- 'interactions' inputs. Attributes are cached per backend; a change to crm.ai_attribute or
 -- crm.ai_worker invalidates every backend's cache (crm._ai_attributes_changed).
+-- BEFORE ROW, not AFTER: an AFTER trigger costs a queued event and two tuple fetches per row,
+-- which was most of an enqueue's cost (docs/AI.md, bench/RESULTS.md). Named zz_ to fire after the
+-- extension's other BEFORE triggers (picklists, merged companies), so it sees the row as stored.
 CREATE FUNCTION crm._ai_enqueue() RETURNS trigger
   AS 'MODULE_PATHNAME', 'crm_ai_enqueue' LANGUAGE C;
 CREATE FUNCTION crm._ai_attributes_changed() RETURNS trigger
   AS 'MODULE_PATHNAME', 'crm_ai_attributes_changed' LANGUAGE C;
 
-CREATE TRIGGER ai_enqueue AFTER INSERT OR UPDATE ON crm.person
+CREATE TRIGGER zz_ai_enqueue BEFORE INSERT OR UPDATE ON crm.person
   FOR EACH ROW EXECUTE FUNCTION crm._ai_enqueue('person', 'record');
-CREATE TRIGGER ai_enqueue AFTER INSERT OR UPDATE ON crm.company
+CREATE TRIGGER zz_ai_enqueue BEFORE INSERT OR UPDATE ON crm.company
   FOR EACH ROW EXECUTE FUNCTION crm._ai_enqueue('company', 'record');
-CREATE TRIGGER ai_enqueue AFTER INSERT OR UPDATE ON crm.deal
+CREATE TRIGGER zz_ai_enqueue BEFORE INSERT OR UPDATE ON crm.deal
   FOR EACH ROW EXECUTE FUNCTION crm._ai_enqueue('deal', 'record');
-CREATE TRIGGER ai_enqueue AFTER INSERT OR UPDATE ON crm.person_signal
+CREATE TRIGGER zz_ai_enqueue BEFORE INSERT OR UPDATE ON crm.person_signal
   FOR EACH ROW EXECUTE FUNCTION crm._ai_enqueue('person', 'signals');
-CREATE TRIGGER ai_enqueue AFTER INSERT OR UPDATE ON crm.company_signal
+CREATE TRIGGER zz_ai_enqueue BEFORE INSERT OR UPDATE ON crm.company_signal
   FOR EACH ROW EXECUTE FUNCTION crm._ai_enqueue('company', 'signals');
 CREATE TRIGGER ai_attributes_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.ai_attribute
   FOR EACH STATEMENT EXECUTE FUNCTION crm._ai_attributes_changed();
