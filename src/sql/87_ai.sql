@@ -131,9 +131,10 @@ CREATE TABLE crm.ai_worker (
 );
 COMMENT ON TABLE crm.ai_worker IS 'the AI background workers of this database, with their heartbeats';
 
+-- Budgets are spent in real time, whatever crm.clock says (a fixed clock is for derived values).
 CREATE FUNCTION crm._ai_day() RETURNS date
 LANGUAGE sql STABLE
-RETURN (crm.now() AT TIME ZONE 'UTC')::date;
+RETURN (pg_catalog.now() AT TIME ZONE 'UTC')::date;
 
 -- The fields an input or a target may name for a kind.
 CREATE FUNCTION crm._ai_field_ok(kind text, field text) RETURNS boolean
@@ -190,12 +191,34 @@ BEGIN
     RAISE EXCEPTION '% has no field "%" to write', kind, pg_catalog.left(target, 63)
       USING ERRCODE = 'invalid_parameter_value', HINT = 'a target is a column of the record or attributes.<key>';
   END IF;
+  IF target = ANY (inputs) THEN
+    RAISE EXCEPTION 'an AI attribute cannot read the field it writes (%)', target USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'its own output would make its input change, and queue it again';
+  END IF;
   IF s ? 'review' AND pg_catalog.jsonb_typeof(s -> 'review') <> 'boolean' THEN
     RAISE EXCEPTION 'spec.review must be true or false' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF s ? 'min_confidence' AND NOT (pg_catalog.jsonb_typeof(s -> 'min_confidence') = 'number'
                                    AND (s ->> 'min_confidence')::float8 BETWEEN 0 AND 1) THEN
     RAISE EXCEPTION 'spec.min_confidence must be a number between 0 and 1' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- Every number the runner reads, checked here: a bad one would fail every job of the attribute.
+  SELECT k.key INTO problem
+  FROM (VALUES ('interactions', 0, 100), ('max_examples', 4, 100000), ('max_length', 1, 100000)) k(key, low, high)
+  WHERE s ? k.key AND NOT (pg_catalog.jsonb_typeof(s -> k.key) = 'number' AND (s ->> k.key)::numeric = pg_catalog.trunc((s ->> k.key)::numeric)
+                           AND (s ->> k.key)::numeric BETWEEN k.low AND k.high)
+  LIMIT 1;
+  IF problem IS NOT NULL THEN
+    RAISE EXCEPTION 'spec.% must be a whole number in range', problem USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'interactions: 0 to 100; max_examples: 4 to 100000; max_length: 1 to 100000';
+  END IF;
+  IF s ? 'confidence' AND NOT (pg_catalog.jsonb_typeof(s -> 'confidence') = 'number' AND (s ->> 'confidence')::float8 BETWEEN 0 AND 1) THEN
+    RAISE EXCEPTION 'spec.confidence must be a number between 0 and 1' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF (s ? 'model' AND (pg_catalog.jsonb_typeof(s -> 'model') <> 'string' OR pg_catalog.length(s ->> 'model') NOT BETWEEN 1 AND 200))
+     OR (s ? 'instructions' AND (pg_catalog.jsonb_typeof(s -> 'instructions') <> 'string' OR pg_catalog.length(s ->> 'instructions') > 4000)) THEN
+    RAISE EXCEPTION 'spec.model (1 to 200 characters) and spec.instructions (up to 4000) are text'
+      USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF s ? 'engine' AND coalesce(s ->> 'engine', '') NOT IN ('auto', 'endpoint', 'embedded') THEN
     RAISE EXCEPTION 'spec.engine must be auto, endpoint or embedded' USING ERRCODE = 'invalid_parameter_value';
@@ -377,7 +400,7 @@ BEGIN
   WITH failed AS (
     DELETE FROM crm.ai_failed_job f
     USING crm.ai_attribute a
-    WHERE a.id = f.attribute_id AND f.workspace_id = crm.current_workspace()
+    WHERE a.id = f.attribute_id AND f.workspace_id = crm._require_workspace(crm.current_workspace())
       AND (retry_ai_jobs.attribute IS NULL OR a.name = retry_ai_jobs.attribute)
     RETURNING f.*)
   INSERT INTO crm.ai_job AS j (workspace_id, attribute_id, record_id, requested_at)
@@ -443,7 +466,10 @@ LEFT JOIN LATERAL (SELECT pg_catalog.count(DISTINCT i.record_id) AS requests, pg
 LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS failed FROM crm.ai_failed_job f WHERE f.attribute_id = a.id) f ON true
 LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS results, pg_catalog.max(r.produced_at) AS last_result_at
                    FROM crm.ai_result r WHERE r.attribute_id = a.id) r ON true
+-- Live workers only: rows a crash or a restart left behind are not counted.
 CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS workers, pg_catalog.max(w.heartbeat_at) AS last_heartbeat_at
-                    FROM crm.ai_worker w) w;
+                    FROM crm.ai_worker w
+                    WHERE EXISTS (SELECT FROM pg_catalog.pg_stat_activity s
+                                  WHERE s.pid = w.pid AND s.backend_type = 'crm_hygiene AI worker')) w;
 COMMENT ON VIEW crm.ai_status IS
   'per AI attribute: jobs pending, running, waiting (and why), failed, the oldest pending request, results, and the background workers with their latest heartbeat';

@@ -78,6 +78,18 @@ END;
 -- Claims the next due job: SKIP LOCKED, so workers never wait on each other. A job whose engine
 -- is the endpoint has its call reserved here (or waits, visibly, for the budget); a job a dead
 -- worker held is due again once its lease has passed.
+-- The workspaces whose jobs the caller may run: all for a superuser (a superuser's workers serve
+-- the whole database); else those crm._require_workspace would let the role act in.
+CREATE FUNCTION crm._ai_workspaces() RETURNS bigint[]
+LANGUAGE sql STABLE
+AS $$
+  SELECT CASE WHEN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = crm._outer_role()) THEN NULL
+         ELSE ARRAY(SELECT w.id FROM crm.workspace w
+                    WHERE w.roles IS NULL
+                       OR EXISTS (SELECT FROM pg_catalog.unnest(w.roles) g(role)
+                                  WHERE pg_catalog.pg_has_role(crm._outer_role(), g.role::oid, 'MEMBER'))) END
+$$;
+
 CREATE FUNCTION crm._ai_claim(claimer integer, done bigint[] DEFAULT '{}') RETURNS bigint
 LANGUAGE plpgsql
 AS $$
@@ -86,12 +98,14 @@ DECLARE
   a crm.ai_attribute;
   engine text;
   lease constant interval := pg_catalog.make_interval(secs => (crm._ai_settings() ->> 'timeout_ms')::float8 / 1000 + 60);
+  workspaces constant bigint[] := crm._ai_workspaces();
   b crm.ai_budget;
 BEGIN
   PERFORM crm._ai_collect();
   FOR i IN 1..1000 LOOP
     SELECT * INTO job FROM crm.ai_job j
     WHERE j.next_attempt_at <= pg_catalog.now() AND j.id <> ALL (done)
+      AND (workspaces IS NULL OR j.workspace_id = ANY (workspaces))
     ORDER BY j.next_attempt_at, j.id
     LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF job.id IS NULL THEN
@@ -105,7 +119,9 @@ BEGIN
     engine := crm._ai_engine(a);
     IF engine IS NULL THEN
       UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '10 minutes',
-        wait_reason = 'no endpoint: a prompt needs crm.ai_base_url' WHERE j.id = job.id;
+        wait_reason = CASE WHEN a.type = 'prompt' THEN 'no endpoint: a prompt needs crm.ai_base_url'
+                           ELSE 'no endpoint: spec.engine is endpoint and crm.ai_base_url is not set' END
+      WHERE j.id = job.id;
       CONTINUE;
     END IF;
     IF engine = 'endpoint' AND NOT crm._ai_reserve(job.workspace_id, crm._ai_max_tokens(a)) THEN
@@ -163,7 +179,6 @@ AS $$
 DECLARE
   task text;
   prompt text;
-  k text;
 BEGIN
   task := CASE a.type
     WHEN 'classify' THEN pg_catalog.format('Choose the label that fits this %s best, from: %s. Give your confidence between 0 and 1.',
@@ -173,13 +188,18 @@ BEGIN
     WHEN 'extract' THEN pg_catalog.format('Extract the fields of the schema from this %s and its recent interactions; leave out what is not there.', a.kind)
     ELSE 'Answer from the record and its recent interactions.' END;
   IF a.type = 'prompt' THEN
-    prompt := a.spec ->> 'template';
-    FOR k IN SELECT m[1] FROM pg_catalog.regexp_matches(prompt, '\{\{\s*([A-Za-z0-9_.]+)\s*\}\}', 'g') m LOOP
-      prompt := pg_catalog.regexp_replace(prompt, '\{\{\s*' || pg_catalog.replace(k, '.', '\.') || '\s*\}\}',
-        pg_catalog.replace(coalesce(CASE WHEN k = 'interactions' THEN crm._ai_interaction_lines(inputs -> 'interactions')
-                                         WHEN k = 'signals' THEN (inputs -> 'signals')::text
-                                         ELSE crm._field_value(inputs -> 'fields', k) #>> '{}' END, ''), '\', '\\'), 'g');
-    END LOOP;
+    -- One pass over the template: a value that itself reads {{interactions}} stays text.
+    SELECT pg_catalog.string_agg(part.text || coalesce(
+             CASE WHEN part.name IS NULL THEN ''
+                  WHEN part.name = 'interactions' THEN crm._ai_interaction_lines(inputs -> 'interactions')
+                  WHEN part.name = 'signals' THEN (inputs -> 'signals')::text
+                  ELSE crm._field_value(inputs -> 'fields', part.name) #>> '{}' END, ''), '' ORDER BY part.o)
+    INTO prompt
+    FROM (SELECT t.text, t.o, (pg_catalog.regexp_match(m.placeholder, '[A-Za-z0-9_.]+'))[1] AS name
+          FROM pg_catalog.unnest(pg_catalog.regexp_split_to_array(a.spec ->> 'template', '\{\{\s*[A-Za-z0-9_.]+\s*\}\}'))
+               WITH ORDINALITY t(text, o)
+          LEFT JOIN (SELECT x.m[1] AS placeholder, x.o FROM pg_catalog.regexp_matches(a.spec ->> 'template',
+                       '(\{\{\s*[A-Za-z0-9_.]+\s*\}\})', 'g') WITH ORDINALITY x(m, o)) m ON m.o = t.o) part;
   ELSE
     prompt := pg_catalog.format(E'The %s:\n%s', a.kind, pg_catalog.jsonb_pretty(inputs));
   END IF;
@@ -212,19 +232,46 @@ AS $$
                      ELSE coalesce((a.spec ->> 'confidence')::float8, 0.8) END
 $$;
 
--- Whether the attribute's target holds a value a person gave (a user's UPDATE, or one no
--- provenance accounts for).
-CREATE FUNCTION crm._ai_holds_user_value(a crm.ai_attribute, id bigint) RETURNS boolean
+-- Why no call is spent on a record, if none should be: its field holds a person's value (a
+-- user's UPDATE, or one no provenance accounts for), or the record refuses automated writes.
+CREATE FUNCTION crm._ai_skip_reason(a crm.ai_attribute, id bigint) RETURNS text
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
   current_value jsonb;
 BEGIN
+  IF EXISTS (SELECT FROM crm.enrichment_opt_out x WHERE x.kind = a.kind AND x.record_id = _ai_skip_reason.id) THEN
+    RETURN 'opted_out';
+  END IF;
   EXECUTE pg_catalog.format('SELECT crm._field_value(pg_catalog.to_jsonb(t), $2) FROM %s t WHERE t.id = $1',
                             crm._merge_table(a.kind))
     INTO current_value USING id, a.target;
-  RETURN NOT crm._field_empty(current_value)
-     AND coalesce((crm._field_current_source(a.kind, id, a.target, current_value)).source_kind, 'user') = 'user';
+  IF NOT crm._field_empty(current_value)
+     AND coalesce((crm._field_current_source(a.kind, id, a.target, current_value)).source_kind, 'user') = 'user' THEN
+    RETURN 'user_value';
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- Tokens a call may use at most: its prompt (a character is never less than a third of a token
+-- in the tokenizers of the models we know) and its max_tokens.
+CREATE FUNCTION crm._ai_token_bound(request jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE
+RETURN pg_catalog.length((request -> 'messages')::text) / 3 + 1 + (request ->> 'max_tokens')::bigint;
+
+-- Raises the call's reservation to its bound; false when the day's tokens would pass the budget.
+CREATE FUNCTION crm._ai_top_up(ws bigint, reserved bigint, bound bigint) RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  limit_tokens bigint;
+BEGIN
+  SELECT b.tokens_per_day INTO limit_tokens FROM crm.ai_budget b WHERE b.workspace_id = ws;
+  UPDATE crm.ai_usage u SET tokens = u.tokens - reserved + bound
+  WHERE u.workspace_id = ws AND u.day = crm._ai_day()
+    AND (limit_tokens IS NULL OR u.tokens - reserved + bound <= limit_tokens);
+  RETURN FOUND;
 END
 $$;
 
@@ -246,9 +293,11 @@ DECLARE
   problem text;
   result record;
   model text;
+  reserved bigint;
+  held bigint;
   used bigint := 0;
   outcome text;
-  wait_reason text;
+  skip text;
   error_text text;
   max_attempts constant integer := (settings ->> 'max_attempts')::integer;
 BEGIN
@@ -257,46 +306,57 @@ BEGIN
     RETURN 'gone';
   END IF;
   SELECT * INTO a FROM crm.ai_attribute x WHERE x.id = job.attribute_id;
-  inputs := crm._ai_inputs(a, job.record_id);
-  IF inputs IS NULL THEN
-    DELETE FROM crm.ai_job j WHERE j.id = job.id;
-    PERFORM crm._ai_settle(job.workspace_id, coalesce(job.reserved_tokens, 0), 0);
-    RETURN 'record_gone';
-  END IF;
-  hash := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(a.version || ':' || a.type || ':' || inputs::text, 'UTF8')), 'hex');
-  IF EXISTS (SELECT FROM crm.ai_result r WHERE r.attribute_id = a.id AND r.record_id = job.record_id
-                                            AND r.input_hash = hash AND r.version = a.version) THEN
-    PERFORM crm._ai_finish(job);
-    PERFORM crm._ai_settle(job.workspace_id, coalesce(job.reserved_tokens, 0), 0);
-    RETURN 'unchanged';
-  END IF;
-  -- A field holding a person's value is theirs: no call is spent on it.
-  IF crm._ai_holds_user_value(a, job.record_id) THEN
-    INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, outcome, produced_at)
-    VALUES (job.workspace_id, a.id, job.record_id, a.version, 'none', hash, 'user_value', pg_catalog.now())
-    ON CONFLICT (attribute_id, record_id) DO UPDATE
-      SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = NULL,
-          confidence = NULL, outcome = EXCLUDED.outcome, tokens = 0, produced_at = EXCLUDED.produced_at;
-    PERFORM crm._ai_finish(job);
-    PERFORM crm._ai_settle(job.workspace_id, coalesce(job.reserved_tokens, 0), 0);
-    RETURN 'user_value';
-  END IF;
   engine := CASE WHEN job.reserved_tokens IS NOT NULL THEN 'endpoint' ELSE 'embedded' END;
+  reserved := coalesce(job.reserved_tokens, 0);
+  held := reserved;  -- what crm.ai_usage holds for this call
+  -- Everything about the job in one block: whatever fails (inputs, the call, the reply, the
+  -- write) fails this job only, never the caller's batch or a worker.
   BEGIN
-    IF engine = 'endpoint' THEN
+    inputs := crm._ai_inputs(a, job.record_id);
+    IF inputs IS NULL THEN
+      DELETE FROM crm.ai_job j WHERE j.id = job.id;
+      outcome := 'record_gone';
+    ELSE
+      hash := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(a.version || ':' || a.type || ':' || inputs::text, 'UTF8')), 'hex');
+      skip := crm._ai_skip_reason(a, job.record_id);
+      IF skip IS NULL AND EXISTS (SELECT FROM crm.ai_result r WHERE r.attribute_id = a.id AND r.record_id = job.record_id
+                                                                AND r.input_hash = hash AND r.version = a.version) THEN
+        skip := 'unchanged';
+      END IF;
+    END IF;
+    IF outcome IS NOT NULL THEN
+      NULL;
+    ELSIF skip IS NOT NULL THEN
+      -- No call: what was seen is recorded (but for a repeat), so the same inputs are not asked about again.
+      IF skip <> 'unchanged' THEN
+        INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, outcome, produced_at)
+        VALUES (job.workspace_id, a.id, job.record_id, a.version, 'none', hash, skip, pg_catalog.now())
+        ON CONFLICT (attribute_id, record_id) DO UPDATE
+          SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = NULL,
+              confidence = NULL, outcome = EXCLUDED.outcome, tokens = 0, produced_at = EXCLUDED.produced_at;
+      END IF;
+      PERFORM crm._ai_finish(job);
+      outcome := skip;
+    ELSIF engine = 'endpoint' THEN
       -- crm.ai_concurrency calls at once per database: a slot is a transaction advisory lock.
       IF NOT EXISTS (SELECT FROM pg_catalog.generate_series(1, (settings ->> 'concurrency')::integer) s
                      WHERE pg_catalog.pg_try_advisory_xact_lock(-727379968, s)) THEN
         RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = 'busy';
       END IF;
       request := crm._ai_request(a, inputs);
+      -- The tokens budget is a hard stop: the call may start only if its bound still fits.
+      IF NOT crm._ai_top_up(job.workspace_id, reserved, crm._ai_token_bound(request)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = 'over budget';
+      END IF;
+      reserved := crm._ai_token_bound(request);
+      held := reserved;
       reply := crm._ai_chat(request);
-      used := coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, 0);
-      model := coalesce(reply ->> 'model', request ->> 'model');
+      used := coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, reserved);
+      model := coalesce(nullif(reply ->> 'model', ''), request ->> 'model');
       BEGIN
         answer := (reply ->> 'content')::jsonb;
       EXCEPTION WHEN invalid_text_representation THEN
-        RAISE EXCEPTION 'the reply is not JSON (finish reason %)', coalesce(reply ->> 'finish_reason', 'unknown')
+        RAISE EXCEPTION 'the reply is not JSON (finish reason %)', coalesce(nullif(reply ->> 'finish_reason', ''), 'unknown')
           USING ERRCODE = 'data_exception';
       END;
       problem := crm._ai_schema_violation(request -> 'schema', answer);
@@ -307,43 +367,57 @@ BEGIN
     ELSE
       SELECT * INTO result FROM crm._ai_embedded(a, job.record_id, inputs);
       model := result.model;
-      wait_reason := result.wait_reason;
-      IF wait_reason IS NOT NULL THEN
+      IF result.wait_reason IS NOT NULL THEN
         UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '1 hour',
           wait_reason = result.wait_reason, claimed_by = NULL
         WHERE j.id = job.id;
-        RETURN 'waiting';
+        outcome := 'waiting';
       END IF;
     END IF;
-    IF result.value IS NULL OR pg_catalog.jsonb_typeof(result.value) = 'null' THEN
-      outcome := 'no_value';
-    ELSIF result.confidence < coalesce((a.spec ->> 'min_confidence')::float8, 0) THEN
-      outcome := 'low_confidence';
-    ELSE
-      SELECT pg_catalog.string_agg(e.outcome, ',') INTO outcome
-      FROM crm._enrich_record(job.workspace_id, a.kind, job.record_id,
-                              CASE WHEN pg_catalog.starts_with(a.target, 'attributes.')
-                                   THEN pg_catalog.jsonb_build_object('attributes', pg_catalog.jsonb_build_object(pg_catalog.substr(a.target, 12), result.value))
-                                   ELSE pg_catalog.jsonb_build_object(a.target, result.value) END,
-                              'ai:' || a.name, result.confidence, 'ai', crm.now(), NULL) e;
+    IF outcome IS NULL THEN
+      IF result.value IS NULL OR pg_catalog.jsonb_typeof(result.value) = 'null' THEN
+        outcome := 'no_value';
+      ELSIF result.confidence < coalesce((a.spec ->> 'min_confidence')::float8, 0) THEN
+        outcome := 'low_confidence';
+      ELSE
+        SELECT pg_catalog.string_agg(e.outcome, ',') INTO outcome
+        FROM crm._enrich_record(job.workspace_id, a.kind, job.record_id,
+                                CASE WHEN pg_catalog.starts_with(a.target, 'attributes.')
+                                     THEN pg_catalog.jsonb_build_object('attributes', pg_catalog.jsonb_build_object(pg_catalog.substr(a.target, 12), result.value))
+                                     ELSE pg_catalog.jsonb_build_object(a.target, result.value) END,
+                                'ai:' || a.name, result.confidence, 'ai', crm.now(), NULL) e;
+      END IF;
+      INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
+                                      outcome, tokens, produced_at)
+      VALUES (job.workspace_id, a.id, job.record_id, a.version, model, hash, result.value, result.confidence, outcome, used, pg_catalog.now())
+      ON CONFLICT (attribute_id, record_id) DO UPDATE
+        SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
+            confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
+      PERFORM crm._ai_finish(job);
     END IF;
-    INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
-                                    outcome, tokens, produced_at)
-    VALUES (job.workspace_id, a.id, job.record_id, a.version, model, hash, result.value, result.confidence, outcome, used, pg_catalog.now())
-    ON CONFLICT (attribute_id, record_id) DO UPDATE
-      SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
-          confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
-    PERFORM crm._ai_finish(job);
   EXCEPTION WHEN OTHERS THEN
-    IF SQLSTATE = '55P03' AND SQLERRM = 'busy' THEN
-      -- Every slot taken: the call goes back to the budget and the job to the queue, soon.
-      UPDATE crm.ai_job j SET status = 'pending', next_attempt_at = pg_catalog.now() + interval '1 second',
-        claimed_by = NULL, reserved_tokens = NULL WHERE j.id = job.id;
+    IF SQLSTATE = '55P03' AND SQLERRM IN ('busy', 'over budget') THEN
+      -- Every slot taken, or the call's tokens would pass the budget: the reservation goes back
+      -- (the block's rollback undid any top-up) and the job waits.
+      UPDATE crm.ai_job j
+      SET status = CASE WHEN SQLERRM = 'busy' THEN 'pending' ELSE 'waiting' END,
+          next_attempt_at = CASE WHEN SQLERRM = 'busy' THEN pg_catalog.now() + interval '1 second'
+                                 ELSE ((crm._ai_day() + 1)::timestamp AT TIME ZONE 'UTC') END,
+          wait_reason = CASE WHEN SQLERRM = 'busy' THEN NULL
+                             ELSE (SELECT pg_catalog.format('budget: %s tokens a day', b.tokens_per_day)
+                                   FROM crm.ai_budget b WHERE b.workspace_id = job.workspace_id) END,
+          claimed_by = NULL, reserved_tokens = NULL
+      WHERE j.id = job.id;
       UPDATE crm.ai_usage u SET calls = GREATEST(u.calls - 1, 0), tokens = GREATEST(u.tokens - job.reserved_tokens, 0)
       WHERE u.workspace_id = job.workspace_id AND u.day = crm._ai_day();
-      RETURN 'busy';
+      RETURN CASE WHEN SQLERRM = 'busy' THEN 'busy' ELSE 'waiting' END;
     END IF;
     error_text := pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000);
+    -- The block's rollback undid the top-up; a call that got no usage back costs its bound.
+    held := coalesce(job.reserved_tokens, 0);
+    IF reply IS NULL AND request IS NOT NULL THEN
+      used := reserved;
+    END IF;
     IF job.attempts + 1 >= max_attempts THEN
       INSERT INTO crm.ai_failed_job (workspace_id, attribute_id, record_id, attempts, error, failed_at)
       VALUES (job.workspace_id, job.attribute_id, job.record_id, job.attempts + 1, error_text, pg_catalog.now());
@@ -359,7 +433,8 @@ BEGIN
     END IF;
   END;
   IF engine = 'endpoint' THEN
-    PERFORM crm._ai_settle(job.workspace_id, job.reserved_tokens, used);
+    -- What the call used replaces what was reserved for it (nothing, when none was made).
+    PERFORM crm._ai_settle(job.workspace_id, held, CASE WHEN request IS NULL THEN 0 ELSE used END);
   END IF;
   RETURN outcome;
 END
@@ -394,7 +469,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.run_ai_jobs(integer) IS
-  'runs up to max_jobs due AI jobs in this transaction (for pg_cron and tests) and returns each one''s outcome: applied, suggested, unchanged, user_value, low_confidence, no_value, waiting, retry, failed, record_gone, busy';
+  'runs up to max_jobs due AI jobs in this transaction (for pg_cron and tests) and returns each one''s outcome: the write''s (applied, suggested, unchanged, rejected_before, opted_out), or user_value, opted_out, unchanged (inputs seen before), low_confidence, no_value, waiting, retry, failed, record_gone, gone, busy';
 
 CREATE FUNCTION crm.start_ai_workers(workers integer DEFAULT 1) RETURNS integer[]
   AS 'MODULE_PATHNAME', 'crm_start_ai_workers' LANGUAGE C VOLATILE;
@@ -417,3 +492,37 @@ END
 $$;
 COMMENT ON FUNCTION crm.stop_ai_workers() IS
   'asks this database''s AI workers to stop after their current job; returns how many were asked';
+
+-- For the background workers (src/pg/ai/ai_worker.cpp), which run as the role that started
+-- them: their own row of crm.ai_worker, written with the extension's rights, and refused to any
+-- other backend.
+CREATE FUNCTION crm._ai_worker_event(event text, job_id bigint DEFAULT NULL) RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  go_on boolean;
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                 WHERE a.pid = pg_catalog.pg_backend_pid() AND a.backend_type = 'crm_hygiene AI worker') THEN
+    RAISE EXCEPTION 'crm._ai_worker_event is for the AI background workers' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF event = 'start' THEN
+    -- Rows of workers that died without saying so (a crash, a restart) go first.
+    DELETE FROM crm.ai_worker w WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                                                  WHERE a.pid = w.pid AND a.backend_type = 'crm_hygiene AI worker');
+    INSERT INTO crm.ai_worker (pid, started_at, heartbeat_at) VALUES (pg_catalog.pg_backend_pid(), pg_catalog.now(), pg_catalog.now());
+    RETURN true;
+  ELSIF event = 'beat' THEN
+    UPDATE crm.ai_worker w SET heartbeat_at = pg_catalog.now() WHERE w.pid = pg_catalog.pg_backend_pid()
+    RETURNING NOT w.stop_requested INTO go_on;
+    RETURN coalesce(go_on, false);  -- no row: stopped
+  ELSIF event = 'run' THEN
+    PERFORM crm._ai_run(job_id);
+    UPDATE crm.ai_worker w SET jobs_done = w.jobs_done + 1 WHERE w.pid = pg_catalog.pg_backend_pid();
+    RETURN true;
+  ELSE
+    DELETE FROM crm.ai_worker w WHERE w.pid = pg_catalog.pg_backend_pid();
+    RETURN false;
+  END IF;
+END
+$$;

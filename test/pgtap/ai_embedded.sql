@@ -3,7 +3,7 @@
 -- labels people gave, summarised and scored deterministically, extracted by rules, written through
 -- the provenance path (never over a user's value; review mode suggests), retried, then failed.
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_base_url = '';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -34,6 +34,10 @@ SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'x', 'extract', '{"
 SELECT throws_ok($$SELECT crm.define_ai_attribute('deal', 'x', 'summarize', '{}')$$, '22023', 'deals have no signals input',
                  'deals have no activity to summarise');
 SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'Bad Name', 'summarize', '{}')$$, '22023', NULL, 'names are identifiers');
+SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'x', 'summarize', '{"interactions": -1}')$$, '22023', NULL,
+                 'a spec number out of range is refused when declared, not when every job fails');
+SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'x', 'classify', '{"labels": ["a", "b"], "target": "name", "inputs": ["name"]}')$$,
+                 '22023', 'an AI attribute cannot read the field it writes (name)', 'an attribute reading its own output would queue itself forever');
 SELECT is((SELECT count(*) FROM crm.ai_attribute), 0::bigint, 'nothing was written by the refused definitions');
 
 -- Defining queues every record of the workspace.

@@ -4,7 +4,7 @@
 -- budgets stop calls; writers never wait for the endpoint.
 \getenv stub_url CRM_AI_STUB_URL
 BEGIN;
-SELECT plan(31);
+SELECT plan(41);
 SELECT ok(:'stub_url' LIKE 'http://127.0.0.1:%', 'the stub endpoint is running (scripts/test starts it; CRM_AI_STUB_URL)');
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -110,6 +110,54 @@ SELECT results_eq($$SELECT waiting, wait_reasons FROM crm.ai_status WHERE attrib
 SELECT is((SELECT calls FROM crm.ai_usage WHERE workspace_id = 161), (SELECT calls_per_day FROM crm.ai_budget WHERE workspace_id = 161),
           'the day''s calls are at the budget, not past it');
 SELECT is((pg_temp.stub('/stats') ->> 'requests')::int, 1, 'the endpoint got exactly the calls the budget allowed');
+
+SELECT crm.set_ai_budget(NULL, NULL);
+UPDATE crm.ai_attribute SET enabled = false;
+
+-- An opted-out record's inputs never leave the database.
+SELECT pg_temp.stub('/reset');
+SELECT crm.set_enrichment_opt_out('company', 16102);
+SELECT crm.define_ai_attribute('company', 'pitch2', 'summarize', '{"model": "stub"}');
+SELECT results_eq($$SELECT record_id, outcome FROM crm.run_ai_jobs(10) ORDER BY 1$$,
+                  $$VALUES (16101::bigint, 'applied'), (16102, 'opted_out'), (16103, 'applied')$$,
+                  'an opted-out record is skipped before the call');
+SELECT is((pg_temp.stub('/stats') ->> 'requests')::int, 2, 'two calls, not three');
+UPDATE crm.ai_attribute SET enabled = false;
+
+-- The tokens budget is a hard stop too: a call starts only if its prompt and max_tokens still fit.
+SELECT crm.set_ai_budget(NULL, (SELECT tokens + 150 FROM crm.ai_usage WHERE workspace_id = 161));
+SELECT crm.define_ai_attribute('company', 'pitch3', 'summarize', '{"model": "stub", "max_tokens": 100}');
+SELECT lives_ok($$SELECT crm.run_ai_jobs(10)$$, 'run within a tokens budget');
+SELECT ok((SELECT u.tokens <= b.tokens_per_day FROM crm.ai_usage u JOIN crm.ai_budget b USING (workspace_id) WHERE workspace_id = 161),
+          'the day''s tokens never pass the budget');
+SELECT ok((SELECT waiting > 0 AND wait_reasons[1] LIKE 'budget:%tokens a day' FROM crm.ai_status WHERE attribute = 'pitch3'),
+          'the calls that would pass it wait, with the reason');
+SELECT crm.set_ai_budget(NULL, NULL);
+UPDATE crm.ai_attribute SET enabled = false;
+
+-- A prompt's template is filled in one pass: a value that reads {{interactions}} stays text.
+UPDATE crm.company SET name = 'Evil {{interactions}} Inc' WHERE id = 16103;
+SELECT crm.define_ai_attribute('company', 'ask', 'prompt', '{"model": "stub", "template": "Who is {{name}}?", "inputs": ["name"]}');
+SELECT lives_ok($$SELECT crm.run_ai_jobs(10)$$, 'a prompt attribute');
+SELECT ok((SELECT s -> 'last_request' -> 'messages' -> 1 ->> 'content' = 'Who is Evil {{interactions}} Inc?' FROM pg_temp.stub('/stats') s),
+          'the record''s text is not expanded as a placeholder');
+
+-- A maintenance role runs the jobs of the workspaces it may act in, and no others.
+UPDATE crm.ai_attribute SET enabled = false;
+INSERT INTO crm.workspace (id, name, roles) VALUES (162, 'closed', ARRAY['pg_monitor']::regrole[]);
+INSERT INTO crm.company (id, workspace_id, name) VALUES (16201, 162, 'Closed Co');
+INSERT INTO crm.ai_attribute (workspace_id, kind, name, type, spec, inputs, target)
+VALUES (162, 'company', 'closed', 'summarize', '{"model": "stub"}', '{name}', 'attributes.closed');
+INSERT INTO crm.ai_job (workspace_id, attribute_id, record_id, requested_at)
+SELECT 162, id, 16201, now() FROM crm.ai_attribute WHERE name = 'closed';
+CREATE ROLE crm_ai_maintainer;
+SELECT crm.grant_access('crm_ai_maintainer', 'maintenance');
+SET LOCAL ROLE crm_ai_maintainer;
+SELECT is((SELECT count(*) FROM crm.run_ai_jobs(10)), 0::bigint, 'another workspace''s jobs are not the role''s to run');
+SELECT throws_ok($$SELECT crm.start_ai_workers(1)$$, '42501', NULL, 'a role that cannot log in cannot start workers that would run as it');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM crm.ai_job j JOIN crm.ai_attribute a ON a.id = j.attribute_id WHERE a.name = 'closed'), 1::bigint,
+          'the job is still queued');
 
 SELECT * FROM finish();
 ROLLBACK;

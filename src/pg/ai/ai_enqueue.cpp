@@ -35,7 +35,7 @@ const char *const kSignalColumns[] = {
 
 struct AttributeInputs {
   int64 id;
-  int count;  // columns watched on this trigger's table; -1: any change (none resolvable)
+  int count;  // columns watched on this trigger's table
   AttrNumber columns[kMaxInputs];
 };
 
@@ -293,9 +293,9 @@ extern "C" PGDLLEXPORT Datum crm_ai_enqueue(PG_FUNCTION_ARGS) {
   if (entry == nullptr) entry = load_entry(key, kind, signals, desc);
   if (entry->count == 0) return unchanged;
 
-  int64 due[64];
+  int64 *due = static_cast<int64 *>(palloc(sizeof(int64) * entry->count));
   int count = 0;
-  for (int i = 0; i < entry->count && count < 64; ++i) {
+  for (int i = 0; i < entry->count; ++i) {
     const AttributeInputs &a = entry->attributes[i];
     if (update && !changed(td->tg_trigtuple, td->tg_newtuple, desc, a)) continue;
     due[count++] = a.id;

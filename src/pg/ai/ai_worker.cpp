@@ -2,8 +2,10 @@
 // no shared_preload_libraries. Each connects to the database it was started from as the role
 // that started it, LISTENs on crm_ai_jobs (the enqueue trigger NOTIFYs while workers run), and
 // loops: heartbeat and claim in one transaction, run the job in the next, sleep on its latch when
-// nothing is due. SIGTERM and crm.stop_ai_workers() are honoured between jobs; an error ends the
-// worker with exit code 1 and the postmaster starts it again 10 s later.
+// nothing is due. SIGTERM and crm.stop_ai_workers() are honoured between jobs. An error in a step
+// is logged and the loop goes on after a pause (as autovacuum's workers recover); the postmaster
+// never restarts a worker (BGW_NEVER_RESTART): one that could not connect, or whose database was
+// dropped, would otherwise retry forever.
 // Plain C phases only (SPI, transactions): the C++ work happens in the functions it calls.
 #include <cstring>
 
@@ -11,6 +13,7 @@
 #include "pg/common/pg.hpp"
 
 extern "C" {
+#include "catalog/pg_authid.h"
 #include "commands/async.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -19,6 +22,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(crm_start_ai_workers);
 PGDLLEXPORT void crm_ai_worker_main(Datum arg);
@@ -71,19 +75,31 @@ void crm_ai_worker_main(Datum arg) {
   BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), role, 0);
   pgstat_report_appname("crm_hygiene AI worker");
 
-  // Register (and forget workers that died without saying so), and LISTEN, at commit.
+  // LISTEN (from this commit on), then register through crm._ai_worker, which writes the
+  // worker's row with the extension's rights (the role that started it may only read the table).
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   Async_Listen("crm_ai_jobs");
   CommitTransactionCommand();
-  run_step(
-      "WITH gone AS (DELETE FROM crm.ai_worker w WHERE NOT EXISTS "
-      "(SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid = w.pid)) "
-      "INSERT INTO crm.ai_worker (pid, started_at, heartbeat_at) "
-      "VALUES (pg_catalog.pg_backend_pid(), pg_catalog.now(), pg_catalog.now()) "
-      "ON CONFLICT (pid) DO UPDATE SET started_at = EXCLUDED.started_at, "
-      "heartbeat_at = EXCLUDED.heartbeat_at, stop_requested = false, jobs_done = 0",
-      0, nullptr, nullptr);
+  run_step("SELECT crm._ai_worker_event('start')::integer::bigint", 0, nullptr, nullptr);
+
+  // Error recovery: a step that raises lands here with its transaction to abort. Only plain C
+  // state lives in this function, so the longjmp skips no destructor.
+  sigjmp_buf recover;
+  if (sigsetjmp(recover, 1) != 0) {
+    HOLD_INTERRUPTS();
+    EmitErrorReport();
+    AbortOutOfAnyTransaction();
+    FlushErrorState();
+    MemoryContextSwitchTo(TopMemoryContext);
+    RESUME_INTERRUPTS();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    // A pause, so a step that fails every time does not spin.
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5000,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+  }
+  PG_exception_stack = &recover;
 
   for (;;) {
     CHECK_FOR_INTERRUPTS();
@@ -95,28 +111,21 @@ void crm_ai_worker_main(Datum arg) {
     // Reads the notifications that woke us, so the queue's tail can move on.
     if (notifyInterruptPending) ProcessNotifyInterrupt(false);
     // A heartbeat; no row, or a stop request: time to go.
-    const int64 go_on = run_step(
-        "UPDATE crm.ai_worker SET heartbeat_at = pg_catalog.now() "
-        "WHERE pid = pg_catalog.pg_backend_pid() RETURNING (NOT stop_requested)::integer::bigint",
-        0, nullptr, nullptr);
-    if (go_on != 1) break;
+    if (run_step("SELECT crm._ai_worker_event('beat')::integer::bigint", 0, nullptr, nullptr) != 1)
+      break;
     const int64 job =
         run_step("SELECT crm._ai_claim(pg_catalog.pg_backend_pid())", 0, nullptr, nullptr);
     if (job > 0) {
       Oid types[1] = {INT8OID};
       Datum values[1] = {Int64GetDatum(job)};
-      run_step(
-          "WITH done AS (SELECT crm._ai_run($1)) UPDATE crm.ai_worker "
-          "SET jobs_done = jobs_done + 1 FROM done WHERE pid = pg_catalog.pg_backend_pid()",
-          1, types, values);
+      run_step("SELECT crm._ai_worker_event('run', $1)::integer::bigint", 1, types, values);
       continue;  // more may be due: no sleep
     }
     const int events = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                                  crm::pg::ai_settings().poll_interval_ms, PG_WAIT_EXTENSION);
     if (events & WL_LATCH_SET) ResetLatch(MyLatch);
   }
-  run_step("DELETE FROM crm.ai_worker WHERE pid = pg_catalog.pg_backend_pid()", 0, nullptr,
-           nullptr);
+  run_step("SELECT crm._ai_worker_event('stop')::integer::bigint", 0, nullptr, nullptr);
   proc_exit(0);
 }
 
@@ -127,13 +136,24 @@ extern "C" PGDLLEXPORT Datum crm_start_ai_workers(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("start 1 to 32 AI workers at a time, not %d", workers)));
   Datum *pids = static_cast<Datum *>(palloc(sizeof(Datum) * workers));
+  // A worker connects as this role: PostgreSQL refuses one that cannot log in (after SET ROLE to
+  // a group role, say), and the worker would then fail at every restart.
   const Oid role = GetUserId();
+  HeapTuple authid = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
+  if (!HeapTupleIsValid(authid)) elog(ERROR, "crm_start_ai_workers: role %u not found", role);
+  const bool can_login = reinterpret_cast<Form_pg_authid>(GETSTRUCT(authid))->rolcanlogin;
+  ReleaseSysCache(authid);
+  if (!can_login)
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("AI workers run as the current role, %s, which cannot log in",
+                           GetUserNameFromId(role, false)),
+                    errhint("RESET ROLE, or SET ROLE to a role with LOGIN, before starting them")));
   for (int i = 0; i < workers; ++i) {
     BackgroundWorker worker;
     std::memset(&worker, 0, sizeof worker);
     worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
     worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = 10;
+    worker.bgw_restart_time = BGW_NEVER_RESTART;
     snprintf(worker.bgw_library_name, BGW_MAXLEN, "crm_hygiene");
     snprintf(worker.bgw_function_name, BGW_MAXLEN, "crm_ai_worker_main");
     snprintf(worker.bgw_name, BGW_MAXLEN, "crm_hygiene AI worker (database %u)", MyDatabaseId);
