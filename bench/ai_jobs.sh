@@ -35,8 +35,8 @@ q -c "INSERT INTO crm.person (company_id, email) SELECT id, 'buyer@' || domain F
 q -c "INSERT INTO crm.interaction (id, kind, occurred_at, subject)
       SELECT i, 'email', '2026-01-01'::timestamptz + i * interval '1 minute', 'Proposal ' || i FROM generate_series(1, $((COMPANIES * 2))) i"
 q -c "INSERT INTO crm.participant (interaction_id, address, role)
-      SELECT i, 'me@us.example', 'from' FROM generate_series(1, $((COMPANIES * 2))) i
-      UNION ALL SELECT i, 'buyer@company' || ((i - 1) % $COMPANIES + 1) || '.example', 'to' FROM generate_series(1, $((COMPANIES * 2))) i"
+      SELECT i, 'me@us.example', 'from'::crm.participant_role FROM generate_series(1, $((COMPANIES * 2))) i
+      UNION ALL SELECT i, 'buyer@company' || ((i - 1) % $COMPANIES + 1) || '.example', 'to'::crm.participant_role FROM generate_series(1, $((COMPANIES * 2))) i"
 q -c "VACUUM ANALYZE"
 
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN {printf "%.0f", n / (ms / 1000)}'; }
