@@ -44,38 +44,46 @@ void global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// Frees what curl allocated however the call ends.
-struct Easy {
-  CURL *handle = curl_easy_init();
-  curl_slist *headers = nullptr;
-  ~Easy() {
-    curl_slist_free_all(headers);
-    if (handle != nullptr) curl_easy_cleanup(handle);
-  }
+// One easy handle per process, reset between calls but never freed: curl keeps its connections
+// (and TLS sessions) with it, so a worker's calls to a remote endpoint skip the handshake. A plain
+// pointer: nothing runs at exit.
+CURL *shared_handle() {
+  static CURL *handle = nullptr;
+  if (handle == nullptr)
+    handle = curl_easy_init();
+  else
+    curl_easy_reset(handle);
+  return handle;
+}
+
+// Frees the request's header list however the call ends.
+struct Headers {
+  curl_slist *list = nullptr;
+  ~Headers() { curl_slist_free_all(list); }
 };
 
 }  // namespace
 
 HttpReply http_post_json(const HttpRequest &request) {
   global_init();
-  Easy easy;
-  if (easy.handle == nullptr) throw Error("08000", "could not start an HTTP client (libcurl)");
+  CURL *h = shared_handle();
+  if (h == nullptr) throw Error("08000", "could not start an HTTP client (libcurl)");
+  Headers headers;
   HttpReply reply;
   Transfer transfer{&reply.body, request.max_reply_bytes, false, request.cancelled, false};
   char error[CURL_ERROR_SIZE] = {0};
   const std::string authorization = "Authorization: Bearer " + request.bearer_token;
-  easy.headers = curl_slist_append(easy.headers, "Content-Type: application/json");
-  easy.headers = curl_slist_append(easy.headers, "Accept: application/json");
+  headers.list = curl_slist_append(headers.list, "Content-Type: application/json");
+  headers.list = curl_slist_append(headers.list, "Accept: application/json");
   if (!request.bearer_token.empty())
-    easy.headers = curl_slist_append(easy.headers, authorization.c_str());
-  CURL *h = easy.handle;
+    headers.list = curl_slist_append(headers.list, authorization.c_str());
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   // A proxy the server's environment names serves remote endpoints, never a local one.
   curl_easy_setopt(h, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, easy.headers);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.c_str());
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
@@ -88,6 +96,12 @@ HttpReply http_post_json(const HttpRequest &request) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "crm_hygiene");
   const CURLcode code = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
+  // Nothing of this call may stay pointed at by the kept handle.
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, nullptr);
   if (transfer.was_cancelled) throw Canceled();
   if (transfer.too_large)
     throw Error("08000", "the endpoint's reply is larger than " +
@@ -101,7 +115,6 @@ HttpReply http_post_json(const HttpRequest &request) {
           redact(why, request.bearer_token));
     throw Error("08000", "could not reach the endpoint: " + redact(why, request.bearer_token));
   }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
   return reply;
 }
 
