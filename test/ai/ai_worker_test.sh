@@ -18,7 +18,7 @@ wait_for() {
   done
   return 1
 }
-echo "1..9"
+echo "1..11"
 key_file=$(mktemp /tmp/crm_ai_worker_key.XXXXXX)
 echo "sk-worker-SECRET-31337" >"$key_file"
 chmod 644 "$key_file"
@@ -51,6 +51,26 @@ q "ALTER DATABASE $db SET crm.ai_base_url = '$CRM_AI_STUB_URL'" >/dev/null
 q "SELECT crm.define_ai_attribute('company', 'gate', 'summarize', '{\"model\": \"stub-auth\"}')" >/dev/null
 wait_for "SELECT count(*) > 0 FROM crm.ai_job j JOIN crm.ai_attribute a ON a.id = j.attribute_id WHERE a.name = 'gate' AND j.last_error LIKE '%401%'" t 20
 ok $? "the endpoint refused the key; the job says so"
+
+# A slow endpoint holds no lock a writer needs: the worker's call runs with only its job row
+# locked, so an update of the very record commits at once (a 1 s statement_timeout only stands
+# guard against a wait; the call takes 3 s).
+q "SELECT crm.define_ai_attribute('company', 'slow', 'summarize', '{\"model\": \"stub-slow-3000\"}')" >/dev/null
+wait_for "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND query LIKE '%_ai_worker_event(''run''%' AND state = 'active'" t 10
+PGOPTIONS="-c statement_timeout=1s" q "UPDATE crm.company SET domain = 'first.example' WHERE id = (SELECT min(id) FROM crm.company)" >/dev/null
+ok $? "while the endpoint is slow, a write of the records it works on commits without waiting"
+q "UPDATE crm.ai_attribute SET enabled = false WHERE name = 'slow'" >/dev/null
+
+# crm.ai_concurrency bounds the calls of all workers together.
+curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null
+q "ALTER DATABASE $db SET crm.ai_concurrency = 1" >/dev/null
+q "SELECT crm.stop_ai_workers()" >/dev/null
+wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 60
+q "SELECT crm.define_ai_attribute('company', 'paced', 'summarize', '{\"model\": \"stub-slow-200\"}')" >/dev/null
+q "SELECT crm.start_ai_workers(2)" >/dev/null
+wait_for "SELECT results FROM crm.ai_status WHERE attribute = 'paced'" 21 60
+in_flight=$(curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])')
+[ "$in_flight" = 1 ]; ok $? "two workers, crm.ai_concurrency = 1: one call at a time (max in flight: $in_flight)"
 
 q "SELECT crm.stop_ai_workers()" >/dev/null
 wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 60

@@ -332,9 +332,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.end_headers()
+        # Headers and body in one write: a reply in two segments meets the client's delayed ACK
+        # on a kept-alive connection (40 ms a request).
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(data)
+            self._headers_buffer.append(data)
+        self.flush_headers()
         self.wfile.flush()
 
     def read_body(self):
