@@ -165,13 +165,14 @@ SELECT crm.label_value('person', 'lifecycle_stage', 'MQL') AS "stored as";
 \echo
 
 \echo 'AI autofill with the embedded default, no endpoint configured (docs/AI.md). Say one company in six'
-\echo 'came in without an industry: a fastText classifier learns from the industries people gave the others'
-\echo 'and fills the gaps, each with a confidence; a summary of the relationship lands in every account'
+\echo 'came in without an industry: a fastText classifier learns from the names and domains of the companies'
+\echo 'people gave one and fills the gaps, each with a confidence; a summary of the relationship lands in every'
+\echo 'account, from its signals and recent subjects'
 CREATE TEMP TABLE demo_industry AS SELECT id, industry FROM crm.company WHERE id % 6 = 0 AND industry IS NOT NULL;
 UPDATE crm.company c SET industry = NULL FROM demo_industry d WHERE d.id = c.id;
 SELECT 1 FROM crm.define_ai_attribute('company', 'industry_guess', 'classify', jsonb_build_object(
   'labels', (SELECT jsonb_agg(DISTINCT industry) FROM crm.company WHERE industry IS NOT NULL),
-  'target', 'industry', 'inputs', jsonb_build_array('name', 'domain', 'interactions')));
+  'target', 'industry', 'inputs', jsonb_build_array('name', 'domain')));
 SELECT 1 FROM crm.define_ai_attribute('company', 'relationship', 'summarize', '{}');
 SELECT outcome AS "AI job outcome", count(*) AS jobs FROM crm.run_ai_jobs(100000) GROUP BY 1 ORDER BY 2 DESC;
 SELECT count(*) AS "industries filled", count(*) FILTER (WHERE c.industry = d.industry) AS "as people had them",
