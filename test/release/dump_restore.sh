@@ -58,6 +58,15 @@ SELECT crm.merge('person', 1, '{2}') IS NOT NULL;
 SELECT crm.request_merge('person', 3, '{4}') IS NOT NULL;
 SELECT crm.set_duplicate_rule('person', 'block', 0.5);
 SELECT * FROM crm.ingest_email(E'From: Hank <hank@globex.example>\r\nTo: ann@us.example\r\nSubject: hi\r\nMessage-ID: <cap-1@globex.example>\r\nDate: Mon, 02 Feb 2026 10:00:00 +0000\r\n\r\nhello\r\n', 'ann@us.example');
+-- AI autofill: an attribute, a result written through provenance, a job still queued, requests
+-- in the inbox, a budget, its usage, a failed job. A restore must bring them back, not queue more.
+SELECT 1 FROM crm.define_ai_attribute('company', 'relationship', 'summarize');
+SELECT count(*) FROM crm.run_ai_jobs(1);
+UPDATE crm.company SET name = 'Initech LLC' WHERE id = 2;
+SELECT crm.set_ai_budget(100, 50000);
+INSERT INTO crm.ai_usage (workspace_id, day, calls, tokens) VALUES (1, '2026-02-01', 3, 1200);
+INSERT INTO crm.ai_failed_job (workspace_id, attribute_id, record_id, attempts, error, failed_at)
+SELECT 1, id, 1, 3, '08000: could not reach the endpoint', '2026-02-01' FROM crm.ai_attribute;
 SELECT * FROM crm.ingest_email(E'From: MAILER-DAEMON@us.example\r\nTo: ann@us.example\r\nSubject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <bounce-1@us.example>\r\nDate: Mon, 02 Feb 2026 11:00:00 +0000\r\n\r\nbounce\r\n', 'ann@us.example');
 SQL
 
