@@ -49,8 +49,14 @@ CREATE TABLE crm.ai_job (
   next_attempt_at timestamptz NOT NULL DEFAULT '-infinity',
   claimed_by integer,
   claimed_at timestamptz,
-  -- Set when the claim reserved a call of the workspace's budget.
+  -- Set by the claim: what it reserved of the workspace's budget (an endpoint call) and on which
+  -- day, the inputs and their hash, the request, or why no call is needed.
   reserved_tokens bigint,
+  reserved_day date,
+  inputs jsonb,
+  input_hash text,
+  request jsonb,
+  skip text,
   wait_reason text,
   last_error text,
   UNIQUE (attribute_id, record_id)
@@ -124,6 +130,7 @@ COMMENT ON TABLE crm.ai_usage IS 'endpoint calls and tokens per workspace and da
 -- Background workers of this database (crm.start_ai_workers): heartbeats and stop requests.
 CREATE TABLE crm.ai_worker (
   pid integer PRIMARY KEY,
+  role regrole NOT NULL,
   started_at timestamptz NOT NULL,
   heartbeat_at timestamptz NOT NULL,
   jobs_done bigint NOT NULL DEFAULT 0,

@@ -86,7 +86,7 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.define_ai_attribute(text, text, text, jsonb), '
       'crm.drop_ai_attribute(text, text), crm.set_ai_budget(bigint, bigint), crm.retry_ai_jobs(text), '
       'crm.run_ai_jobs(integer), crm.start_ai_workers(integer), crm.stop_ai_workers(), '
-      'crm._ai_claim(integer, bigint[]), crm._ai_run(bigint), crm._ai_worker_event(text, bigint) TO %s', grantee);
+      'crm._ai_start_workers(integer), crm._ai_worker_event(text, bigint) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
       'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
       'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);

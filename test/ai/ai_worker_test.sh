@@ -18,7 +18,7 @@ wait_for() {
   done
   return 1
 }
-echo "1..11"
+echo "1..15"
 key_file=$(mktemp /tmp/crm_ai_worker_key.XXXXXX)
 echo "sk-worker-SECRET-31337" >"$key_file"
 chmod 644 "$key_file"
@@ -61,6 +61,22 @@ PGOPTIONS="-c statement_timeout=1s" q "UPDATE crm.company SET domain = 'first.ex
 ok $? "while the endpoint is slow, a write of the records it works on commits without waiting"
 q "UPDATE crm.ai_attribute SET enabled = false WHERE name = 'slow'" >/dev/null
 
+# Two workers call at once for one workspace: no lock of the budget or the queue is held across a
+# call (crm.ai_concurrency 2, the default).
+curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null
+q "SELECT crm.define_ai_attribute('company', 'parallel', 'summarize', '{\"model\": \"stub-slow-500\"}')" >/dev/null
+q "SELECT crm.set_ai_budget(1000, 10000000)" >/dev/null
+wait_for "SELECT results FROM crm.ai_status WHERE attribute = 'parallel'" 21 60
+in_flight=$(curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])')
+[ "$in_flight" = 2 ]; ok $? "two workers of one workspace, with a budget, call in parallel (max in flight: $in_flight)"
+q "UPDATE crm.ai_attribute SET enabled = false WHERE name = 'parallel'" >/dev/null
+
+# Another role stops only the workers running as a role it belongs to.
+psql -X -q -d "$db" -c "DROP ROLE IF EXISTS crm_ai_worker_other" -c "CREATE ROLE crm_ai_worker_other LOGIN" >/dev/null 2>&1
+q "SELECT crm.grant_access('crm_ai_worker_other', 'maintenance')" >/dev/null
+asked=$(psql -X -q -At -d "$db" -U crm_ai_worker_other -c "SELECT crm.stop_ai_workers()")
+[ "$asked" = 0 ]; ok $? "a maintenance role cannot stop a superuser's workers (asked: $asked)"
+
 # crm.ai_concurrency bounds the calls of all workers together.
 curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null
 q "ALTER DATABASE $db SET crm.ai_concurrency = 1" >/dev/null
@@ -75,6 +91,20 @@ in_flight=$(curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sy
 q "SELECT crm.stop_ai_workers()" >/dev/null
 wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 60
 ok $? "crm.stop_ai_workers() stops them between jobs"
+# A worker whose steps fail keeps going and stays stoppable; one whose extension is dropped ends.
+q "SELECT crm.start_ai_workers(1)" >/dev/null
+wait_for "SELECT count(*) FROM crm.ai_worker" 1 20
+q "REVOKE EXECUTE ON FUNCTION crm._ai_claim(bigint[]) FROM PUBLIC; ALTER FUNCTION crm._ai_claim(bigint[]) RENAME TO _ai_claim_away" >/dev/null
+sleep 7  # two failed steps, five seconds apart
+q "ALTER FUNCTION crm._ai_claim_away(bigint[]) RENAME TO _ai_claim" >/dev/null
+wait_for "SELECT (heartbeat_at > now() - interval '5 seconds')::text FROM crm.ai_worker" true 20
+ok $? "after failing steps a worker recovers and beats again"
+q "DROP EXTENSION crm_hygiene CASCADE" >/dev/null
+wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 20
+ok $? "dropping the extension ends its workers"
+psql -X -q -d "$db" -c "REASSIGN OWNED BY crm_ai_worker_other TO postgres" -c "DROP OWNED BY crm_ai_worker_other" >/dev/null 2>&1
+trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS crm_ai_worker_other" >/dev/null 2>&1; rm -f "$key_file"' EXIT
+
 log=${CRM_CLUSTER_DIR:+$CRM_CLUSTER_DIR/server.log}
 if [ -n "$log" ] && [ -r "$log" ]; then
   ! grep -q "SECRET-31337" "$log"; ok $? "the key is nowhere in the server log ($log)"

@@ -4,7 +4,7 @@
 -- budgets stop calls; writers never wait for the endpoint.
 \getenv stub_url CRM_AI_STUB_URL
 BEGIN;
-SELECT plan(41);
+SELECT plan(44);
 SELECT ok(:'stub_url' LIKE 'http://127.0.0.1:%', 'the stub endpoint is running (scripts/test starts it; CRM_AI_STUB_URL)');
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -114,6 +114,17 @@ SELECT is((pg_temp.stub('/stats') ->> 'requests')::int, 1, 'the endpoint got exa
 SELECT crm.set_ai_budget(NULL, NULL);
 UPDATE crm.ai_attribute SET enabled = false;
 
+-- Jobs that need no call (inputs already seen) take nothing of the budget.
+SELECT crm.set_ai_budget((SELECT calls + 1 FROM crm.ai_usage WHERE workspace_id = 161), NULL);
+UPDATE crm.ai_attribute SET enabled = true WHERE name = 'segment';
+SELECT crm._ai_enqueue_all(a) FROM crm.ai_attribute a WHERE a.name = 'segment';
+SELECT results_eq($$SELECT outcome, count(*) FROM crm.run_ai_jobs(10) GROUP BY 1$$, $$VALUES ('unchanged', 3::bigint)$$,
+                  'three records whose inputs were seen');
+SELECT is((SELECT calls + 1 FROM crm.ai_usage WHERE workspace_id = 161), (SELECT calls_per_day FROM crm.ai_budget WHERE workspace_id = 161),
+          'cost no call of the budget');
+SELECT crm.set_ai_budget(NULL, NULL);
+UPDATE crm.ai_attribute SET enabled = false;
+
 -- An opted-out record's inputs never leave the database.
 SELECT pg_temp.stub('/reset');
 SELECT crm.set_enrichment_opt_out('company', 16102);
@@ -155,6 +166,7 @@ SELECT crm.grant_access('crm_ai_maintainer', 'maintenance');
 SET LOCAL ROLE crm_ai_maintainer;
 SELECT is((SELECT count(*) FROM crm.run_ai_jobs(10)), 0::bigint, 'another workspace''s jobs are not the role''s to run');
 SELECT throws_ok($$SELECT crm.start_ai_workers(1)$$, '42501', NULL, 'a role that cannot log in cannot start workers that would run as it');
+SELECT throws_ok($$SELECT crm._ai_run(1)$$, '42501', NULL, 'nor run a job itself: only run_ai_jobs and the workers do, for their own claims');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM crm.ai_job j JOIN crm.ai_attribute a ON a.id = j.attribute_id WHERE a.name = 'closed'), 1::bigint,
           'the job is still queued');

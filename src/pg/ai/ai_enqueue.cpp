@@ -19,6 +19,7 @@ extern "C" {
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(crm_ai_enqueue);
 PG_FUNCTION_INFO_V1(crm_ai_attributes_changed);
@@ -58,10 +59,14 @@ Oid attribute_relid = InvalidOid;
 Oid worker_relid = InvalidOid;
 Oid inbox_relid = InvalidOid;
 
+// Bumped by every invalidation: a load that saw it happen meanwhile is used once, not cached.
+uint64 cache_generation = 0;
+
 void forget_cache(Datum, Oid relid) {
   if (relid != InvalidOid && relid != attribute_relid && relid != worker_relid &&
       relid != inbox_relid)
     return;
+  ++cache_generation;
   if (cache_context != nullptr) MemoryContextDelete(cache_context);
   cache_context = nullptr;
   cache = nullptr;
@@ -118,15 +123,21 @@ void restore_user(const AsOwner &saved) {
 }
 
 CacheEntry *load_entry(const CacheKey &key, const char *kind, bool signals, TupleDesc desc) {
+  const uint64 generation = cache_generation;
   const AsOwner saved = become_owner();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "crm_ai_enqueue: SPI_connect failed");
   Oid types[2] = {INT8OID, TEXTOID};
   Datum values[2] = {Int64GetDatum(key.workspace), CStringGetTextDatum(kind)};
-  if (SPI_execute_with_args(
-          "SELECT a.id, a.inputs FROM crm.ai_attribute a "
-          "WHERE a.workspace_id OPERATOR(pg_catalog.=) $1 AND a.kind OPERATOR(pg_catalog.=) $2 "
-          "AND a.enabled ORDER BY a.id",
-          2, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+  // Read with the latest snapshot, not the statement's: an attribute committed after this
+  // statement began (whose invalidation this backend has already taken) must not be left out of
+  // what stays cached.
+  SPIPlanPtr plan = SPI_prepare(
+      "SELECT a.id, a.inputs FROM crm.ai_attribute a "
+      "WHERE a.workspace_id OPERATOR(pg_catalog.=) $1 AND a.kind OPERATOR(pg_catalog.=) $2 "
+      "AND a.enabled ORDER BY a.id",
+      2, types);
+  if (plan == nullptr || SPI_execute_snapshot(plan, values, nullptr, GetLatestSnapshot(),
+                                              InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
     elog(ERROR, "crm_ai_enqueue: reading crm.ai_attribute failed");
   const uint64 rows = SPI_processed;
   // In the caller's context (SPI_palloc): an invalidation during the query may drop the cache.
@@ -167,7 +178,10 @@ CacheEntry *load_entry(const CacheKey &key, const char *kind, bool signals, Tupl
     ++count;
   }
   if (!workers_known) {
-    if (SPI_execute("SELECT EXISTS (SELECT FROM crm.ai_worker)", true, 1) != SPI_OK_SELECT)
+    SPIPlanPtr workers = SPI_prepare("SELECT EXISTS (SELECT FROM crm.ai_worker)", 0, nullptr);
+    if (workers == nullptr ||
+        SPI_execute_snapshot(workers, nullptr, nullptr, GetLatestSnapshot(), InvalidSnapshot, true,
+                             false, 1) != SPI_OK_SELECT)
       elog(ERROR, "crm_ai_enqueue: reading crm.ai_worker failed");
     bool isnull = false;
     workers_running =
@@ -176,7 +190,15 @@ CacheEntry *load_entry(const CacheKey &key, const char *kind, bool signals, Tupl
   }
   SPI_finish();
   restore_user(saved);
-  // Entered only once read: an error above leaves nothing cached.
+  // Entered only once read: an error above leaves nothing cached; an invalidation during the read
+  // leaves this statement's answer uncached.
+  if (generation != cache_generation) {
+    static CacheEntry once;
+    once.key = key;
+    once.count = count;
+    once.attributes = read;  // the caller's memory: lives as long as this trigger call
+    return &once;
+  }
   ensure_cache();
   AttributeInputs *attributes = static_cast<AttributeInputs *>(
       MemoryContextAlloc(cache_context, sizeof(AttributeInputs) * (count + 1)));

@@ -25,6 +25,7 @@ int concurrency = 2;
 int max_attempts = 3;
 int retry_delay_s = 10;
 int poll_interval_ms = 10000;
+int max_workers = 4;
 
 }  // namespace
 
@@ -53,6 +54,9 @@ void crm::pg::define_ai_settings() {
   DefineCustomIntVariable(
       "crm.ai_retry_delay", "Wait before an AI job's second attempt; doubled for each further one.",
       nullptr, &retry_delay_s, 10, 0, 86400, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("crm.ai_max_workers", "AI background workers a database may run.",
+                          "Each holds a background worker slot (max_worker_processes).",
+                          &max_workers, 4, 1, 64, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("crm.ai_poll_interval",
                           "How often an idle AI worker looks for due jobs without a NOTIFY.",
                           nullptr, &poll_interval_ms, 10000, 100, 3600000, PGC_SUSET, GUC_UNIT_MS,
@@ -67,7 +71,8 @@ crm::pg::AiSettings crm::pg::ai_settings() {
           concurrency,
           max_attempts,
           retry_delay_s,
-          poll_interval_ms};
+          poll_interval_ms,
+          max_workers};
 }
 
 // crm._ai_settings(): what the SQL side needs, never the key.
@@ -81,8 +86,8 @@ extern "C" PGDLLEXPORT Datum crm_ai_settings(PG_FUNCTION_ARGS) {
   escape_json(&json, s.model);
   appendStringInfo(&json,
                    ", \"timeout_ms\": %d, \"concurrency\": %d, \"max_attempts\": %d, "
-                   "\"retry_delay_s\": %d, \"poll_interval_ms\": %d}",
-                   s.timeout_ms, s.concurrency, s.max_attempts, s.retry_delay_s,
-                   s.poll_interval_ms);
+                   "\"retry_delay_s\": %d, \"poll_interval_ms\": %d, \"max_workers\": %d}",
+                   s.timeout_ms, s.concurrency, s.max_attempts, s.retry_delay_s, s.poll_interval_ms,
+                   s.max_workers);
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
 }

@@ -14,6 +14,7 @@ struct AiSettings {
   int max_attempts;
   int retry_delay_s;
   int poll_interval_ms;
+  int max_workers;
 };
 
 AiSettings ai_settings();

@@ -2,11 +2,11 @@
 // no shared_preload_libraries. Each connects to the database it was started from as the role
 // that started it, LISTENs on crm_ai_jobs (the enqueue trigger NOTIFYs while workers run), and
 // loops: heartbeat and claim in one transaction, run the job in the next, sleep on its latch when
-// nothing is due. SIGTERM and crm.stop_ai_workers() are honoured between jobs. An error in a step
-// is logged and the loop goes on after a pause (as autovacuum's workers recover); the postmaster
-// never restarts a worker (BGW_NEVER_RESTART): one that could not connect, or whose database was
-// dropped, would otherwise retry forever.
-// Plain C phases only (SPI, transactions): the C++ work happens in the functions it calls.
+// nothing is due. crm.stop_ai_workers() is honoured between jobs, SIGTERM at once. An error in a
+// step is logged and the loop goes on after a pause (as autovacuum's workers recover); the
+// postmaster never restarts a worker (BGW_NEVER_RESTART): one that could not connect, or whose
+// database was dropped, would otherwise retry forever. Plain C phases only (SPI, transactions): the
+// C++ work happens in the functions it calls.
 #include <cstring>
 
 #include "pg/ai/ai_settings.hpp"
@@ -15,6 +15,7 @@
 extern "C" {
 #include "catalog/pg_authid.h"
 #include "commands/async.h"
+#include "commands/extension.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -23,21 +24,13 @@ extern "C" {
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timeout.h"
 
 PG_FUNCTION_INFO_V1(crm_start_ai_workers);
 PGDLLEXPORT void crm_ai_worker_main(Datum arg);
 }
 
 namespace {
-
-volatile sig_atomic_t stop_signalled = false;
-
-void on_sigterm(SIGNAL_ARGS) {
-  const int saved_errno = errno;
-  stop_signalled = true;
-  SetLatch(MyLatch);
-  errno = saved_errno;
-}
 
 // Runs sql in a transaction of its own and returns the first column of its first row as int8
 // (or -1 for NULL or no row).
@@ -67,7 +60,10 @@ int64 run_step(const char *sql, int nargs, Oid *types, Datum *values) {
 }  // namespace
 
 void crm_ai_worker_main(Datum arg) {
-  pqsignal(SIGTERM, on_sigterm);
+  // SIGTERM (pg_terminate_backend, a fast shutdown) ends the worker at once, even within a call:
+  // the call's cancel check sees it, and a job it held is claimed again once its lease lapses.
+  // crm.stop_ai_workers() is the gentle way, between jobs.
+  pqsignal(SIGTERM, die);
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   BackgroundWorkerUnblockSignals();
   Oid role = InvalidOid;
@@ -81,19 +77,30 @@ void crm_ai_worker_main(Datum arg) {
   StartTransactionCommand();
   Async_Listen("crm_ai_jobs");
   CommitTransactionCommand();
-  run_step("SELECT crm._ai_worker_event('start')::integer::bigint", 0, nullptr, nullptr);
+  run_step("SELECT crm._ai_worker_event('start')", 0, nullptr, nullptr);
 
   // Error recovery: a step that raises lands here with its transaction to abort. Only plain C
   // state lives in this function, so the longjmp skips no destructor.
   sigjmp_buf recover;
   if (sigsetjmp(recover, 1) != 0) {
+    // As PostgreSQL's own loops recover (PostgresMain, autovacuum): the error context stack still
+    // points into the frames the longjmp left.
+    error_context_stack = nullptr;
     HOLD_INTERRUPTS();
+    disable_all_timeouts(false);
+    QueryCancelPending = false;
     EmitErrorReport();
     AbortOutOfAnyTransaction();
+    pgstat_report_wait_end();
     FlushErrorState();
     MemoryContextSwitchTo(TopMemoryContext);
     RESUME_INTERRUPTS();
     pgstat_report_activity(STATE_IDLE, nullptr);
+    // The extension dropped (or the library newer than the database's objects): nothing to do.
+    StartTransactionCommand();
+    const bool installed = OidIsValid(get_extension_oid("crm_hygiene", true));
+    CommitTransactionCommand();
+    if (!installed) proc_exit(0);
     // A pause, so a step that fails every time does not spin.
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5000,
                     PG_WAIT_EXTENSION);
@@ -103,7 +110,6 @@ void crm_ai_worker_main(Datum arg) {
 
   for (;;) {
     CHECK_FOR_INTERRUPTS();
-    if (stop_signalled) break;
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
@@ -111,21 +117,19 @@ void crm_ai_worker_main(Datum arg) {
     // Reads the notifications that woke us, so the queue's tail can move on.
     if (notifyInterruptPending) ProcessNotifyInterrupt(false);
     // A heartbeat; no row, or a stop request: time to go.
-    if (run_step("SELECT crm._ai_worker_event('beat')::integer::bigint", 0, nullptr, nullptr) != 1)
-      break;
-    const int64 job =
-        run_step("SELECT crm._ai_claim(pg_catalog.pg_backend_pid())", 0, nullptr, nullptr);
+    if (run_step("SELECT crm._ai_worker_event('beat')", 0, nullptr, nullptr) != 1) break;
+    const int64 job = run_step("SELECT crm._ai_worker_event('claim')", 0, nullptr, nullptr);
     if (job > 0) {
       Oid types[1] = {INT8OID};
       Datum values[1] = {Int64GetDatum(job)};
-      run_step("SELECT crm._ai_worker_event('run', $1)::integer::bigint", 1, types, values);
+      run_step("SELECT crm._ai_worker_event('run', $1)", 1, types, values);
       continue;  // more may be due: no sleep
     }
     const int events = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                                  crm::pg::ai_settings().poll_interval_ms, PG_WAIT_EXTENSION);
     if (events & WL_LATCH_SET) ResetLatch(MyLatch);
   }
-  run_step("SELECT crm._ai_worker_event('stop')::integer::bigint", 0, nullptr, nullptr);
+  run_step("SELECT crm._ai_worker_event('stop')", 0, nullptr, nullptr);
   proc_exit(0);
 }
 

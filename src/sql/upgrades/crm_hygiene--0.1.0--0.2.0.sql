@@ -263,7 +263,7 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.define_ai_attribute(text, text, text, jsonb), '
       'crm.drop_ai_attribute(text, text), crm.set_ai_budget(bigint, bigint), crm.retry_ai_jobs(text), '
       'crm.run_ai_jobs(integer), crm.start_ai_workers(integer), crm.stop_ai_workers(), '
-      'crm._ai_claim(integer, bigint[]), crm._ai_run(bigint), crm._ai_worker_event(text, bigint) TO %s', grantee);
+      'crm._ai_start_workers(integer), crm._ai_worker_event(text, bigint) TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
       'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
       'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);
@@ -4838,8 +4838,14 @@ CREATE TABLE crm.ai_job (
   next_attempt_at timestamptz NOT NULL DEFAULT '-infinity',
   claimed_by integer,
   claimed_at timestamptz,
-  -- Set when the claim reserved a call of the workspace's budget.
+  -- Set by the claim: what it reserved of the workspace's budget (an endpoint call) and on which
+  -- day, the inputs and their hash, the request, or why no call is needed.
   reserved_tokens bigint,
+  reserved_day date,
+  inputs jsonb,
+  input_hash text,
+  request jsonb,
+  skip text,
   wait_reason text,
   last_error text,
   UNIQUE (attribute_id, record_id)
@@ -4913,6 +4919,7 @@ COMMENT ON TABLE crm.ai_usage IS 'endpoint calls and tokens per workspace and da
 -- Background workers of this database (crm.start_ai_workers): heartbeats and stop requests.
 CREATE TABLE crm.ai_worker (
   pid integer PRIMARY KEY,
+  role regrole NOT NULL,
   started_at timestamptz NOT NULL,
   heartbeat_at timestamptz NOT NULL,
   jobs_done bigint NOT NULL DEFAULT 0,
@@ -5294,7 +5301,9 @@ CREATE FUNCTION crm._ai_max_tokens(a crm.ai_attribute) RETURNS integer
 LANGUAGE sql IMMUTABLE
 RETURN coalesce((a.spec ->> 'max_tokens')::integer, CASE a.type WHEN 'classify' THEN 64 WHEN 'score' THEN 32 ELSE 512 END);
 
--- Moves appended requests into the queue, one job per record and attribute.
+-- Moves appended requests into the queue, one job per record and attribute, without waiting on
+-- anyone: a request for a job another session holds (a running call) goes back to the inbox for
+-- the next collection, so no claim waits for a call.
 CREATE FUNCTION crm._ai_collect() RETURNS bigint
 LANGUAGE plpgsql
 AS $$
@@ -5304,19 +5313,37 @@ BEGIN
   WITH moved AS (
     DELETE FROM crm.ai_inbox i
     WHERE i.ctid = ANY (ARRAY(SELECT i2.ctid FROM crm.ai_inbox i2 LIMIT 100000 FOR UPDATE SKIP LOCKED))
-    RETURNING i.*)
-  INSERT INTO crm.ai_job AS j (workspace_id, attribute_id, record_id, requested_at)
-  SELECT DISTINCT ON (m.attribute_id, m.record_id) a.workspace_id, m.attribute_id, m.record_id, m.requested_at
-  FROM moved m JOIN crm.ai_attribute a ON a.id = m.attribute_id AND a.enabled
-  ORDER BY m.attribute_id, m.record_id, m.requested_at DESC
-  ON CONFLICT (attribute_id, record_id) DO UPDATE SET requested_at = GREATEST(j.requested_at, EXCLUDED.requested_at);
+    RETURNING i.*),
+  latest AS (
+    SELECT DISTINCT ON (m.attribute_id, m.record_id) a.workspace_id, m.attribute_id, m.record_id, m.requested_at
+    FROM moved m JOIN crm.ai_attribute a ON a.id = m.attribute_id AND a.enabled
+    ORDER BY m.attribute_id, m.record_id, m.requested_at DESC),
+  inserted AS (
+    INSERT INTO crm.ai_job (workspace_id, attribute_id, record_id, requested_at)
+    SELECT l.workspace_id, l.attribute_id, l.record_id, l.requested_at FROM latest l
+    ON CONFLICT (attribute_id, record_id) DO NOTHING
+    RETURNING attribute_id, record_id),
+  existing AS (
+    SELECT l.* FROM latest l
+    WHERE NOT EXISTS (SELECT FROM inserted x WHERE x.attribute_id = l.attribute_id AND x.record_id = l.record_id)),
+  free AS (
+    SELECT j.id, e.requested_at FROM crm.ai_job j
+    JOIN existing e ON e.attribute_id = j.attribute_id AND e.record_id = j.record_id
+    FOR UPDATE OF j SKIP LOCKED),
+  updated AS (
+    UPDATE crm.ai_job j SET requested_at = GREATEST(j.requested_at, f.requested_at)
+    FROM free f WHERE j.id = f.id
+    RETURNING j.attribute_id, j.record_id)
+  INSERT INTO crm.ai_inbox (workspace_id, attribute_id, record_id, requested_at)
+  SELECT e.workspace_id, e.attribute_id, e.record_id, e.requested_at FROM existing e
+  WHERE NOT EXISTS (SELECT FROM updated u WHERE u.attribute_id = e.attribute_id AND u.record_id = e.record_id);
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END
 $$;
 
--- A call of the workspace's budget, reserved with its largest token count; false when the day's
--- calls or tokens would pass the budget.
+-- A call of the workspace's budget and its token bound, reserved at the claim (a short
+-- transaction of its own for a worker); false when the day's calls or tokens would pass the budget.
 CREATE FUNCTION crm._ai_reserve(ws bigint, tokens bigint) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
@@ -5333,16 +5360,16 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION crm._ai_settle(ws bigint, reserved bigint, used bigint) RETURNS void
+-- What a reservation becomes once the call is over: the tokens used, and no call if none was
+-- made (a busy slot, an error before the request left).
+CREATE FUNCTION crm._ai_settle(ws bigint, day date, reserved bigint, used bigint, called boolean) RETURNS void
 LANGUAGE sql
 BEGIN ATOMIC
-  UPDATE crm.ai_usage u SET tokens = GREATEST(u.tokens - _ai_settle.reserved + _ai_settle.used, 0)
-  WHERE u.workspace_id = _ai_settle.ws AND u.day = crm._ai_day();
+  UPDATE crm.ai_usage u SET tokens = GREATEST(u.tokens - _ai_settle.reserved + _ai_settle.used, 0),
+                            calls = GREATEST(u.calls - CASE WHEN _ai_settle.called THEN 0 ELSE 1 END, 0)
+  WHERE u.workspace_id = _ai_settle.ws AND u.day = _ai_settle.day;
 END;
 
--- Claims the next due job: SKIP LOCKED, so workers never wait on each other. A job whose engine
--- is the endpoint has its call reserved here (or waits, visibly, for the budget); a job a dead
--- worker held is due again once its lease has passed.
 -- The workspaces whose jobs the caller may run: all for a superuser (a superuser's workers serve
 -- the whole database); else those crm._require_workspace would let the role act in.
 CREATE FUNCTION crm._ai_workspaces() RETURNS bigint[]
@@ -5355,16 +5382,49 @@ AS $$
                                   WHERE pg_catalog.pg_has_role(crm._outer_role(), g.role::oid, 'MEMBER'))) END
 $$;
 
-CREATE FUNCTION crm._ai_claim(claimer integer, done bigint[] DEFAULT '{}') RETURNS bigint
+-- A failed attempt: due again after a backoff (the retry delay, doubled each attempt), or, at the
+-- last attempt, kept in crm.ai_failed_job with its error.
+CREATE FUNCTION crm._ai_failed(job crm.ai_job, error_text text) RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  settings constant jsonb := crm._ai_settings();
+BEGIN
+  IF job.attempts + 1 >= (settings ->> 'max_attempts')::integer THEN
+    INSERT INTO crm.ai_failed_job (workspace_id, attribute_id, record_id, attempts, error, failed_at)
+    VALUES (job.workspace_id, job.attribute_id, job.record_id, job.attempts + 1, error_text, pg_catalog.now());
+    DELETE FROM crm.ai_job j WHERE j.id = job.id;
+    RETURN 'failed';
+  END IF;
+  UPDATE crm.ai_job j SET status = 'pending', attempts = job.attempts + 1, last_error = error_text,
+    claimed_by = NULL, claimed_at = NULL, reserved_tokens = NULL, request = NULL, inputs = NULL, input_hash = NULL,
+    skip = NULL,
+    next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => (settings ->> 'retry_delay_s')::float8 * 2 ^ job.attempts)
+  WHERE j.id = job.id;
+  RETURN 'retry';
+END
+$$;
+
+-- Claims the next due job and prepares it, in the claimer's transaction (a short one of its own
+-- for a worker): SKIP LOCKED, so claimers never wait on each other; the inputs and their hash; no
+-- call for a field holding a person's value, an opted-out record or inputs already seen; for the
+-- endpoint, the request and the budget reserved with its bound (or the job waits, visibly). A job
+-- a dead worker held is due again once its lease has passed.
+CREATE FUNCTION crm._ai_claim(done bigint[] DEFAULT '{}') RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
   job crm.ai_job;
   a crm.ai_attribute;
   engine text;
+  prepared_inputs jsonb;
+  hash text;
+  skip_reason text;
+  prepared_request jsonb;
+  bound bigint;
+  b crm.ai_budget;
   lease constant interval := pg_catalog.make_interval(secs => (crm._ai_settings() ->> 'timeout_ms')::float8 / 1000 + 60);
   workspaces constant bigint[] := crm._ai_workspaces();
-  b crm.ai_budget;
 BEGIN
   PERFORM crm._ai_collect();
   FOR i IN 1..1000 LOOP
@@ -5389,7 +5449,27 @@ BEGIN
       WHERE j.id = job.id;
       CONTINUE;
     END IF;
-    IF engine = 'endpoint' AND NOT crm._ai_reserve(job.workspace_id, crm._ai_max_tokens(a)) THEN
+    prepared_request := NULL;
+    bound := NULL;
+    BEGIN
+      -- Preparing fails this job only.
+      prepared_inputs := crm._ai_inputs(a, job.record_id);
+      hash := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+                a.version || ':' || a.type || ':' || coalesce(prepared_inputs::text, ''), 'UTF8')), 'hex');
+      skip_reason := CASE WHEN prepared_inputs IS NULL THEN 'record_gone' ELSE crm._ai_skip_reason(a, job.record_id) END;
+      IF skip_reason IS NULL AND EXISTS (SELECT FROM crm.ai_result r WHERE r.attribute_id = a.id AND r.record_id = job.record_id
+                                                                AND r.input_hash = hash AND r.version = a.version) THEN
+        skip_reason := 'unchanged';
+      END IF;
+      IF skip_reason IS NULL AND engine = 'endpoint' THEN
+        prepared_request := crm._ai_request(a, prepared_inputs);
+        bound := crm._ai_token_bound(prepared_request);
+      END IF;
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM crm._ai_failed(job, pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000));
+      CONTINUE;
+    END;
+    IF bound IS NOT NULL AND NOT crm._ai_reserve(job.workspace_id, bound) THEN
       SELECT * INTO b FROM crm.ai_budget x WHERE x.workspace_id = job.workspace_id;
       UPDATE crm.ai_job j SET status = 'waiting',
         next_attempt_at = ((crm._ai_day() + 1)::timestamp AT TIME ZONE 'UTC'),
@@ -5398,9 +5478,9 @@ BEGIN
       WHERE j.id = job.id;
       CONTINUE;
     END IF;
-    UPDATE crm.ai_job j SET status = 'running', claimed_by = claimer, claimed_at = pg_catalog.now(),
-      next_attempt_at = pg_catalog.now() + lease, wait_reason = NULL,
-      reserved_tokens = CASE WHEN engine = 'endpoint' THEN crm._ai_max_tokens(a) END
+    UPDATE crm.ai_job j SET status = 'running', claimed_by = pg_catalog.pg_backend_pid(), claimed_at = pg_catalog.now(),
+      next_attempt_at = pg_catalog.now() + lease, wait_reason = NULL, reserved_tokens = bound, reserved_day = crm._ai_day(),
+      inputs = prepared_inputs, input_hash = hash, request = prepared_request, skip = skip_reason
     WHERE j.id = job.id;
     RETURN job.id;
   END LOOP;
@@ -5414,7 +5494,8 @@ LANGUAGE sql
 BEGIN ATOMIC
   DELETE FROM crm.ai_job j WHERE j.id = (_ai_finish.job).id AND j.requested_at <= (_ai_finish.job).claimed_at;
   UPDATE crm.ai_job j SET status = 'pending', attempts = 0, next_attempt_at = '-infinity', claimed_by = NULL,
-    claimed_at = NULL, reserved_tokens = NULL, last_error = NULL
+    claimed_at = NULL, reserved_tokens = NULL, reserved_day = NULL, last_error = NULL, request = NULL, inputs = NULL,
+    input_hash = NULL, skip = NULL
   WHERE j.id = (_ai_finish.job).id;
 END;
 
@@ -5525,23 +5606,10 @@ CREATE FUNCTION crm._ai_token_bound(request jsonb) RETURNS bigint
 LANGUAGE sql IMMUTABLE
 RETURN pg_catalog.length((request -> 'messages')::text) / 3 + 1 + (request ->> 'max_tokens')::bigint;
 
--- Raises the call's reservation to its bound; false when the day's tokens would pass the budget.
-CREATE FUNCTION crm._ai_top_up(ws bigint, reserved bigint, bound bigint) RETURNS boolean
-LANGUAGE plpgsql
-AS $$
-DECLARE
-  limit_tokens bigint;
-BEGIN
-  SELECT b.tokens_per_day INTO limit_tokens FROM crm.ai_budget b WHERE b.workspace_id = ws;
-  UPDATE crm.ai_usage u SET tokens = u.tokens - reserved + bound
-  WHERE u.workspace_id = ws AND u.day = crm._ai_day()
-    AND (limit_tokens IS NULL OR u.tokens - reserved + bound <= limit_tokens);
-  RETURN FOUND;
-END
-$$;
-
--- One claimed job, start to end. Never raises for the job's own failure: that is retried with
--- backoff, then kept in crm.ai_failed_job. Returns what became of it.
+-- A job this backend claimed, run to its end: the call (no lock of the job, the record or the
+-- budget is held while it waits), the reply checked against the schema, the write through the
+-- provenance path, the result, the budget settled. Never raises for the job's own failure: that
+-- is retried with backoff, then kept in crm.ai_failed_job. Returns what became of it.
 CREATE FUNCTION crm._ai_run(job_id bigint) RETURNS text
 LANGUAGE plpgsql
 AS $$
@@ -5549,88 +5617,59 @@ DECLARE
   job crm.ai_job;
   a crm.ai_attribute;
   settings constant jsonb := crm._ai_settings();
-  inputs jsonb;
-  hash text;
-  engine text;
-  request jsonb;
   reply jsonb;
   answer jsonb;
   problem text;
   result record;
   model text;
-  reserved bigint;
-  held bigint;
   used bigint := 0;
+  called boolean := false;
   outcome text;
-  skip text;
-  error_text text;
-  max_attempts constant integer := (settings ->> 'max_attempts')::integer;
 BEGIN
-  SELECT * INTO job FROM crm.ai_job j WHERE j.id = job_id AND j.status = 'running' FOR UPDATE;
+  SELECT * INTO job FROM crm.ai_job j
+  WHERE j.id = job_id AND j.status = 'running' AND j.claimed_by = pg_catalog.pg_backend_pid();
   IF job.id IS NULL THEN
-    RETURN 'gone';
+    RETURN 'gone';  -- not claimed by this backend (or no longer)
   END IF;
   SELECT * INTO a FROM crm.ai_attribute x WHERE x.id = job.attribute_id;
-  engine := CASE WHEN job.reserved_tokens IS NOT NULL THEN 'endpoint' ELSE 'embedded' END;
-  reserved := coalesce(job.reserved_tokens, 0);
-  held := reserved;  -- what crm.ai_usage holds for this call
-  -- Everything about the job in one block: whatever fails (inputs, the call, the reply, the
-  -- write) fails this job only, never the caller's batch or a worker.
   BEGIN
-    inputs := crm._ai_inputs(a, job.record_id);
-    IF inputs IS NULL THEN
+    IF job.skip = 'record_gone' THEN
       DELETE FROM crm.ai_job j WHERE j.id = job.id;
-      outcome := 'record_gone';
-    ELSE
-      hash := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(a.version || ':' || a.type || ':' || inputs::text, 'UTF8')), 'hex');
-      skip := crm._ai_skip_reason(a, job.record_id);
-      IF skip IS NULL AND EXISTS (SELECT FROM crm.ai_result r WHERE r.attribute_id = a.id AND r.record_id = job.record_id
-                                                                AND r.input_hash = hash AND r.version = a.version) THEN
-        skip := 'unchanged';
-      END IF;
-    END IF;
-    IF outcome IS NOT NULL THEN
-      NULL;
-    ELSIF skip IS NOT NULL THEN
+      outcome := job.skip;
+    ELSIF job.skip IS NOT NULL THEN
       -- No call: what was seen is recorded (but for a repeat), so the same inputs are not asked about again.
-      IF skip <> 'unchanged' THEN
+      IF job.skip <> 'unchanged' THEN
         INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, outcome, produced_at)
-        VALUES (job.workspace_id, a.id, job.record_id, a.version, 'none', hash, skip, pg_catalog.now())
+        VALUES (job.workspace_id, a.id, job.record_id, a.version, 'none', job.input_hash, job.skip, pg_catalog.now())
         ON CONFLICT (attribute_id, record_id) DO UPDATE
           SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = NULL,
               confidence = NULL, outcome = EXCLUDED.outcome, tokens = 0, produced_at = EXCLUDED.produced_at;
       END IF;
       PERFORM crm._ai_finish(job);
-      outcome := skip;
-    ELSIF engine = 'endpoint' THEN
+      outcome := job.skip;
+    ELSIF job.request IS NOT NULL THEN
       -- crm.ai_concurrency calls at once per database: a slot is a transaction advisory lock.
       IF NOT EXISTS (SELECT FROM pg_catalog.generate_series(1, (settings ->> 'concurrency')::integer) s
                      WHERE pg_catalog.pg_try_advisory_xact_lock(-727379968, s)) THEN
         RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = 'busy';
       END IF;
-      request := crm._ai_request(a, inputs);
-      -- The tokens budget is a hard stop: the call may start only if its bound still fits.
-      IF NOT crm._ai_top_up(job.workspace_id, reserved, crm._ai_token_bound(request)) THEN
-        RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = 'over budget';
-      END IF;
-      reserved := crm._ai_token_bound(request);
-      held := reserved;
-      reply := crm._ai_chat(request);
-      used := coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, reserved);
-      model := coalesce(nullif(reply ->> 'model', ''), request ->> 'model');
+      called := true;
+      reply := crm._ai_chat(job.request);
+      used := coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, job.reserved_tokens);
+      model := coalesce(nullif(reply ->> 'model', ''), job.request ->> 'model');
       BEGIN
         answer := (reply ->> 'content')::jsonb;
       EXCEPTION WHEN invalid_text_representation THEN
         RAISE EXCEPTION 'the reply is not JSON (finish reason %)', coalesce(nullif(reply ->> 'finish_reason', ''), 'unknown')
           USING ERRCODE = 'data_exception';
       END;
-      problem := crm._ai_schema_violation(request -> 'schema', answer);
+      problem := crm._ai_schema_violation(job.request -> 'schema', answer);
       IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'the reply does not match the schema: %', problem USING ERRCODE = 'data_exception';
       END IF;
       SELECT * INTO result FROM crm._ai_interpret(a, answer);
     ELSE
-      SELECT * INTO result FROM crm._ai_embedded(a, job.record_id, inputs);
+      SELECT * INTO result FROM crm._ai_embedded(a, job.record_id, job.inputs);
       model := result.model;
       IF result.wait_reason IS NOT NULL THEN
         UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '1 hour',
@@ -5654,52 +5693,31 @@ BEGIN
       END IF;
       INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
                                       outcome, tokens, produced_at)
-      VALUES (job.workspace_id, a.id, job.record_id, a.version, model, hash, result.value, result.confidence, outcome, used, pg_catalog.now())
+      VALUES (job.workspace_id, a.id, job.record_id, a.version, model, job.input_hash, result.value, result.confidence,
+              outcome, used, pg_catalog.now())
       ON CONFLICT (attribute_id, record_id) DO UPDATE
         SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
             confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
       PERFORM crm._ai_finish(job);
     END IF;
   EXCEPTION WHEN OTHERS THEN
-    IF SQLSTATE = '55P03' AND SQLERRM IN ('busy', 'over budget') THEN
-      -- Every slot taken, or the call's tokens would pass the budget: the reservation goes back
-      -- (the block's rollback undid any top-up) and the job waits.
-      UPDATE crm.ai_job j
-      SET status = CASE WHEN SQLERRM = 'busy' THEN 'pending' ELSE 'waiting' END,
-          next_attempt_at = CASE WHEN SQLERRM = 'busy' THEN pg_catalog.now() + interval '1 second'
-                                 ELSE ((crm._ai_day() + 1)::timestamp AT TIME ZONE 'UTC') END,
-          wait_reason = CASE WHEN SQLERRM = 'busy' THEN NULL
-                             ELSE (SELECT pg_catalog.format('budget: %s tokens a day', b.tokens_per_day)
-                                   FROM crm.ai_budget b WHERE b.workspace_id = job.workspace_id) END,
-          claimed_by = NULL, reserved_tokens = NULL
+    IF SQLSTATE = '55P03' AND SQLERRM = 'busy' THEN
+      -- Every slot taken: the job is due again in a second, its call given back below.
+      called := false;
+      UPDATE crm.ai_job j SET status = 'pending', next_attempt_at = pg_catalog.now() + interval '1 second',
+        claimed_by = NULL, claimed_at = NULL, reserved_tokens = NULL, reserved_day = NULL
       WHERE j.id = job.id;
-      UPDATE crm.ai_usage u SET calls = GREATEST(u.calls - 1, 0), tokens = GREATEST(u.tokens - job.reserved_tokens, 0)
-      WHERE u.workspace_id = job.workspace_id AND u.day = crm._ai_day();
-      RETURN CASE WHEN SQLERRM = 'busy' THEN 'busy' ELSE 'waiting' END;
-    END IF;
-    error_text := pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000);
-    -- The block's rollback undid the top-up; a call that got no usage back costs its bound.
-    held := coalesce(job.reserved_tokens, 0);
-    IF reply IS NULL AND request IS NOT NULL THEN
-      used := reserved;
-    END IF;
-    IF job.attempts + 1 >= max_attempts THEN
-      INSERT INTO crm.ai_failed_job (workspace_id, attribute_id, record_id, attempts, error, failed_at)
-      VALUES (job.workspace_id, job.attribute_id, job.record_id, job.attempts + 1, error_text, pg_catalog.now());
-      DELETE FROM crm.ai_job j WHERE j.id = job.id;
-      outcome := 'failed';
+      outcome := 'busy';
     ELSE
-      -- Backoff: the retry delay, doubled each attempt.
-      UPDATE crm.ai_job j SET status = 'pending', attempts = job.attempts + 1, last_error = error_text,
-        claimed_by = NULL, reserved_tokens = NULL,
-        next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => (settings ->> 'retry_delay_s')::float8 * 2 ^ job.attempts)
-      WHERE j.id = job.id;
-      outcome := 'retry';
+      -- A call that got no usage back costs its bound.
+      IF called AND reply IS NULL THEN
+        used := job.reserved_tokens;
+      END IF;
+      outcome := crm._ai_failed(job, pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000));
     END IF;
   END;
-  IF engine = 'endpoint' THEN
-    -- What the call used replaces what was reserved for it (nothing, when none was made).
-    PERFORM crm._ai_settle(job.workspace_id, held, CASE WHEN request IS NULL THEN 0 ELSE used END);
+  IF job.reserved_tokens IS NOT NULL THEN
+    PERFORM crm._ai_settle(job.workspace_id, job.reserved_day, job.reserved_tokens, CASE WHEN called THEN used ELSE 0 END, called);
   END IF;
   RETURN outcome;
 END
@@ -5720,7 +5738,7 @@ BEGIN
   END IF;
   FOR i IN 1..max_jobs LOOP
     -- Each job once per call: one retried at once is left for the next call.
-    job_id := crm._ai_claim(pg_catalog.pg_backend_pid(), done);
+    job_id := crm._ai_claim(done);
     EXIT WHEN job_id IS NULL;
     done := done || job_id;
     SELECT * INTO job FROM crm.ai_job j WHERE j.id = job_id;
@@ -5734,34 +5752,59 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.run_ai_jobs(integer) IS
-  'runs up to max_jobs due AI jobs in this transaction (for pg_cron and tests) and returns each one''s outcome: the write''s (applied, suggested, unchanged, rejected_before, opted_out), or user_value, opted_out, unchanged (inputs seen before), low_confidence, no_value, waiting, retry, failed, record_gone, gone, busy';
+  'runs up to max_jobs due AI jobs of the workspaces the role may act in, in this transaction (for pg_cron and tests), and returns each one''s outcome: the write''s (applied, suggested, unchanged, rejected_before, opted_out), or user_value, opted_out, unchanged (inputs seen before), low_confidence, no_value, waiting, retry, failed, record_gone, busy';
+
+CREATE FUNCTION crm._ai_start_workers(workers integer) RETURNS integer[]
+  AS 'MODULE_PATHNAME', 'crm_start_ai_workers' LANGUAGE C VOLATILE;
 
 CREATE FUNCTION crm.start_ai_workers(workers integer DEFAULT 1) RETURNS integer[]
-  AS 'MODULE_PATHNAME', 'crm_start_ai_workers' LANGUAGE C VOLATILE;
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  running constant integer := (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity s
+                               WHERE s.backend_type = 'crm_hygiene AI worker' AND s.datname = pg_catalog.current_database());
+  allowed constant integer := (crm._ai_settings() ->> 'max_workers')::integer;
+BEGIN
+  IF workers IS NULL OR workers < 1 OR running + workers > allowed THEN
+    RAISE EXCEPTION 'this database may run % AI workers (crm.ai_max_workers); % run, % asked for', allowed, running, coalesce(workers, 0)
+      USING ERRCODE = CASE WHEN workers < 1 OR workers IS NULL THEN 'invalid_parameter_value' ELSE 'configuration_limit_exceeded' END,
+            HINT = 'each worker holds a background worker slot (max_worker_processes), which parallel query needs too';
+  END IF;
+  RETURN crm._ai_start_workers(workers);
+END
+$$;
 COMMENT ON FUNCTION crm.start_ai_workers(integer) IS
-  'starts AI background workers for this database, running as the calling (login) role; returns their pids. Each takes one job at a time; crm.ai_concurrency bounds the endpoint calls of all of them';
+  'starts AI background workers for this database, running as the calling (login) role; returns their pids. At most crm.ai_max_workers per database; crm.ai_concurrency bounds the endpoint calls of all of them';
 -- Each worker holds a background worker slot: for the DBA to grant (crm.grant_access maintenance).
 REVOKE ALL ON FUNCTION crm.start_ai_workers(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm._ai_start_workers(integer) FROM PUBLIC;
 
 CREATE FUNCTION crm.stop_ai_workers() RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
   n integer;
+  outer_role constant text := crm._outer_role();
 BEGIN
-  UPDATE crm.ai_worker w SET stop_requested = true WHERE NOT w.stop_requested;
+  -- A superuser stops every worker of the database; another role, the workers running as a role
+  -- it is a member of.
+  UPDATE crm.ai_worker w SET stop_requested = true
+  WHERE NOT w.stop_requested
+    AND ((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = outer_role)
+         OR pg_catalog.pg_has_role(outer_role, w.role::oid, 'MEMBER'));
   GET DIAGNOSTICS n = ROW_COUNT;
   PERFORM pg_catalog.pg_notify('crm_ai_jobs', '');
   RETURN n;
 END
 $$;
 COMMENT ON FUNCTION crm.stop_ai_workers() IS
-  'asks this database''s AI workers to stop after their current job; returns how many were asked';
+  'asks this database''s AI workers (those running as a role the caller is a member of; all, for a superuser) to stop after their current job; returns how many were asked';
 
 -- For the background workers (src/pg/ai/ai_worker.cpp), which run as the role that started
--- them: their own row of crm.ai_worker, written with the extension's rights, and refused to any
--- other backend.
-CREATE FUNCTION crm._ai_worker_event(event text, job_id bigint DEFAULT NULL) RETURNS boolean
+-- them: their row of crm.ai_worker, their claims and runs, with the extension's rights, refused
+-- to any other backend. Returns 1 to go on (start, beat, run), the claimed job's id (claim), or
+-- 0 / NULL.
+CREATE FUNCTION crm._ai_worker_event(event text, job_id bigint DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -5772,22 +5815,28 @@ BEGIN
     RAISE EXCEPTION 'crm._ai_worker_event is for the AI background workers' USING ERRCODE = 'insufficient_privilege';
   END IF;
   IF event = 'start' THEN
-    -- Rows of workers that died without saying so (a crash, a restart) go first.
-    DELETE FROM crm.ai_worker w WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
-                                                  WHERE a.pid = w.pid AND a.backend_type = 'crm_hygiene AI worker');
-    INSERT INTO crm.ai_worker (pid, started_at, heartbeat_at) VALUES (pg_catalog.pg_backend_pid(), pg_catalog.now(), pg_catalog.now());
-    RETURN true;
+    -- Rows of workers gone without saying so (a crash, a restart), not heard from in a minute.
+    DELETE FROM crm.ai_worker w
+    WHERE w.heartbeat_at < pg_catalog.now() - interval '1 minute'
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid = w.pid AND a.backend_type = 'crm_hygiene AI worker');
+    INSERT INTO crm.ai_worker AS w (pid, role, started_at, heartbeat_at)
+    VALUES (pg_catalog.pg_backend_pid(), crm._outer_role()::regrole, pg_catalog.now(), pg_catalog.now())
+    ON CONFLICT (pid) DO UPDATE SET role = EXCLUDED.role, started_at = EXCLUDED.started_at,
+      heartbeat_at = EXCLUDED.heartbeat_at, jobs_done = 0, stop_requested = false;
+    RETURN 1;
   ELSIF event = 'beat' THEN
     UPDATE crm.ai_worker w SET heartbeat_at = pg_catalog.now() WHERE w.pid = pg_catalog.pg_backend_pid()
     RETURNING NOT w.stop_requested INTO go_on;
-    RETURN coalesce(go_on, false);  -- no row: stopped
+    RETURN CASE WHEN go_on THEN 1 ELSE 0 END;  -- no row: stopped
+  ELSIF event = 'claim' THEN
+    RETURN crm._ai_claim();
   ELSIF event = 'run' THEN
     PERFORM crm._ai_run(job_id);
     UPDATE crm.ai_worker w SET jobs_done = w.jobs_done + 1 WHERE w.pid = pg_catalog.pg_backend_pid();
-    RETURN true;
+    RETURN 1;
   ELSE
     DELETE FROM crm.ai_worker w WHERE w.pid = pg_catalog.pg_backend_pid();
-    RETURN false;
+    RETURN 0;
   END IF;
 END
 $$;
