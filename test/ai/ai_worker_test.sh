@@ -18,6 +18,9 @@ wait_for() {
   done
   return 1
 }
+# The stub's counters: reset, and the most calls it served at once.
+stub_reset() { stub_reset; }
+max_in_flight() { curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])'; }
 echo "1..15"
 key_file=$(mktemp /tmp/crm_ai_worker_key.XXXXXX)
 echo "sk-worker-SECRET-31337" >"$key_file"
@@ -63,11 +66,11 @@ q "UPDATE crm.ai_attribute SET enabled = false WHERE name = 'slow'" >/dev/null
 
 # Two workers call at once for one workspace: no lock of the budget or the queue is held across a
 # call (crm.ai_concurrency 2, the default).
-curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null
+stub_reset
 q "SELECT crm.define_ai_attribute('company', 'parallel', 'summarize', '{\"model\": \"stub-slow-500\"}')" >/dev/null
 q "SELECT crm.set_ai_budget(1000, 10000000)" >/dev/null
 wait_for "SELECT results FROM crm.ai_status WHERE attribute = 'parallel'" 21 60
-in_flight=$(curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])')
+in_flight=$(max_in_flight)
 [ "$in_flight" = 2 ]; ok $? "two workers of one workspace, with a budget, call in parallel (max in flight: $in_flight)"
 q "UPDATE crm.ai_attribute SET enabled = false WHERE name = 'parallel'" >/dev/null
 
@@ -78,14 +81,14 @@ asked=$(psql -X -q -At -d "$db" -U crm_ai_worker_other -c "SELECT crm.stop_ai_wo
 [ "$asked" = 0 ]; ok $? "a maintenance role cannot stop a superuser's workers (asked: $asked)"
 
 # crm.ai_concurrency bounds the calls of all workers together.
-curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null
+stub_reset
 q "ALTER DATABASE $db SET crm.ai_concurrency = 1" >/dev/null
 q "SELECT crm.stop_ai_workers()" >/dev/null
 wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 60
 q "SELECT crm.define_ai_attribute('company', 'paced', 'summarize', '{\"model\": \"stub-slow-200\"}')" >/dev/null
 q "SELECT crm.start_ai_workers(2)" >/dev/null
 wait_for "SELECT results FROM crm.ai_status WHERE attribute = 'paced'" 21 60
-in_flight=$(curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])')
+in_flight=$(max_in_flight)
 [ "$in_flight" = 1 ]; ok $? "two workers, crm.ai_concurrency = 1: one call at a time (max in flight: $in_flight)"
 
 q "SELECT crm.stop_ai_workers()" >/dev/null
