@@ -19,7 +19,7 @@ wait_for() {
   return 1
 }
 # The stub's counters: reset, and the most calls it served at once.
-stub_reset() { stub_reset; }
+stub_reset() { curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null; }
 max_in_flight() { curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])'; }
 echo "1..15"
 key_file=$(mktemp /tmp/crm_ai_worker_key.XXXXXX)
