@@ -259,9 +259,12 @@ BEGIN
           USING ERRCODE = 'invalid_parameter_value';
       END IF;
       FOR r IN SELECT pg_catalog.jsonb_build_object('property', e.key) || e.value FROM pg_catalog.jsonb_each(s -> 'rules') e LOOP
-        IF NOT (s -> 'schema' -> 'properties') ? (r ->> 'property') OR pg_catalog.jsonb_typeof(r -> 'pattern') IS DISTINCT FROM 'string' THEN
-          RAISE EXCEPTION 'extract rule for "%" needs a property of the schema and a pattern', pg_catalog.left(r ->> 'property', 63)
-            USING ERRCODE = 'invalid_parameter_value';
+        IF NOT (s -> 'schema' -> 'properties') ? (r ->> 'property') OR pg_catalog.jsonb_typeof(r -> 'pattern') IS DISTINCT FROM 'string'
+           OR NOT (coalesce(r ->> 'from', 'subjects') = 'subjects' AND 'interactions' = ANY (inputs)
+                   OR r ->> 'from' = ANY (inputs)) THEN
+          RAISE EXCEPTION 'extract rule for "%" needs a property of the schema, a pattern, and to read an input', pg_catalog.left(r ->> 'property', 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = '"from": "subjects" (the default) needs the input interactions; another "from" must be one of spec.inputs';
         END IF;
         BEGIN
           PERFORM pg_catalog.regexp_match('', r ->> 'pattern');
@@ -279,6 +282,23 @@ BEGIN
       RAISE EXCEPTION 'spec.rules of a score attribute is an array of {"field", "op", "value", "points"}'
         USING ERRCODE = 'invalid_parameter_value',
               HINT = 'op is present, equals, in, at_least, at_most, within_days or contains';
+    END IF;
+    -- Each rule's value of the kind its op compares with, so no job fails on it later.
+    SELECT x.rule ->> 'field' INTO problem FROM pg_catalog.jsonb_array_elements(s -> 'rules') x(rule)
+    WHERE CASE coalesce(x.rule ->> 'op', 'present')
+            WHEN 'at_least' THEN pg_catalog.jsonb_typeof(x.rule -> 'value') IS DISTINCT FROM 'number'
+            WHEN 'at_most' THEN pg_catalog.jsonb_typeof(x.rule -> 'value') IS DISTINCT FROM 'number'
+            WHEN 'within_days' THEN pg_catalog.jsonb_typeof(x.rule -> 'value') IS DISTINCT FROM 'number'
+                                    OR (x.rule ->> 'value')::numeric <> pg_catalog.trunc((x.rule ->> 'value')::numeric)
+                                    OR (x.rule ->> 'value')::numeric NOT BETWEEN 0 AND 100000
+            WHEN 'in' THEN pg_catalog.jsonb_typeof(x.rule -> 'value') IS DISTINCT FROM 'array'
+            WHEN 'present' THEN false
+            ELSE pg_catalog.jsonb_typeof(x.rule -> 'value') NOT IN ('string', 'number', 'boolean') OR x.rule -> 'value' IS NULL END
+    LIMIT 1;
+    IF problem IS NOT NULL THEN
+      RAISE EXCEPTION 'the score rule for "%" has no value of the kind its op compares with', pg_catalog.left(problem, 63)
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'at_least and at_most take a number, within_days a whole number of days, in an array, equals and contains a value';
     END IF;
   ELSIF type = 'prompt' THEN
     IF pg_catalog.jsonb_typeof(s -> 'template') IS DISTINCT FROM 'string' OR pg_catalog.btrim(s ->> 'template') = '' THEN

@@ -3,7 +3,7 @@
 -- labels people gave, summarised and scored deterministically, extracted by rules, written through
 -- the provenance path (never over a user's value; review mode suggests), retried, then failed.
 BEGIN;
-SELECT plan(42);
+SELECT plan(44);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_base_url = '';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -38,6 +38,10 @@ SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'x', 'summarize', '
                  'a spec number out of range is refused when declared, not when every job fails');
 SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'x', 'classify', '{"labels": ["a", "b"], "target": "name", "inputs": ["name"]}')$$,
                  '22023', 'an AI attribute cannot read the field it writes (name)', 'an attribute reading its own output would queue itself forever');
+SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'x', 'score', '{"rules": [{"field": "employee_count", "op": "at_least", "value": "many", "points": 5}], "inputs": ["employee_count"]}')$$,
+                 '22023', NULL, 'a score rule whose value its op cannot compare with is refused');
+SELECT throws_ok($$SELECT crm.define_ai_attribute('company', 'x', 'extract', '{"schema": {"type": "object", "properties": {"a": {"type": "string"}}}, "rules": {"a": {"pattern": "x", "from": "city"}}, "inputs": ["name"]}')$$,
+                 '22023', NULL, 'an extract rule must read one of the inputs');
 SELECT is((SELECT count(*) FROM crm.ai_attribute), 0::bigint, 'nothing was written by the refused definitions');
 
 -- Defining queues every record of the workspace.
