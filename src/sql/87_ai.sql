@@ -53,6 +53,12 @@ CREATE TABLE crm.ai_job (
   -- day, the inputs and their hash, the request, or why no call is needed.
   reserved_tokens bigint,
   reserved_day date,
+  -- Bumped by every request collected for the job and by a redefinition: a run whose claim saw an
+  -- older generation leaves the job queued (timestamps cannot tell: a writer's request carries its
+  -- transaction's start, which may be before the claim although it committed after).
+  generation bigint NOT NULL DEFAULT 0,
+  claimed_generation bigint,
+  claimed_version integer,
   inputs jsonb,
   input_hash text,
   request jsonb,
@@ -369,8 +375,12 @@ BEGIN
     'INSERT INTO crm.ai_job AS j (workspace_id, attribute_id, record_id, requested_at) '
     'SELECT $1, $2, r.id, pg_catalog.now() FROM %s r WHERE r.workspace_id = $1 %s '
     'ON CONFLICT (attribute_id, record_id) DO UPDATE SET requested_at = EXCLUDED.requested_at, '
+    'generation = j.generation + 1, '
+    -- A running job keeps its claim and lease: its run sees the new generation and leaves it queued.
+    'next_attempt_at = CASE WHEN j.status = ''running'' THEN j.next_attempt_at ELSE ''-infinity'' END, '
+    'attempts = CASE WHEN j.status = ''running'' THEN j.attempts ELSE 0 END, '
     'status = CASE WHEN j.status = ''running'' THEN j.status ELSE ''pending'' END, '
-    'next_attempt_at = ''-infinity'', attempts = 0, wait_reason = NULL',
+    'wait_reason = CASE WHEN j.status = ''running'' THEN j.wait_reason END',
     crm._merge_table(a.kind), CASE WHEN a.kind IN ('person', 'company') THEN 'AND r.merged_into IS NULL' ELSE '' END)
   USING a.workspace_id, a.id;
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -468,6 +478,17 @@ CREATE TRIGGER ai_attributes_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCAT
 CREATE TRIGGER ai_attributes_changed AFTER INSERT OR DELETE OR TRUNCATE ON crm.ai_worker
   FOR EACH STATEMENT EXECUTE FUNCTION crm._ai_attributes_changed();
 
+-- The database's live workers (rows a crash or a restart left behind are not counted), with the
+-- extension's rights: pg_stat_activity hides other roles' backend types from a reader.
+CREATE FUNCTION crm._ai_live_workers(OUT workers bigint, OUT last_heartbeat_at timestamptz)
+LANGUAGE sql STABLE
+AS $$
+  SELECT pg_catalog.count(*), pg_catalog.max(w.heartbeat_at)
+  FROM crm.ai_worker w
+  WHERE EXISTS (SELECT FROM pg_catalog.pg_stat_activity s
+                WHERE s.pid = w.pid AND s.backend_type = 'crm_hygiene AI worker')
+$$;
+
 CREATE VIEW crm.ai_status WITH (security_invoker = true) AS
 SELECT a.workspace_id, a.kind, a.name AS attribute, a.type, a.version, a.enabled, a.review,
        coalesce(j.pending, 0) + coalesce(i.requests, 0) AS pending,
@@ -493,10 +514,6 @@ LEFT JOIN LATERAL (SELECT pg_catalog.count(DISTINCT i.record_id) AS requests, pg
 LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS failed FROM crm.ai_failed_job f WHERE f.attribute_id = a.id) f ON true
 LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS results, pg_catalog.max(r.produced_at) AS last_result_at
                    FROM crm.ai_result r WHERE r.attribute_id = a.id) r ON true
--- Live workers only: rows a crash or a restart left behind are not counted.
-CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS workers, pg_catalog.max(w.heartbeat_at) AS last_heartbeat_at
-                    FROM crm.ai_worker w
-                    WHERE EXISTS (SELECT FROM pg_catalog.pg_stat_activity s
-                                  WHERE s.pid = w.pid AND s.backend_type = 'crm_hygiene AI worker')) w;
+CROSS JOIN crm._ai_live_workers() w;
 COMMENT ON VIEW crm.ai_status IS
   'per AI attribute: jobs pending, running, waiting (and why), failed, the oldest pending request, results, and the background workers with their latest heartbeat';

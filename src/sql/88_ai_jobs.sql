@@ -59,7 +59,7 @@ BEGIN
     JOIN existing e ON e.attribute_id = j.attribute_id AND e.record_id = j.record_id
     FOR UPDATE OF j SKIP LOCKED),
   updated AS (
-    UPDATE crm.ai_job j SET requested_at = GREATEST(j.requested_at, f.requested_at)
+    UPDATE crm.ai_job j SET requested_at = GREATEST(j.requested_at, f.requested_at), generation = j.generation + 1
     FROM free f WHERE j.id = f.id
     RETURNING j.attribute_id, j.record_id)
   INSERT INTO crm.ai_inbox (workspace_id, attribute_id, record_id, requested_at)
@@ -118,6 +118,11 @@ AS $$
 DECLARE
   settings constant jsonb := crm._ai_settings();
 BEGIN
+  -- Only this backend's claim (or a job its claim holds locked): another worker's is left alone.
+  IF job.status = 'running' AND NOT EXISTS (SELECT FROM crm.ai_job j WHERE j.id = job.id AND j.claimed_by = pg_catalog.pg_backend_pid()
+                                                                      AND j.claimed_at = job.claimed_at) THEN
+    RETURN 'gone';
+  END IF;
   IF job.attempts + 1 >= (settings ->> 'max_attempts')::integer THEN
     INSERT INTO crm.ai_failed_job (workspace_id, attribute_id, record_id, attempts, error, failed_at)
     VALUES (job.workspace_id, job.attribute_id, job.record_id, job.attempts + 1, error_text, pg_catalog.now());
@@ -126,7 +131,7 @@ BEGIN
   END IF;
   UPDATE crm.ai_job j SET status = 'pending', attempts = job.attempts + 1, last_error = error_text,
     claimed_by = NULL, claimed_at = NULL, reserved_tokens = NULL, request = NULL, inputs = NULL, input_hash = NULL,
-    skip = NULL,
+    skip = NULL, claimed_generation = NULL, claimed_version = NULL,
     next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => (settings ->> 'retry_delay_s')::float8 * 2 ^ job.attempts)
   WHERE j.id = job.id;
   RETURN 'retry';
@@ -208,7 +213,8 @@ BEGIN
     END IF;
     UPDATE crm.ai_job j SET status = 'running', claimed_by = pg_catalog.pg_backend_pid(), claimed_at = pg_catalog.now(),
       next_attempt_at = pg_catalog.now() + lease, wait_reason = NULL, reserved_tokens = bound, reserved_day = crm._ai_day(),
-      inputs = prepared_inputs, input_hash = hash, request = prepared_request, skip = skip_reason
+      inputs = prepared_inputs, input_hash = hash, request = prepared_request, skip = skip_reason,
+      claimed_generation = job.generation, claimed_version = a.version
     WHERE j.id = job.id;
     RETURN job.id;
   END LOOP;
@@ -216,15 +222,18 @@ BEGIN
 END
 $$;
 
--- The job is done: removed, unless it was requested again while it ran.
+-- The job is done: removed, unless it was requested again (or redefined) since it was claimed,
+-- then queued again. Only this backend's claim: a claim another worker took over is theirs.
 CREATE FUNCTION crm._ai_finish(job crm.ai_job) RETURNS void
 LANGUAGE sql
 BEGIN ATOMIC
-  DELETE FROM crm.ai_job j WHERE j.id = (_ai_finish.job).id AND j.requested_at <= (_ai_finish.job).claimed_at;
+  DELETE FROM crm.ai_job j
+  WHERE j.id = (_ai_finish.job).id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = (_ai_finish.job).claimed_at
+    AND j.generation = (_ai_finish.job).claimed_generation;
   UPDATE crm.ai_job j SET status = 'pending', attempts = 0, next_attempt_at = '-infinity', claimed_by = NULL,
     claimed_at = NULL, reserved_tokens = NULL, reserved_day = NULL, last_error = NULL, request = NULL, inputs = NULL,
-    input_hash = NULL, skip = NULL
-  WHERE j.id = (_ai_finish.job).id;
+    input_hash = NULL, skip = NULL, claimed_generation = NULL, claimed_version = NULL
+  WHERE j.id = (_ai_finish.job).id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = (_ai_finish.job).claimed_at;
 END;
 
 -- What the model is asked to return, per type.
@@ -361,8 +370,13 @@ BEGIN
   END IF;
   SELECT * INTO a FROM crm.ai_attribute x WHERE x.id = job.attribute_id;
   BEGIN
-    IF job.skip = 'record_gone' THEN
-      DELETE FROM crm.ai_job j WHERE j.id = job.id;
+    IF a.id IS NULL OR a.version <> job.claimed_version OR NOT a.enabled THEN
+      -- Dropped, redefined or disabled since the claim: nothing of the old spec is written; a
+      -- redefined attribute's job is queued again (its generation moved).
+      PERFORM crm._ai_finish(job);
+      outcome := 'redefined';
+    ELSIF job.skip = 'record_gone' THEN
+      PERFORM crm._ai_finish(job);
       outcome := job.skip;
     ELSIF job.skip IS NOT NULL THEN
       -- No call: what was seen is recorded (but for a repeat), so the same inputs are not asked about again.
@@ -383,7 +397,7 @@ BEGIN
       END IF;
       called := true;
       reply := crm._ai_chat(job.request);
-      used := coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, job.reserved_tokens);
+      used := GREATEST(coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, job.reserved_tokens), 0);
       model := coalesce(nullif(reply ->> 'model', ''), job.request ->> 'model');
       BEGIN
         answer := (reply ->> 'content')::jsonb;
@@ -402,7 +416,7 @@ BEGIN
       IF result.wait_reason IS NOT NULL THEN
         UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '1 hour',
           wait_reason = result.wait_reason, claimed_by = NULL
-        WHERE j.id = job.id;
+        WHERE j.id = job.id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = job.claimed_at;
         outcome := 'waiting';
       END IF;
     END IF;
@@ -412,6 +426,8 @@ BEGIN
       ELSIF result.confidence < coalesce((a.spec ->> 'min_confidence')::float8, 0) THEN
         outcome := 'low_confidence';
       ELSE
+        -- A record a user holds locked for long fails this attempt rather than outlive the lease.
+        PERFORM pg_catalog.set_config('lock_timeout', '30s', true);
         SELECT pg_catalog.string_agg(e.outcome, ',') INTO outcome
         FROM crm._enrich_record(job.workspace_id, a.kind, job.record_id,
                                 CASE WHEN pg_catalog.starts_with(a.target, 'attributes.')
@@ -434,14 +450,19 @@ BEGIN
       called := false;
       UPDATE crm.ai_job j SET status = 'pending', next_attempt_at = pg_catalog.now() + interval '1 second',
         claimed_by = NULL, claimed_at = NULL, reserved_tokens = NULL, reserved_day = NULL
-      WHERE j.id = job.id;
+      WHERE j.id = job.id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = job.claimed_at;
       outcome := 'busy';
     ELSE
-      -- A call that got no usage back costs its bound.
+      -- A call that got no usage back (refused, timed out, cut off) costs its bound.
       IF called AND reply IS NULL THEN
         used := job.reserved_tokens;
       END IF;
-      outcome := crm._ai_failed(job, pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000));
+      BEGIN
+        outcome := crm._ai_failed(job, pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000));
+      EXCEPTION WHEN OTHERS THEN
+        -- The attribute dropped meanwhile, say: the job went with it; the budget is settled below.
+        outcome := 'gone';
+      END;
     END IF;
   END;
   IF job.reserved_tokens IS NOT NULL THEN
@@ -480,7 +501,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.run_ai_jobs(integer) IS
-  'runs up to max_jobs due AI jobs of the workspaces the role may act in, in this transaction (for pg_cron and tests), and returns each one''s outcome: the write''s (applied, suggested, unchanged, rejected_before, opted_out), or user_value, opted_out, unchanged (inputs seen before), low_confidence, no_value, waiting, retry, failed, record_gone, busy';
+  'runs up to max_jobs due AI jobs of the workspaces the role may act in, in this transaction (for pg_cron and tests), and returns each one''s outcome: the write''s (applied, suggested, unchanged, rejected_before, opted_out), or user_value, opted_out, unchanged (inputs seen before), low_confidence, no_value, waiting, retry, failed, record_gone, redefined, busy';
 
 CREATE FUNCTION crm._ai_start_workers(workers integer) RETURNS integer[]
   AS 'MODULE_PATHNAME', 'crm_start_ai_workers' LANGUAGE C VOLATILE;
@@ -489,8 +510,7 @@ CREATE FUNCTION crm.start_ai_workers(workers integer DEFAULT 1) RETURNS integer[
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  running constant integer := (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity s
-                               WHERE s.backend_type = 'crm_hygiene AI worker' AND s.datname = pg_catalog.current_database());
+  running constant integer := (SELECT w.workers FROM crm._ai_live_workers() w);
   allowed constant integer := (crm._ai_settings() ->> 'max_workers')::integer;
 BEGIN
   IF workers IS NULL OR workers < 1 OR running + workers > allowed THEN

@@ -42,6 +42,8 @@ BEGIN
     'crm._resolve_companies(bigint, bigint[], text, text[], text[], text[]), '
     'crm._resolve_deals(bigint, bigint[], text, text, text[], text[]), '
     'crm._resolve_context(text, bigint[], bigint) TO %s', grantee);
+  -- crm.ai_status counts live AI workers, which pg_stat_activity hides from other roles.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._ai_live_workers() TO %s', grantee);
   -- Labels as stored (crm.label_value; a merge's preview ranks lifecycle stages).
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_key(text), crm._label_rank(bigint, text, text, text), '
     'crm._label_value(bigint, text, text, text) TO %s', grantee);
@@ -86,7 +88,7 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.define_ai_attribute(text, text, text, jsonb), '
       'crm.drop_ai_attribute(text, text), crm.set_ai_budget(bigint, bigint), crm.retry_ai_jobs(text), '
       'crm.run_ai_jobs(integer), crm.start_ai_workers(integer), crm.stop_ai_workers(), '
-      'crm._ai_start_workers(integer), crm._ai_worker_event(text, bigint) TO %s', grantee);
+      'crm._ai_start_workers(integer), crm._ai_worker_event(text, bigint), crm._ai_settings() TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
       'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
       'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);

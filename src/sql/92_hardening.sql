@@ -40,7 +40,7 @@ DECLARE
     '_field_records_truncated', 'enrich', 'set_enrichment_opt_out', '_pending_suggestion',
     'accept_suggestion', 'reject_suggestion', '_labels_written', '_workspace_picklists',
     '_enrich_inserted', '_enrich_updated', '_workspace_enrichment_policy', 'run_enrichers',
-    '_workspace_quality_checks', '_ai_claim', '_ai_run', '_ai_worker_event', 'run_ai_jobs', 'stop_ai_workers',
+    '_workspace_quality_checks', '_ai_claim', '_ai_run', '_ai_worker_event', '_ai_live_workers', 'run_ai_jobs', 'stop_ai_workers',
     'define_ai_attribute', 'drop_ai_attribute', 'set_ai_budget', 'retry_ai_jobs'];
 BEGIN
   FOR fn IN

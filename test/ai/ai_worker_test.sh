@@ -21,7 +21,7 @@ wait_for() {
 # The stub's counters: reset, and the most calls it served at once.
 stub_reset() { curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null; }
 max_in_flight() { curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])'; }
-echo "1..15"
+echo "1..17"
 key_file=$(mktemp /tmp/crm_ai_worker_key.XXXXXX)
 echo "sk-worker-SECRET-31337" >"$key_file"
 chmod 644 "$key_file"
@@ -80,6 +80,16 @@ q "SELECT crm.grant_access('crm_ai_worker_other', 'maintenance')" >/dev/null
 asked=$(psql -X -q -At -d "$db" -U crm_ai_worker_other -c "SELECT crm.stop_ai_workers()")
 [ "$asked" = 0 ]; ok $? "a maintenance role cannot stop a superuser's workers (asked: $asked)"
 
+# A reader of the workspace sees the live workers in crm.ai_status (pg_stat_activity hides other
+# roles' backends from it); a maintenance role may start workers of its own.
+psql -X -q -d "$db" -c "DROP ROLE IF EXISTS crm_ai_worker_reader" -c "CREATE ROLE crm_ai_worker_reader LOGIN" >/dev/null 2>&1
+q "SELECT crm.grant_access('crm_ai_worker_reader', 'reader')" >/dev/null
+seen=$(psql -X -q -At -d "$db" -U crm_ai_worker_reader -c "SELECT DISTINCT workers FROM crm.ai_status")
+[ "$seen" = 2 ]; ok $? "a reader sees the two live workers ($seen)"
+own=$(psql -X -q -At -d "$db" -U crm_ai_worker_other -c "SELECT cardinality(crm.start_ai_workers(1))" 2>&1)
+[ "$own" = 1 ]; ok $? "a maintenance login role starts a worker of its own ($own)"
+psql -X -q -At -d "$db" -U crm_ai_worker_other -c "SELECT crm.stop_ai_workers()" >/dev/null
+
 # crm.ai_concurrency bounds the calls of all workers together.
 stub_reset
 q "ALTER DATABASE $db SET crm.ai_concurrency = 1" >/dev/null
@@ -105,8 +115,8 @@ ok $? "after failing steps a worker recovers and beats again"
 q "DROP EXTENSION crm_hygiene CASCADE" >/dev/null
 wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 20
 ok $? "dropping the extension ends its workers"
-psql -X -q -d "$db" -c "REASSIGN OWNED BY crm_ai_worker_other TO postgres" -c "DROP OWNED BY crm_ai_worker_other" >/dev/null 2>&1
-trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS crm_ai_worker_other" >/dev/null 2>&1; rm -f "$key_file"' EXIT
+psql -X -q -d "$db" -c "DROP OWNED BY crm_ai_worker_other" -c "DROP OWNED BY crm_ai_worker_reader" >/dev/null 2>&1
+trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS crm_ai_worker_other" -c "DROP ROLE IF EXISTS crm_ai_worker_reader" >/dev/null 2>&1; rm -f "$key_file"' EXIT
 
 log=${CRM_CLUSTER_DIR:+$CRM_CLUSTER_DIR/server.log}
 if [ -n "$log" ] && [ -r "$log" ]; then

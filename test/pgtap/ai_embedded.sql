@@ -3,7 +3,7 @@
 -- labels people gave, summarised and scored deterministically, extracted by rules, written through
 -- the provenance path (never over a user's value; review mode suggests), retried, then failed.
 BEGIN;
-SELECT plan(44);
+SELECT plan(53);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_base_url = '';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -120,6 +120,27 @@ SELECT results_eq($$SELECT (attributes ->> 'fit')::int, attributes -> 'next_step
                   $$VALUES (100, '{"step": "Contract"}'::jsonb)$$, 'the score adds the rules that hold; the newest subject that matches is extracted');
 SELECT results_eq($$SELECT (attributes ->> 'fit')::int, attributes -> 'next_step' FROM crm.company WHERE id = 15105$$,
                   $$VALUES (50, NULL::jsonb)$$, 'without activity: only the industry scores, nothing is extracted');
+
+-- A request that arrives while its job runs keeps the job queued, whatever its time stamp (a
+-- writer's request carries its transaction's start, which may be before the claim).
+SELECT crm._ai_enqueue_all(a) FROM crm.ai_attribute a WHERE a.name = 'fit';
+SELECT crm._ai_claim() AS claimed \gset
+SELECT ok(:claimed IS NOT NULL, 'a job claimed');
+INSERT INTO crm.ai_inbox SELECT 151, j.attribute_id, j.record_id, '-infinity' FROM crm.ai_job j WHERE j.id = :claimed;
+SELECT is(crm._ai_collect(), 0::bigint, 'the request is collected into the running job (nothing goes back to the inbox)');
+SELECT is(crm._ai_run(:claimed), 'unchanged', 'the run ends');
+SELECT is((SELECT status FROM crm.ai_job j WHERE j.id = :claimed), 'pending',
+          'and the job stays queued for the request that came meanwhile');
+-- Redefined while a job runs: the claim and its lease stand, nothing of the old spec is written.
+SELECT ok(crm._ai_claim() IS NOT NULL, 'another job claimed');
+SELECT crm.define_ai_attribute('company', 'fit', 'score',
+  '{"rules": [{"field": "industry", "op": "equals", "value": "retail", "points": 40}], "inputs": ["industry", "signals"]}');
+SELECT results_eq($$SELECT status, next_attempt_at > now() FROM crm.ai_job j WHERE j.claimed_by = pg_backend_pid()$$,
+                  $$VALUES ('running', true)$$, 'a redefinition leaves a running claim and its lease alone');
+SELECT is((SELECT crm._ai_run(j.id) FROM crm.ai_job j WHERE j.claimed_by = pg_backend_pid()), 'redefined',
+          'its run writes nothing of the old version');
+SELECT lives_ok($$SELECT crm.run_ai_jobs(100)$$, 'the new version runs');
+SELECT is((SELECT (attributes ->> 'fit')::int FROM crm.company WHERE id = 15104), 40, 'with the new rules');
 
 -- Review mode: suggestions, nothing written.
 UPDATE crm.company SET industry = NULL WHERE id = 15111;

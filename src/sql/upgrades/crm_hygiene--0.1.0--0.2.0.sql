@@ -219,6 +219,8 @@ BEGIN
     'crm._resolve_companies(bigint, bigint[], text, text[], text[], text[]), '
     'crm._resolve_deals(bigint, bigint[], text, text, text[], text[]), '
     'crm._resolve_context(text, bigint[], bigint) TO %s', grantee);
+  -- crm.ai_status counts live AI workers, which pg_stat_activity hides from other roles.
+  EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._ai_live_workers() TO %s', grantee);
   -- Labels as stored (crm.label_value; a merge's preview ranks lifecycle stages).
   EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm._label_key(text), crm._label_rank(bigint, text, text, text), '
     'crm._label_value(bigint, text, text, text) TO %s', grantee);
@@ -263,7 +265,7 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.define_ai_attribute(text, text, text, jsonb), '
       'crm.drop_ai_attribute(text, text), crm.set_ai_budget(bigint, bigint), crm.retry_ai_jobs(text), '
       'crm.run_ai_jobs(integer), crm.start_ai_workers(integer), crm.stop_ai_workers(), '
-      'crm._ai_start_workers(integer), crm._ai_worker_event(text, bigint) TO %s', grantee);
+      'crm._ai_start_workers(integer), crm._ai_worker_event(text, bigint), crm._ai_settings() TO %s', grantee);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION crm.tick(), crm.rebuild_signals(), '
       'crm.scan_duplicates(text), crm.train_duplicate_model(text), crm._verify_signal_state(), '
       'crm.register_merge_reference(text, regclass, name), crm.unregister_merge_reference(text, regclass, name) TO %s', grantee);
@@ -4842,6 +4844,12 @@ CREATE TABLE crm.ai_job (
   -- day, the inputs and their hash, the request, or why no call is needed.
   reserved_tokens bigint,
   reserved_day date,
+  -- Bumped by every request collected for the job and by a redefinition: a run whose claim saw an
+  -- older generation leaves the job queued (timestamps cannot tell: a writer's request carries its
+  -- transaction's start, which may be before the claim although it committed after).
+  generation bigint NOT NULL DEFAULT 0,
+  claimed_generation bigint,
+  claimed_version integer,
   inputs jsonb,
   input_hash text,
   request jsonb,
@@ -5158,8 +5166,12 @@ BEGIN
     'INSERT INTO crm.ai_job AS j (workspace_id, attribute_id, record_id, requested_at) '
     'SELECT $1, $2, r.id, pg_catalog.now() FROM %s r WHERE r.workspace_id = $1 %s '
     'ON CONFLICT (attribute_id, record_id) DO UPDATE SET requested_at = EXCLUDED.requested_at, '
+    'generation = j.generation + 1, '
+    -- A running job keeps its claim and lease: its run sees the new generation and leaves it queued.
+    'next_attempt_at = CASE WHEN j.status = ''running'' THEN j.next_attempt_at ELSE ''-infinity'' END, '
+    'attempts = CASE WHEN j.status = ''running'' THEN j.attempts ELSE 0 END, '
     'status = CASE WHEN j.status = ''running'' THEN j.status ELSE ''pending'' END, '
-    'next_attempt_at = ''-infinity'', attempts = 0, wait_reason = NULL',
+    'wait_reason = CASE WHEN j.status = ''running'' THEN j.wait_reason END',
     crm._merge_table(a.kind), CASE WHEN a.kind IN ('person', 'company') THEN 'AND r.merged_into IS NULL' ELSE '' END)
   USING a.workspace_id, a.id;
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -5257,6 +5269,17 @@ CREATE TRIGGER ai_attributes_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCAT
 CREATE TRIGGER ai_attributes_changed AFTER INSERT OR DELETE OR TRUNCATE ON crm.ai_worker
   FOR EACH STATEMENT EXECUTE FUNCTION crm._ai_attributes_changed();
 
+-- The database's live workers (rows a crash or a restart left behind are not counted), with the
+-- extension's rights: pg_stat_activity hides other roles' backend types from a reader.
+CREATE FUNCTION crm._ai_live_workers(OUT workers bigint, OUT last_heartbeat_at timestamptz)
+LANGUAGE sql STABLE
+AS $$
+  SELECT pg_catalog.count(*), pg_catalog.max(w.heartbeat_at)
+  FROM crm.ai_worker w
+  WHERE EXISTS (SELECT FROM pg_catalog.pg_stat_activity s
+                WHERE s.pid = w.pid AND s.backend_type = 'crm_hygiene AI worker')
+$$;
+
 CREATE VIEW crm.ai_status WITH (security_invoker = true) AS
 SELECT a.workspace_id, a.kind, a.name AS attribute, a.type, a.version, a.enabled, a.review,
        coalesce(j.pending, 0) + coalesce(i.requests, 0) AS pending,
@@ -5282,11 +5305,7 @@ LEFT JOIN LATERAL (SELECT pg_catalog.count(DISTINCT i.record_id) AS requests, pg
 LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS failed FROM crm.ai_failed_job f WHERE f.attribute_id = a.id) f ON true
 LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS results, pg_catalog.max(r.produced_at) AS last_result_at
                    FROM crm.ai_result r WHERE r.attribute_id = a.id) r ON true
--- Live workers only: rows a crash or a restart left behind are not counted.
-CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS workers, pg_catalog.max(w.heartbeat_at) AS last_heartbeat_at
-                    FROM crm.ai_worker w
-                    WHERE EXISTS (SELECT FROM pg_catalog.pg_stat_activity s
-                                  WHERE s.pid = w.pid AND s.backend_type = 'crm_hygiene AI worker')) w;
+CROSS JOIN crm._ai_live_workers() w;
 COMMENT ON VIEW crm.ai_status IS
   'per AI attribute: jobs pending, running, waiting (and why), failed, the oldest pending request, results, and the background workers with their latest heartbeat';
 
@@ -5351,7 +5370,7 @@ BEGIN
     JOIN existing e ON e.attribute_id = j.attribute_id AND e.record_id = j.record_id
     FOR UPDATE OF j SKIP LOCKED),
   updated AS (
-    UPDATE crm.ai_job j SET requested_at = GREATEST(j.requested_at, f.requested_at)
+    UPDATE crm.ai_job j SET requested_at = GREATEST(j.requested_at, f.requested_at), generation = j.generation + 1
     FROM free f WHERE j.id = f.id
     RETURNING j.attribute_id, j.record_id)
   INSERT INTO crm.ai_inbox (workspace_id, attribute_id, record_id, requested_at)
@@ -5410,6 +5429,11 @@ AS $$
 DECLARE
   settings constant jsonb := crm._ai_settings();
 BEGIN
+  -- Only this backend's claim (or a job its claim holds locked): another worker's is left alone.
+  IF job.status = 'running' AND NOT EXISTS (SELECT FROM crm.ai_job j WHERE j.id = job.id AND j.claimed_by = pg_catalog.pg_backend_pid()
+                                                                      AND j.claimed_at = job.claimed_at) THEN
+    RETURN 'gone';
+  END IF;
   IF job.attempts + 1 >= (settings ->> 'max_attempts')::integer THEN
     INSERT INTO crm.ai_failed_job (workspace_id, attribute_id, record_id, attempts, error, failed_at)
     VALUES (job.workspace_id, job.attribute_id, job.record_id, job.attempts + 1, error_text, pg_catalog.now());
@@ -5418,7 +5442,7 @@ BEGIN
   END IF;
   UPDATE crm.ai_job j SET status = 'pending', attempts = job.attempts + 1, last_error = error_text,
     claimed_by = NULL, claimed_at = NULL, reserved_tokens = NULL, request = NULL, inputs = NULL, input_hash = NULL,
-    skip = NULL,
+    skip = NULL, claimed_generation = NULL, claimed_version = NULL,
     next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => (settings ->> 'retry_delay_s')::float8 * 2 ^ job.attempts)
   WHERE j.id = job.id;
   RETURN 'retry';
@@ -5500,7 +5524,8 @@ BEGIN
     END IF;
     UPDATE crm.ai_job j SET status = 'running', claimed_by = pg_catalog.pg_backend_pid(), claimed_at = pg_catalog.now(),
       next_attempt_at = pg_catalog.now() + lease, wait_reason = NULL, reserved_tokens = bound, reserved_day = crm._ai_day(),
-      inputs = prepared_inputs, input_hash = hash, request = prepared_request, skip = skip_reason
+      inputs = prepared_inputs, input_hash = hash, request = prepared_request, skip = skip_reason,
+      claimed_generation = job.generation, claimed_version = a.version
     WHERE j.id = job.id;
     RETURN job.id;
   END LOOP;
@@ -5508,15 +5533,18 @@ BEGIN
 END
 $$;
 
--- The job is done: removed, unless it was requested again while it ran.
+-- The job is done: removed, unless it was requested again (or redefined) since it was claimed,
+-- then queued again. Only this backend's claim: a claim another worker took over is theirs.
 CREATE FUNCTION crm._ai_finish(job crm.ai_job) RETURNS void
 LANGUAGE sql
 BEGIN ATOMIC
-  DELETE FROM crm.ai_job j WHERE j.id = (_ai_finish.job).id AND j.requested_at <= (_ai_finish.job).claimed_at;
+  DELETE FROM crm.ai_job j
+  WHERE j.id = (_ai_finish.job).id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = (_ai_finish.job).claimed_at
+    AND j.generation = (_ai_finish.job).claimed_generation;
   UPDATE crm.ai_job j SET status = 'pending', attempts = 0, next_attempt_at = '-infinity', claimed_by = NULL,
     claimed_at = NULL, reserved_tokens = NULL, reserved_day = NULL, last_error = NULL, request = NULL, inputs = NULL,
-    input_hash = NULL, skip = NULL
-  WHERE j.id = (_ai_finish.job).id;
+    input_hash = NULL, skip = NULL, claimed_generation = NULL, claimed_version = NULL
+  WHERE j.id = (_ai_finish.job).id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = (_ai_finish.job).claimed_at;
 END;
 
 -- What the model is asked to return, per type.
@@ -5653,8 +5681,13 @@ BEGIN
   END IF;
   SELECT * INTO a FROM crm.ai_attribute x WHERE x.id = job.attribute_id;
   BEGIN
-    IF job.skip = 'record_gone' THEN
-      DELETE FROM crm.ai_job j WHERE j.id = job.id;
+    IF a.id IS NULL OR a.version <> job.claimed_version OR NOT a.enabled THEN
+      -- Dropped, redefined or disabled since the claim: nothing of the old spec is written; a
+      -- redefined attribute's job is queued again (its generation moved).
+      PERFORM crm._ai_finish(job);
+      outcome := 'redefined';
+    ELSIF job.skip = 'record_gone' THEN
+      PERFORM crm._ai_finish(job);
       outcome := job.skip;
     ELSIF job.skip IS NOT NULL THEN
       -- No call: what was seen is recorded (but for a repeat), so the same inputs are not asked about again.
@@ -5675,7 +5708,7 @@ BEGIN
       END IF;
       called := true;
       reply := crm._ai_chat(job.request);
-      used := coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, job.reserved_tokens);
+      used := GREATEST(coalesce((reply -> 'usage' ->> 'total_tokens')::bigint, job.reserved_tokens), 0);
       model := coalesce(nullif(reply ->> 'model', ''), job.request ->> 'model');
       BEGIN
         answer := (reply ->> 'content')::jsonb;
@@ -5694,7 +5727,7 @@ BEGIN
       IF result.wait_reason IS NOT NULL THEN
         UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '1 hour',
           wait_reason = result.wait_reason, claimed_by = NULL
-        WHERE j.id = job.id;
+        WHERE j.id = job.id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = job.claimed_at;
         outcome := 'waiting';
       END IF;
     END IF;
@@ -5704,6 +5737,8 @@ BEGIN
       ELSIF result.confidence < coalesce((a.spec ->> 'min_confidence')::float8, 0) THEN
         outcome := 'low_confidence';
       ELSE
+        -- A record a user holds locked for long fails this attempt rather than outlive the lease.
+        PERFORM pg_catalog.set_config('lock_timeout', '30s', true);
         SELECT pg_catalog.string_agg(e.outcome, ',') INTO outcome
         FROM crm._enrich_record(job.workspace_id, a.kind, job.record_id,
                                 CASE WHEN pg_catalog.starts_with(a.target, 'attributes.')
@@ -5726,14 +5761,19 @@ BEGIN
       called := false;
       UPDATE crm.ai_job j SET status = 'pending', next_attempt_at = pg_catalog.now() + interval '1 second',
         claimed_by = NULL, claimed_at = NULL, reserved_tokens = NULL, reserved_day = NULL
-      WHERE j.id = job.id;
+      WHERE j.id = job.id AND j.claimed_by = pg_catalog.pg_backend_pid() AND j.claimed_at = job.claimed_at;
       outcome := 'busy';
     ELSE
-      -- A call that got no usage back costs its bound.
+      -- A call that got no usage back (refused, timed out, cut off) costs its bound.
       IF called AND reply IS NULL THEN
         used := job.reserved_tokens;
       END IF;
-      outcome := crm._ai_failed(job, pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000));
+      BEGIN
+        outcome := crm._ai_failed(job, pg_catalog.left(SQLSTATE || ': ' || SQLERRM, 2000));
+      EXCEPTION WHEN OTHERS THEN
+        -- The attribute dropped meanwhile, say: the job went with it; the budget is settled below.
+        outcome := 'gone';
+      END;
     END IF;
   END;
   IF job.reserved_tokens IS NOT NULL THEN
@@ -5772,7 +5812,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.run_ai_jobs(integer) IS
-  'runs up to max_jobs due AI jobs of the workspaces the role may act in, in this transaction (for pg_cron and tests), and returns each one''s outcome: the write''s (applied, suggested, unchanged, rejected_before, opted_out), or user_value, opted_out, unchanged (inputs seen before), low_confidence, no_value, waiting, retry, failed, record_gone, busy';
+  'runs up to max_jobs due AI jobs of the workspaces the role may act in, in this transaction (for pg_cron and tests), and returns each one''s outcome: the write''s (applied, suggested, unchanged, rejected_before, opted_out), or user_value, opted_out, unchanged (inputs seen before), low_confidence, no_value, waiting, retry, failed, record_gone, redefined, busy';
 
 CREATE FUNCTION crm._ai_start_workers(workers integer) RETURNS integer[]
   AS 'MODULE_PATHNAME', 'crm_start_ai_workers' LANGUAGE C VOLATILE;
@@ -5781,8 +5821,7 @@ CREATE FUNCTION crm.start_ai_workers(workers integer DEFAULT 1) RETURNS integer[
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  running constant integer := (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity s
-                               WHERE s.backend_type = 'crm_hygiene AI worker' AND s.datname = pg_catalog.current_database());
+  running constant integer := (SELECT w.workers FROM crm._ai_live_workers() w);
   allowed constant integer := (crm._ai_settings() ->> 'max_workers')::integer;
 BEGIN
   IF workers IS NULL OR workers < 1 OR running + workers > allowed THEN
@@ -6258,7 +6297,7 @@ DECLARE
     '_field_records_truncated', 'enrich', 'set_enrichment_opt_out', '_pending_suggestion',
     'accept_suggestion', 'reject_suggestion', '_labels_written', '_workspace_picklists',
     '_enrich_inserted', '_enrich_updated', '_workspace_enrichment_policy', 'run_enrichers',
-    '_workspace_quality_checks', '_ai_claim', '_ai_run', '_ai_worker_event', 'run_ai_jobs', 'stop_ai_workers',
+    '_workspace_quality_checks', '_ai_claim', '_ai_run', '_ai_worker_event', '_ai_live_workers', 'run_ai_jobs', 'stop_ai_workers',
     'define_ai_attribute', 'drop_ai_attribute', 'set_ai_budget', 'retry_ai_jobs'];
 BEGIN
   FOR fn IN
