@@ -43,28 +43,30 @@ BEGIN
     WHERE i.ctid = ANY (ARRAY(SELECT i2.ctid FROM crm.ai_inbox i2 LIMIT 100000 FOR UPDATE SKIP LOCKED))
     RETURNING i.*),
   latest AS (
-    SELECT DISTINCT ON (m.attribute_id, m.record_id) a.workspace_id, m.attribute_id, m.record_id, m.requested_at
+    SELECT DISTINCT ON (m.attribute_id, m.record_id) a.workspace_id, m.attribute_id, m.record_id, m.requested_at,
+           EXISTS (SELECT FROM crm.ai_job j WHERE j.attribute_id = m.attribute_id AND j.record_id = m.record_id) AS queued
     FROM moved m JOIN crm.ai_attribute a ON a.id = m.attribute_id AND a.enabled
     ORDER BY m.attribute_id, m.record_id, m.requested_at DESC),
+  -- New jobs only where none is queued: an insert that met a row another transaction is writing
+  -- would wait for it.
   inserted AS (
     INSERT INTO crm.ai_job (workspace_id, attribute_id, record_id, requested_at)
-    SELECT l.workspace_id, l.attribute_id, l.record_id, l.requested_at FROM latest l
+    SELECT l.workspace_id, l.attribute_id, l.record_id, l.requested_at FROM latest l WHERE NOT l.queued
     ON CONFLICT (attribute_id, record_id) DO NOTHING
     RETURNING attribute_id, record_id),
-  existing AS (
-    SELECT l.* FROM latest l
-    WHERE NOT EXISTS (SELECT FROM inserted x WHERE x.attribute_id = l.attribute_id AND x.record_id = l.record_id)),
   free AS (
-    SELECT j.id, e.requested_at FROM crm.ai_job j
-    JOIN existing e ON e.attribute_id = j.attribute_id AND e.record_id = j.record_id
+    SELECT j.id, l.requested_at FROM crm.ai_job j
+    JOIN latest l ON l.queued AND l.attribute_id = j.attribute_id AND l.record_id = j.record_id
     FOR UPDATE OF j SKIP LOCKED),
   updated AS (
     UPDATE crm.ai_job j SET requested_at = GREATEST(j.requested_at, f.requested_at), generation = j.generation + 1
     FROM free f WHERE j.id = f.id
     RETURNING j.attribute_id, j.record_id)
+  -- The rest (a job someone holds locked, an insert that lost a race) waits in the inbox.
   INSERT INTO crm.ai_inbox (workspace_id, attribute_id, record_id, requested_at)
-  SELECT e.workspace_id, e.attribute_id, e.record_id, e.requested_at FROM existing e
-  WHERE NOT EXISTS (SELECT FROM updated u WHERE u.attribute_id = e.attribute_id AND u.record_id = e.record_id);
+  SELECT l.workspace_id, l.attribute_id, l.record_id, l.requested_at FROM latest l
+  WHERE NOT EXISTS (SELECT FROM inserted x WHERE x.attribute_id = l.attribute_id AND x.record_id = l.record_id)
+    AND NOT EXISTS (SELECT FROM updated u WHERE u.attribute_id = l.attribute_id AND u.record_id = l.record_id);
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END

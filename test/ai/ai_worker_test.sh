@@ -21,7 +21,7 @@ wait_for() {
 # The stub's counters: reset, and the most calls it served at once.
 stub_reset() { curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null; }
 max_in_flight() { curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])'; }
-echo "1..17"
+echo "1..18"
 key_file=$(mktemp /tmp/crm_ai_worker_key.XXXXXX)
 echo "sk-worker-SECRET-31337" >"$key_file"
 chmod 644 "$key_file"
@@ -104,6 +104,18 @@ in_flight=$(max_in_flight)
 q "SELECT crm.stop_ai_workers()" >/dev/null
 wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 60
 ok $? "crm.stop_ai_workers() stops them between jobs"
+# Collecting requests never waits for a job another session holds: here a crm.run_ai_jobs batch
+# whose transaction holds its claim through a 3 s call.
+q "UPDATE crm.ai_attribute SET enabled = false" >/dev/null
+q "SELECT crm.define_ai_attribute('company', 'held', 'classify', '{\"labels\": [\"a\", \"b\"], \"model\": \"stub-slow-3000\"}')" >/dev/null
+q "SELECT count(*) FROM crm.run_ai_jobs(1)" >/dev/null &
+batch=$!
+sleep 1
+q "UPDATE crm.company SET name = name || '!'" >/dev/null
+PGOPTIONS="-c statement_timeout=2s" q "SELECT crm._ai_collect()" >/dev/null
+ok $? "collecting requests does not wait for a job a batch holds"
+wait $batch
+
 # A worker whose steps fail keeps going and stays stoppable; one whose extension is dropped ends.
 q "SELECT crm.start_ai_workers(1)" >/dev/null
 wait_for "SELECT count(*) FROM crm.ai_worker" 1 20
