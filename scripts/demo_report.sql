@@ -170,10 +170,12 @@ SELECT crm.label_value('person', 'lifecycle_stage', 'MQL') AS "stored as";
 \echo 'account, from its signals and recent subjects'
 CREATE TEMP TABLE demo_industry AS SELECT id, industry FROM crm.company WHERE id % 6 = 0 AND industry IS NOT NULL;
 UPDATE crm.company c SET industry = NULL FROM demo_industry d WHERE d.id = c.id;
-SELECT 1 FROM crm.define_ai_attribute('company', 'industry_guess', 'classify', jsonb_build_object(
-  'labels', (SELECT jsonb_agg(DISTINCT industry) FROM crm.company WHERE industry IS NOT NULL),
-  'target', 'industry', 'inputs', jsonb_build_array('name', 'domain')));
-SELECT 1 FROM crm.define_ai_attribute('company', 'relationship', 'summarize', '{}');
+SELECT a.name AS "AI attribute", a.type, a.target, a.version
+FROM (SELECT * FROM crm.define_ai_attribute('company', 'industry_guess', 'classify', jsonb_build_object(
+        'labels', (SELECT jsonb_agg(DISTINCT industry) FROM crm.company WHERE industry IS NOT NULL),
+        'target', 'industry', 'inputs', jsonb_build_array('name', 'domain')))
+      UNION ALL
+      SELECT * FROM crm.define_ai_attribute('company', 'relationship', 'summarize', '{}')) a;
 SELECT outcome AS "AI job outcome", count(*) AS jobs FROM crm.run_ai_jobs(100000) GROUP BY 1 ORDER BY 2 DESC;
 SELECT count(*) AS "industries filled", count(*) FILTER (WHERE c.industry = d.industry) AS "as people had them",
        round(avg(r.confidence)::numeric, 2) AS "mean confidence"
