@@ -111,7 +111,10 @@ CREATE TABLE crm.ai_model (
   examples integer NOT NULL,
   labels text[] NOT NULL,
   model bytea NOT NULL,
-  trained_at timestamptz NOT NULL
+  -- trained_at names the model (backends keep the one they loaded); checked_at is when the
+  -- labelled examples were last counted (at most every ten minutes).
+  trained_at timestamptz NOT NULL,
+  checked_at timestamptz NOT NULL
 );
 COMMENT ON TABLE crm.ai_model IS
   'the embedded classifier of a classify attribute: a fastText model trained on the workspace''s records that people labelled';

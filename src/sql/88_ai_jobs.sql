@@ -345,6 +345,22 @@ CREATE FUNCTION crm._ai_token_bound(request jsonb) RETURNS bigint
 LANGUAGE sql IMMUTABLE
 RETURN pg_catalog.length((request -> 'messages')::text) / 3 + 1 + (request ->> 'max_tokens')::bigint;
 
+-- The latest result of a job's record and attribute (crm.ai_result), whatever became of it.
+CREATE FUNCTION crm._ai_record_result(job crm.ai_job, version integer, model text, value jsonb, confidence float8,
+                                      outcome text, tokens bigint)
+RETURNS void
+LANGUAGE sql
+BEGIN ATOMIC
+  INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
+                                  outcome, tokens, produced_at)
+  VALUES ((_ai_record_result.job).workspace_id, (_ai_record_result.job).attribute_id, (_ai_record_result.job).record_id,
+          _ai_record_result.version, _ai_record_result.model, (_ai_record_result.job).input_hash, _ai_record_result.value,
+          _ai_record_result.confidence, _ai_record_result.outcome, _ai_record_result.tokens, pg_catalog.now())
+  ON CONFLICT (attribute_id, record_id) DO UPDATE
+    SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
+        confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
+END;
+
 -- A job this backend claimed, run to its end: the call (no lock of the job, the record or the
 -- budget is held while it waits), the reply checked against the schema, the write through the
 -- provenance path, the result, the budget settled. Never raises for the job's own failure: that
@@ -383,11 +399,7 @@ BEGIN
     ELSIF job.skip IS NOT NULL THEN
       -- No call: what was seen is recorded (but for a repeat), so the same inputs are not asked about again.
       IF job.skip <> 'unchanged' THEN
-        INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, outcome, produced_at)
-        VALUES (job.workspace_id, a.id, job.record_id, a.version, 'none', job.input_hash, job.skip, pg_catalog.now())
-        ON CONFLICT (attribute_id, record_id) DO UPDATE
-          SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = NULL,
-              confidence = NULL, outcome = EXCLUDED.outcome, tokens = 0, produced_at = EXCLUDED.produced_at;
+        PERFORM crm._ai_record_result(job, a.version, 'none', NULL, NULL, job.skip, 0);
       END IF;
       PERFORM crm._ai_finish(job);
       outcome := job.skip;
@@ -437,13 +449,7 @@ BEGIN
                                      ELSE pg_catalog.jsonb_build_object(a.target, result.value) END,
                                 'ai:' || a.name, result.confidence, 'ai', crm.now(), NULL) e;
       END IF;
-      INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
-                                      outcome, tokens, produced_at)
-      VALUES (job.workspace_id, a.id, job.record_id, a.version, model, job.input_hash, result.value, result.confidence,
-              outcome, used, pg_catalog.now())
-      ON CONFLICT (attribute_id, record_id) DO UPDATE
-        SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
-            confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
+      PERFORM crm._ai_record_result(job, a.version, model, result.value, result.confidence, outcome, used);
       PERFORM crm._ai_finish(job);
     END IF;
   EXCEPTION WHEN OTHERS THEN

@@ -143,33 +143,36 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
   max_examples constant integer := coalesce((a.spec ->> 'max_examples')::integer, 5000);
-  texts text[];
+  ids bigint[];
   labels integer[];
 BEGIN
   SELECT * INTO model FROM crm.ai_model m WHERE m.attribute_id = a.id;
-  IF model.attribute_id IS NOT NULL AND model.version = a.version AND model.trained_at > pg_catalog.now() - interval '10 minutes' THEN
+  IF model.attribute_id IS NOT NULL AND model.version = a.version AND model.checked_at > pg_catalog.now() - interval '10 minutes' THEN
     examples := model.examples;
     RETURN;
   END IF;
-  SELECT pg_catalog.count(*) INTO examples FROM crm._ai_examples(a, max_examples);
+  -- The labelled examples, read once: counted, and trained on if their number moved.
+  SELECT pg_catalog.array_agg(e.id ORDER BY e.id), pg_catalog.array_agg(e.label ORDER BY e.id)
+  INTO ids, labels
+  FROM crm._ai_examples(a, max_examples) e;
+  examples := coalesce(pg_catalog.cardinality(ids), 0);
   IF model.attribute_id IS NOT NULL AND model.version = a.version
      AND pg_catalog.abs(examples - model.examples) < GREATEST(1, model.examples / 10) THEN
-    UPDATE crm.ai_model m SET trained_at = pg_catalog.now() WHERE m.attribute_id = a.id RETURNING * INTO model;
+    UPDATE crm.ai_model m SET checked_at = pg_catalog.now() WHERE m.attribute_id = a.id RETURNING * INTO model;
     RETURN;
   END IF;
-  SELECT pg_catalog.array_agg(crm._ai_text(crm._ai_inputs(a, e.id)) ORDER BY e.id), pg_catalog.array_agg(e.label ORDER BY e.id)
-  INTO texts, labels
-  FROM crm._ai_examples(a, max_examples) e;
   IF examples < 4 OR (SELECT pg_catalog.count(DISTINCT l) FROM pg_catalog.unnest(labels) l) < 2 THEN
     model := NULL;
     RETURN;
   END IF;
-  INSERT INTO crm.ai_model AS m (workspace_id, attribute_id, version, examples, labels, model, trained_at)
+  INSERT INTO crm.ai_model AS m (workspace_id, attribute_id, version, examples, labels, model, trained_at, checked_at)
   VALUES (a.workspace_id, a.id, a.version, examples, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(a.spec -> 'labels')),
-          crm._ai_fasttext_train(texts, labels), pg_catalog.clock_timestamp())
+          crm._ai_fasttext_train(ARRAY(SELECT crm._ai_text(crm._ai_inputs(a, u.id)) FROM pg_catalog.unnest(ids) WITH ORDINALITY u(id, o) ORDER BY u.o),
+                                 labels),
+          pg_catalog.clock_timestamp(), pg_catalog.now())
   ON CONFLICT (attribute_id) DO UPDATE
     SET version = EXCLUDED.version, examples = EXCLUDED.examples, labels = EXCLUDED.labels, model = EXCLUDED.model,
-        trained_at = EXCLUDED.trained_at
+        trained_at = EXCLUDED.trained_at, checked_at = EXCLUDED.checked_at
   RETURNING * INTO model;
 END
 $$;

@@ -4902,7 +4902,10 @@ CREATE TABLE crm.ai_model (
   examples integer NOT NULL,
   labels text[] NOT NULL,
   model bytea NOT NULL,
-  trained_at timestamptz NOT NULL
+  -- trained_at names the model (backends keep the one they loaded); checked_at is when the
+  -- labelled examples were last counted (at most every ten minutes).
+  trained_at timestamptz NOT NULL,
+  checked_at timestamptz NOT NULL
 );
 COMMENT ON TABLE crm.ai_model IS
   'the embedded classifier of a classify attribute: a fastText model trained on the workspace''s records that people labelled';
@@ -5656,6 +5659,22 @@ CREATE FUNCTION crm._ai_token_bound(request jsonb) RETURNS bigint
 LANGUAGE sql IMMUTABLE
 RETURN pg_catalog.length((request -> 'messages')::text) / 3 + 1 + (request ->> 'max_tokens')::bigint;
 
+-- The latest result of a job's record and attribute (crm.ai_result), whatever became of it.
+CREATE FUNCTION crm._ai_record_result(job crm.ai_job, version integer, model text, value jsonb, confidence float8,
+                                      outcome text, tokens bigint)
+RETURNS void
+LANGUAGE sql
+BEGIN ATOMIC
+  INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
+                                  outcome, tokens, produced_at)
+  VALUES ((_ai_record_result.job).workspace_id, (_ai_record_result.job).attribute_id, (_ai_record_result.job).record_id,
+          _ai_record_result.version, _ai_record_result.model, (_ai_record_result.job).input_hash, _ai_record_result.value,
+          _ai_record_result.confidence, _ai_record_result.outcome, _ai_record_result.tokens, pg_catalog.now())
+  ON CONFLICT (attribute_id, record_id) DO UPDATE
+    SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
+        confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
+END;
+
 -- A job this backend claimed, run to its end: the call (no lock of the job, the record or the
 -- budget is held while it waits), the reply checked against the schema, the write through the
 -- provenance path, the result, the budget settled. Never raises for the job's own failure: that
@@ -5694,11 +5713,7 @@ BEGIN
     ELSIF job.skip IS NOT NULL THEN
       -- No call: what was seen is recorded (but for a repeat), so the same inputs are not asked about again.
       IF job.skip <> 'unchanged' THEN
-        INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, outcome, produced_at)
-        VALUES (job.workspace_id, a.id, job.record_id, a.version, 'none', job.input_hash, job.skip, pg_catalog.now())
-        ON CONFLICT (attribute_id, record_id) DO UPDATE
-          SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = NULL,
-              confidence = NULL, outcome = EXCLUDED.outcome, tokens = 0, produced_at = EXCLUDED.produced_at;
+        PERFORM crm._ai_record_result(job, a.version, 'none', NULL, NULL, job.skip, 0);
       END IF;
       PERFORM crm._ai_finish(job);
       outcome := job.skip;
@@ -5748,13 +5763,7 @@ BEGIN
                                      ELSE pg_catalog.jsonb_build_object(a.target, result.value) END,
                                 'ai:' || a.name, result.confidence, 'ai', crm.now(), NULL) e;
       END IF;
-      INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
-                                      outcome, tokens, produced_at)
-      VALUES (job.workspace_id, a.id, job.record_id, a.version, model, job.input_hash, result.value, result.confidence,
-              outcome, used, pg_catalog.now())
-      ON CONFLICT (attribute_id, record_id) DO UPDATE
-        SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
-            confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
+      PERFORM crm._ai_record_result(job, a.version, model, result.value, result.confidence, outcome, used);
       PERFORM crm._ai_finish(job);
     END IF;
   EXCEPTION WHEN OTHERS THEN
@@ -6047,33 +6056,36 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
   max_examples constant integer := coalesce((a.spec ->> 'max_examples')::integer, 5000);
-  texts text[];
+  ids bigint[];
   labels integer[];
 BEGIN
   SELECT * INTO model FROM crm.ai_model m WHERE m.attribute_id = a.id;
-  IF model.attribute_id IS NOT NULL AND model.version = a.version AND model.trained_at > pg_catalog.now() - interval '10 minutes' THEN
+  IF model.attribute_id IS NOT NULL AND model.version = a.version AND model.checked_at > pg_catalog.now() - interval '10 minutes' THEN
     examples := model.examples;
     RETURN;
   END IF;
-  SELECT pg_catalog.count(*) INTO examples FROM crm._ai_examples(a, max_examples);
+  -- The labelled examples, read once: counted, and trained on if their number moved.
+  SELECT pg_catalog.array_agg(e.id ORDER BY e.id), pg_catalog.array_agg(e.label ORDER BY e.id)
+  INTO ids, labels
+  FROM crm._ai_examples(a, max_examples) e;
+  examples := coalesce(pg_catalog.cardinality(ids), 0);
   IF model.attribute_id IS NOT NULL AND model.version = a.version
      AND pg_catalog.abs(examples - model.examples) < GREATEST(1, model.examples / 10) THEN
-    UPDATE crm.ai_model m SET trained_at = pg_catalog.now() WHERE m.attribute_id = a.id RETURNING * INTO model;
+    UPDATE crm.ai_model m SET checked_at = pg_catalog.now() WHERE m.attribute_id = a.id RETURNING * INTO model;
     RETURN;
   END IF;
-  SELECT pg_catalog.array_agg(crm._ai_text(crm._ai_inputs(a, e.id)) ORDER BY e.id), pg_catalog.array_agg(e.label ORDER BY e.id)
-  INTO texts, labels
-  FROM crm._ai_examples(a, max_examples) e;
   IF examples < 4 OR (SELECT pg_catalog.count(DISTINCT l) FROM pg_catalog.unnest(labels) l) < 2 THEN
     model := NULL;
     RETURN;
   END IF;
-  INSERT INTO crm.ai_model AS m (workspace_id, attribute_id, version, examples, labels, model, trained_at)
+  INSERT INTO crm.ai_model AS m (workspace_id, attribute_id, version, examples, labels, model, trained_at, checked_at)
   VALUES (a.workspace_id, a.id, a.version, examples, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(a.spec -> 'labels')),
-          crm._ai_fasttext_train(texts, labels), pg_catalog.clock_timestamp())
+          crm._ai_fasttext_train(ARRAY(SELECT crm._ai_text(crm._ai_inputs(a, u.id)) FROM pg_catalog.unnest(ids) WITH ORDINALITY u(id, o) ORDER BY u.o),
+                                 labels),
+          pg_catalog.clock_timestamp(), pg_catalog.now())
   ON CONFLICT (attribute_id) DO UPDATE
     SET version = EXCLUDED.version, examples = EXCLUDED.examples, labels = EXCLUDED.labels, model = EXCLUDED.model,
-        trained_at = EXCLUDED.trained_at
+        trained_at = EXCLUDED.trained_at, checked_at = EXCLUDED.checked_at
   RETURNING * INTO model;
 END
 $$;
