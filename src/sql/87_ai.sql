@@ -98,10 +98,14 @@ CREATE TABLE crm.ai_result (
   outcome text NOT NULL,
   tokens integer NOT NULL DEFAULT 0,
   produced_at timestamptz NOT NULL,
+  -- When the value stops being true as days pass (a score's within_days rule stops holding): the
+  -- record is queued again then. NULL: only a change of its inputs changes it.
+  due_at timestamptz,
   PRIMARY KEY (attribute_id, record_id)
 );
+CREATE INDEX ai_result_due ON crm.ai_result (due_at) WHERE due_at IS NOT NULL;
 COMMENT ON TABLE crm.ai_result IS
-  'the latest AI result per record and attribute: value, confidence, model (embedded:* for the built-in engines), attribute version, input hash, and the write''s outcome (applied, suggested, unchanged, low_confidence, ...)';
+  'the latest AI result per record and attribute: value, confidence, model (embedded:* for the built-in engines), attribute version, input hash, the write''s outcome (applied, suggested, unchanged, low_confidence, ...), and when it is due again as days pass (due_at)';
 
 -- The embedded classifier (fastText) per attribute, trained on the labels people gave.
 CREATE TABLE crm.ai_model (

@@ -224,6 +224,18 @@ RETURN LEAST(100, GREATEST(0, coalesce((
                             AND (v.v #>> '{}')::timestamptz >= at - pg_catalog.make_interval(days => (r ->> 'value')::integer)
     END), 0)))::integer;
 
+-- When a rule score stops being true as days pass: the first day a within_days rule that holds at
+-- `at` stops holding (its date plus its days). A rule that does not hold never holds again later.
+CREATE FUNCTION crm._ai_rule_score_due(rules jsonb, inputs jsonb, at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE
+RETURN (
+  SELECT pg_catalog.min(d.day + pg_catalog.make_interval(days => (r ->> 'value')::integer))
+  FROM pg_catalog.jsonb_array_elements(rules) r
+  CROSS JOIN LATERAL (SELECT crm._ai_lookup(inputs, r ->> 'field') #>> '{}' AS v) v
+  CROSS JOIN LATERAL (SELECT CASE WHEN v.v ~ '^\d{4}-\d\d-\d\d' THEN v.v::timestamptz END AS day) d
+  WHERE r ->> 'op' = 'within_days'
+    AND d.day >= at - pg_catalog.make_interval(days => (r ->> 'value')::integer));
+
 -- Extraction by declared rules: each property's pattern over the subjects (or a field); the
 -- first capture group, typed as the schema says.
 CREATE FUNCTION crm._ai_rule_extract(spec jsonb, inputs jsonb) RETURNS jsonb
@@ -253,7 +265,8 @@ RETURN (
 
 -- The embedded default for one record.
 CREATE FUNCTION crm._ai_embedded(a crm.ai_attribute, id bigint, inputs jsonb,
-                                 OUT value jsonb, OUT confidence float8, OUT model text, OUT wait_reason text)
+                                 OUT value jsonb, OUT confidence float8, OUT model text, OUT wait_reason text,
+                                 OUT due_at timestamptz)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -280,6 +293,7 @@ BEGIN
       RETURN;
     END IF;
     value := pg_catalog.to_jsonb(crm._ai_rule_score(a.spec -> 'rules', inputs, crm.now()));
+    due_at := crm._ai_rule_score_due(a.spec -> 'rules', inputs, crm.now());
     confidence := 1;
     model := 'embedded:rules';
   ELSIF a.type = 'extract' THEN

@@ -3,7 +3,7 @@
 -- labels people gave, summarised and scored deterministically, extracted by rules, written through
 -- the provenance path (never over a user's value; review mode suggests), retried, then failed.
 BEGIN;
-SELECT plan(53);
+SELECT plan(58);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_base_url = '';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -120,6 +120,23 @@ SELECT results_eq($$SELECT (attributes ->> 'fit')::int, attributes -> 'next_step
                   $$VALUES (100, '{"step": "Contract"}'::jsonb)$$, 'the score adds the rules that hold; the newest subject that matches is extracted');
 SELECT results_eq($$SELECT (attributes ->> 'fit')::int, attributes -> 'next_step' FROM crm.company WHERE id = 15105$$,
                   $$VALUES (50, NULL::jsonb)$$, 'without activity: only the industry scores, nothing is extracted');
+
+-- A score over dates is computed again when days passing change it, and only then.
+SELECT results_eq($$SELECT r.record_id, r.due_at FROM crm.ai_result r JOIN crm.ai_attribute a ON a.id = r.attribute_id
+                    WHERE a.name = 'fit' AND r.record_id IN (15104, 15105) ORDER BY 1$$,
+                  $$VALUES (15104::bigint, '2026-07-12 09:00+00'::timestamptz), (15105, NULL)$$,
+                  'a score holding a within_days rule is due when the rule stops holding (the last interaction + 30 days); one without none');
+SET LOCAL crm.clock = '2026-07-12 09:00:00+00';
+SELECT is_empty($$SELECT * FROM crm.run_ai_jobs(100)$$, 'on that day the rule still holds: nothing is queued');
+SET LOCAL crm.clock = '2026-07-12 09:00:01+00';
+SELECT results_eq($$SELECT attribute, record_id, outcome FROM crm.run_ai_jobs(100)$$,
+                  $$VALUES ('fit', 15104::bigint, 'applied')$$, 'a moment later the record is scored again, and only it');
+SELECT results_eq($$SELECT (c.attributes ->> 'fit')::int, r.due_at FROM crm.company c
+                    JOIN crm.ai_result r ON r.record_id = c.id JOIN crm.ai_attribute a ON a.id = r.attribute_id AND a.name = 'fit'
+                    WHERE c.id = 15104$$,
+                  $$VALUES (80, NULL::timestamptz)$$, 'without the points of the lapsed rule, and due no more');
+SELECT is_empty($$SELECT * FROM crm.run_ai_jobs(100)$$, 'nothing more is queued as time passes');
+SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 
 -- A request that arrives while its job runs keeps the job queued, whatever its time stamp (a
 -- writer's request carries its transaction's start, which may be before the claim).

@@ -4889,10 +4889,14 @@ CREATE TABLE crm.ai_result (
   outcome text NOT NULL,
   tokens integer NOT NULL DEFAULT 0,
   produced_at timestamptz NOT NULL,
+  -- When the value stops being true as days pass (a score's within_days rule stops holding): the
+  -- record is queued again then. NULL: only a change of its inputs changes it.
+  due_at timestamptz,
   PRIMARY KEY (attribute_id, record_id)
 );
+CREATE INDEX ai_result_due ON crm.ai_result (due_at) WHERE due_at IS NOT NULL;
 COMMENT ON TABLE crm.ai_result IS
-  'the latest AI result per record and attribute: value, confidence, model (embedded:* for the built-in engines), attribute version, input hash, and the write''s outcome (applied, suggested, unchanged, low_confidence, ...)';
+  'the latest AI result per record and attribute: value, confidence, model (embedded:* for the built-in engines), attribute version, input hash, the write''s outcome (applied, suggested, unchanged, low_confidence, ...), and when it is due again as days pass (due_at)';
 
 -- The embedded classifier (fastText) per attribute, trained on the labels people gave.
 CREATE TABLE crm.ai_model (
@@ -5352,6 +5356,19 @@ AS $$
 DECLARE
   n bigint;
 BEGIN
+  -- Results that days passing made untrue (crm.ai_result.due_at) are requested again, their input
+  -- hash cleared: the date is one of their inputs.
+  WITH due AS (
+    SELECT r.attribute_id, r.record_id FROM crm.ai_result r
+    WHERE r.due_at < crm.now()
+    ORDER BY r.due_at LIMIT 10000
+    FOR UPDATE SKIP LOCKED),
+  cleared AS (
+    UPDATE crm.ai_result r SET due_at = NULL, input_hash = ''
+    FROM due d WHERE r.attribute_id = d.attribute_id AND r.record_id = d.record_id
+    RETURNING r.workspace_id, r.attribute_id, r.record_id)
+  INSERT INTO crm.ai_inbox (workspace_id, attribute_id, record_id, requested_at)
+  SELECT c.workspace_id, c.attribute_id, c.record_id, pg_catalog.now() FROM cleared c;
   WITH moved AS (
     DELETE FROM crm.ai_inbox i
     WHERE i.ctid = ANY (ARRAY(SELECT i2.ctid FROM crm.ai_inbox i2 LIMIT 100000 FOR UPDATE SKIP LOCKED))
@@ -5661,18 +5678,20 @@ RETURN pg_catalog.length((request -> 'messages')::text) / 3 + 1 + (request ->> '
 
 -- The latest result of a job's record and attribute (crm.ai_result), whatever became of it.
 CREATE FUNCTION crm._ai_record_result(job crm.ai_job, version integer, model text, value jsonb, confidence float8,
-                                      outcome text, tokens bigint)
+                                      outcome text, tokens bigint, due_at timestamptz DEFAULT NULL)
 RETURNS void
 LANGUAGE sql
 BEGIN ATOMIC
   INSERT INTO crm.ai_result AS r (workspace_id, attribute_id, record_id, version, model, input_hash, value, confidence,
-                                  outcome, tokens, produced_at)
+                                  outcome, tokens, produced_at, due_at)
   VALUES ((_ai_record_result.job).workspace_id, (_ai_record_result.job).attribute_id, (_ai_record_result.job).record_id,
           _ai_record_result.version, _ai_record_result.model, (_ai_record_result.job).input_hash, _ai_record_result.value,
-          _ai_record_result.confidence, _ai_record_result.outcome, _ai_record_result.tokens, pg_catalog.now())
+          _ai_record_result.confidence, _ai_record_result.outcome, _ai_record_result.tokens, pg_catalog.now(),
+          _ai_record_result.due_at)
   ON CONFLICT (attribute_id, record_id) DO UPDATE
     SET version = EXCLUDED.version, model = EXCLUDED.model, input_hash = EXCLUDED.input_hash, value = EXCLUDED.value,
-        confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at;
+        confidence = EXCLUDED.confidence, outcome = EXCLUDED.outcome, tokens = EXCLUDED.tokens, produced_at = EXCLUDED.produced_at,
+        due_at = EXCLUDED.due_at;
 END;
 
 -- A job this backend claimed, run to its end: the call (no lock of the job, the record or the
@@ -5694,6 +5713,7 @@ DECLARE
   used bigint := 0;
   called boolean := false;
   outcome text;
+  due timestamptz;
 BEGIN
   SELECT * INTO job FROM crm.ai_job j
   WHERE j.id = job_id AND j.status = 'running' AND j.claimed_by = pg_catalog.pg_backend_pid();
@@ -5741,6 +5761,7 @@ BEGIN
     ELSE
       SELECT * INTO result FROM crm._ai_embedded(a, job.record_id, job.inputs);
       model := result.model;
+      due := result.due_at;
       IF result.wait_reason IS NOT NULL THEN
         UPDATE crm.ai_job j SET status = 'waiting', next_attempt_at = pg_catalog.now() + interval '1 hour',
           wait_reason = result.wait_reason, claimed_by = NULL
@@ -5763,7 +5784,7 @@ BEGIN
                                      ELSE pg_catalog.jsonb_build_object(a.target, result.value) END,
                                 'ai:' || a.name, result.confidence, 'ai', crm.now(), NULL) e;
       END IF;
-      PERFORM crm._ai_record_result(job, a.version, model, result.value, result.confidence, outcome, used);
+      PERFORM crm._ai_record_result(job, a.version, model, result.value, result.confidence, outcome, used, due);
       PERFORM crm._ai_finish(job);
     END IF;
   EXCEPTION WHEN OTHERS THEN
@@ -6137,6 +6158,18 @@ RETURN LEAST(100, GREATEST(0, coalesce((
                             AND (v.v #>> '{}')::timestamptz >= at - pg_catalog.make_interval(days => (r ->> 'value')::integer)
     END), 0)))::integer;
 
+-- When a rule score stops being true as days pass: the first day a within_days rule that holds at
+-- `at` stops holding (its date plus its days). A rule that does not hold never holds again later.
+CREATE FUNCTION crm._ai_rule_score_due(rules jsonb, inputs jsonb, at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE
+RETURN (
+  SELECT pg_catalog.min(d.day + pg_catalog.make_interval(days => (r ->> 'value')::integer))
+  FROM pg_catalog.jsonb_array_elements(rules) r
+  CROSS JOIN LATERAL (SELECT crm._ai_lookup(inputs, r ->> 'field') #>> '{}' AS v) v
+  CROSS JOIN LATERAL (SELECT CASE WHEN v.v ~ '^\d{4}-\d\d-\d\d' THEN v.v::timestamptz END AS day) d
+  WHERE r ->> 'op' = 'within_days'
+    AND d.day >= at - pg_catalog.make_interval(days => (r ->> 'value')::integer));
+
 -- Extraction by declared rules: each property's pattern over the subjects (or a field); the
 -- first capture group, typed as the schema says.
 CREATE FUNCTION crm._ai_rule_extract(spec jsonb, inputs jsonb) RETURNS jsonb
@@ -6166,7 +6199,8 @@ RETURN (
 
 -- The embedded default for one record.
 CREATE FUNCTION crm._ai_embedded(a crm.ai_attribute, id bigint, inputs jsonb,
-                                 OUT value jsonb, OUT confidence float8, OUT model text, OUT wait_reason text)
+                                 OUT value jsonb, OUT confidence float8, OUT model text, OUT wait_reason text,
+                                 OUT due_at timestamptz)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -6193,6 +6227,7 @@ BEGIN
       RETURN;
     END IF;
     value := pg_catalog.to_jsonb(crm._ai_rule_score(a.spec -> 'rules', inputs, crm.now()));
+    due_at := crm._ai_rule_score_due(a.spec -> 'rules', inputs, crm.now());
     confidence := 1;
     model := 'embedded:rules';
   ELSIF a.type = 'extract' THEN
