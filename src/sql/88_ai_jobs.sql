@@ -39,12 +39,16 @@ DECLARE
   n bigint;
 BEGIN
   -- Results that days passing made untrue (crm.ai_result.due_at) are requested again, their input
-  -- hash cleared: the date is one of their inputs.
+  -- hash cleared: the date is one of their inputs. Not those of a paused attribute (they stay due),
+  -- nor those a queued job will compute anyway (whose run may be writing the row); a bounded
+  -- number per collection, since a crm.run_ai_jobs batch keeps these rows locked to its end.
   WITH due AS (
     SELECT r.attribute_id, r.record_id FROM crm.ai_result r
+    JOIN crm.ai_attribute a ON a.id = r.attribute_id AND a.enabled
     WHERE r.due_at < crm.now()
-    ORDER BY r.due_at LIMIT 10000
-    FOR UPDATE SKIP LOCKED),
+      AND NOT EXISTS (SELECT FROM crm.ai_job j WHERE j.attribute_id = r.attribute_id AND j.record_id = r.record_id)
+    ORDER BY r.due_at LIMIT 1000
+    FOR UPDATE OF r SKIP LOCKED),
   cleared AS (
     UPDATE crm.ai_result r SET due_at = NULL, input_hash = ''
     FROM due d WHERE r.attribute_id = d.attribute_id AND r.record_id = d.record_id
@@ -403,6 +407,9 @@ BEGIN
     RETURN 'gone';  -- not claimed by this backend (or no longer)
   END IF;
   SELECT * INTO a FROM crm.ai_attribute x WHERE x.id = job.attribute_id;
+  -- A row held locked for long (a record a user is editing, a result a crm.run_ai_jobs batch
+  -- requeued) fails this attempt rather than outlive the lease.
+  PERFORM pg_catalog.set_config('lock_timeout', '30s', true);
   BEGIN
     IF a.id IS NULL OR a.version <> job.claimed_version OR NOT a.enabled THEN
       -- Dropped, redefined or disabled since the claim: nothing of the old spec is written; a
@@ -457,8 +464,6 @@ BEGIN
       ELSIF result.confidence < coalesce((a.spec ->> 'min_confidence')::float8, 0) THEN
         outcome := 'low_confidence';
       ELSE
-        -- A record a user holds locked for long fails this attempt rather than outlive the lease.
-        PERFORM pg_catalog.set_config('lock_timeout', '30s', true);
         SELECT pg_catalog.string_agg(e.outcome, ',') INTO outcome
         FROM crm._enrich_record(job.workspace_id, a.kind, job.record_id,
                                 CASE WHEN pg_catalog.starts_with(a.target, 'attributes.')

@@ -206,9 +206,30 @@ RETURN (
     WHERE pg_catalog.jsonb_array_length(coalesce(inputs -> 'interactions', '[]')) > 0)
   SELECT pg_catalog.string_agg(t, '; ' ORDER BY o) || '.' FROM parts WHERE t IS NOT NULL);
 
+-- A value of a within_days rule as a time, or NULL when it is none (a text that only looks like a
+-- date, "2026-02-30", does not hold rather than fail the job). STABLE: read in the session's zone.
+CREATE FUNCTION crm._ai_rule_time(v jsonb) RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF pg_catalog.jsonb_typeof(v) IS DISTINCT FROM 'string' OR (v #>> '{}') !~ '^\d{4}-\d\d-\d\d' THEN
+    RETURN NULL;
+  END IF;
+  RETURN (v #>> '{}')::timestamptz;
+EXCEPTION WHEN data_exception THEN
+  RETURN NULL;
+END
+$$;
+
+-- A within_days rule's days (declared a whole number, perhaps written 30.0; beyond a million
+-- days is as good as forever).
+CREATE FUNCTION crm._ai_rule_days(rule jsonb) RETURNS interval
+LANGUAGE sql IMMUTABLE
+RETURN pg_catalog.make_interval(days => LEAST((rule ->> 'value')::numeric, 1000000)::integer);
+
 -- A score by declared rules: the points of every rule that holds, between 0 and 100.
 CREATE FUNCTION crm._ai_rule_score(rules jsonb, inputs jsonb, at timestamptz) RETURNS integer
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 RETURN LEAST(100, GREATEST(0, coalesce((
   SELECT pg_catalog.sum((r ->> 'points')::numeric)
   FROM pg_catalog.jsonb_array_elements(rules) r
@@ -220,21 +241,19 @@ RETURN LEAST(100, GREATEST(0, coalesce((
     WHEN 'contains' THEN pg_catalog.strpos(pg_catalog.lower(v.v #>> '{}'), pg_catalog.lower(r ->> 'value')) > 0
     WHEN 'at_least' THEN pg_catalog.jsonb_typeof(v.v) = 'number' AND (v.v #>> '{}')::numeric >= (r ->> 'value')::numeric
     WHEN 'at_most' THEN pg_catalog.jsonb_typeof(v.v) = 'number' AND (v.v #>> '{}')::numeric <= (r ->> 'value')::numeric
-    WHEN 'within_days' THEN (v.v #>> '{}') ~ '^\d{4}-\d\d-\d\d'
-                            AND (v.v #>> '{}')::timestamptz >= at - pg_catalog.make_interval(days => (r ->> 'value')::integer)
+    WHEN 'within_days' THEN crm._ai_rule_time(v.v) >= at - crm._ai_rule_days(r)
     END), 0)))::integer;
 
 -- When a rule score stops being true as days pass: the first day a within_days rule that holds at
 -- `at` stops holding (its date plus its days). A rule that does not hold never holds again later.
 CREATE FUNCTION crm._ai_rule_score_due(rules jsonb, inputs jsonb, at timestamptz) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 RETURN (
-  SELECT pg_catalog.min(d.day + pg_catalog.make_interval(days => (r ->> 'value')::integer))
+  SELECT pg_catalog.min(d.day + d.days)
   FROM pg_catalog.jsonb_array_elements(rules) r
-  CROSS JOIN LATERAL (SELECT crm._ai_lookup(inputs, r ->> 'field') #>> '{}' AS v) v
-  CROSS JOIN LATERAL (SELECT CASE WHEN v.v ~ '^\d{4}-\d\d-\d\d' THEN v.v::timestamptz END AS day) d
-  WHERE r ->> 'op' = 'within_days'
-    AND d.day >= at - pg_catalog.make_interval(days => (r ->> 'value')::integer));
+  CROSS JOIN LATERAL (SELECT CASE WHEN r ->> 'op' = 'within_days' THEN crm._ai_rule_time(crm._ai_lookup(inputs, r ->> 'field')) END AS day,
+                             CASE WHEN r ->> 'op' = 'within_days' THEN crm._ai_rule_days(r) END AS days) d
+  WHERE d.day >= at - d.days);
 
 -- Extraction by declared rules: each property's pattern over the subjects (or a field); the
 -- first capture group, typed as the schema says.

@@ -3,7 +3,7 @@
 -- labels people gave, summarised and scored deterministically, extracted by rules, written through
 -- the provenance path (never over a user's value; review mode suggests), retried, then failed.
 BEGIN;
-SELECT plan(58);
+SELECT plan(63);
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
 SET LOCAL crm.ai_base_url = '';
 SET LOCAL crm.ai_retry_delay = 0;
@@ -110,7 +110,8 @@ SELECT ok((SELECT attributes ->> 'relationship' LIKE '3 interactions%"Contract d
 SELECT lives_ok($$SELECT crm.define_ai_attribute('company', 'fit', 'score',
   '{"rules": [{"field": "industry", "op": "equals", "value": "retail", "points": 50},
               {"field": "interaction_count", "op": "at_least", "value": 2, "points": 30},
-              {"field": "last_interaction_at", "op": "within_days", "value": 30, "points": 20}],
+              {"field": "last_interaction_at", "op": "within_days", "value": 30, "points": 20},
+              {"field": "last_interaction_at", "op": "within_days", "value": 10.0, "points": 5}],
     "inputs": ["industry", "signals"]}')$$, 'a score by rules');
 SELECT lives_ok($$SELECT crm.define_ai_attribute('company', 'next_step', 'extract',
   '{"schema": {"type": "object", "properties": {"step": {"type": "string", "maxLength": 40}}, "required": ["step"], "additionalProperties": false},
@@ -124,19 +125,36 @@ SELECT results_eq($$SELECT (attributes ->> 'fit')::int, attributes -> 'next_step
 -- A score over dates is computed again when days passing change it, and only then.
 SELECT results_eq($$SELECT r.record_id, r.due_at FROM crm.ai_result r JOIN crm.ai_attribute a ON a.id = r.attribute_id
                     WHERE a.name = 'fit' AND r.record_id IN (15104, 15105) ORDER BY 1$$,
-                  $$VALUES (15104::bigint, '2026-07-12 09:00+00'::timestamptz), (15105, NULL)$$,
-                  'a score holding a within_days rule is due when the rule stops holding (the last interaction + 30 days); one without none');
-SET LOCAL crm.clock = '2026-07-12 09:00:00+00';
+                  $$VALUES (15104::bigint, '2026-06-22 09:00+00'::timestamptz), (15105, NULL)$$,
+                  'a score holding within_days rules is due when the first of them stops holding (the last interaction + 10 days); one holding none is not');
+SET LOCAL crm.clock = '2026-06-22 09:00:00+00';
 SELECT is_empty($$SELECT * FROM crm.run_ai_jobs(100)$$, 'on that day the rule still holds: nothing is queued');
-SET LOCAL crm.clock = '2026-07-12 09:00:01+00';
+SET LOCAL crm.clock = '2026-06-22 09:00:01+00';
 SELECT results_eq($$SELECT attribute, record_id, outcome FROM crm.run_ai_jobs(100)$$,
-                  $$VALUES ('fit', 15104::bigint, 'applied')$$, 'a moment later the record is scored again, and only it');
+                  $$VALUES ('fit', 15104::bigint, 'unchanged')$$,
+                  'a moment later that record alone is scored again (still 100: the other rules make the cap)');
+SELECT is((SELECT r.due_at FROM crm.ai_result r JOIN crm.ai_attribute a ON a.id = r.attribute_id AND a.name = 'fit' WHERE r.record_id = 15104),
+          '2026-07-12 09:00+00'::timestamptz, 'and is due when the next rule stops holding');
+UPDATE crm.ai_attribute SET enabled = false WHERE name = 'fit';
+SET LOCAL crm.clock = '2026-07-12 09:00:01+00';
+SELECT is_empty($$SELECT * FROM crm.run_ai_jobs(100)$$, 'a paused attribute is not scored again');
+SELECT is((SELECT r.due_at FROM crm.ai_result r JOIN crm.ai_attribute a ON a.id = r.attribute_id AND a.name = 'fit' WHERE r.record_id = 15104),
+          '2026-07-12 09:00+00'::timestamptz, 'and its result stays due');
+UPDATE crm.ai_attribute SET enabled = true WHERE name = 'fit';
+SELECT results_eq($$SELECT attribute, record_id, outcome FROM crm.run_ai_jobs(100)$$,
+                  $$VALUES ('fit', 15104::bigint, 'applied')$$, 'resumed, the record is scored again');
 SELECT results_eq($$SELECT (c.attributes ->> 'fit')::int, r.due_at FROM crm.company c
                     JOIN crm.ai_result r ON r.record_id = c.id JOIN crm.ai_attribute a ON a.id = r.attribute_id AND a.name = 'fit'
                     WHERE c.id = 15104$$,
-                  $$VALUES (80, NULL::timestamptz)$$, 'without the points of the lapsed rule, and due no more');
+                  $$VALUES (80, NULL::timestamptz)$$, 'without the points of the lapsed rules, and due no more');
 SELECT is_empty($$SELECT * FROM crm.run_ai_jobs(100)$$, 'nothing more is queued as time passes');
 SET LOCAL crm.clock = '2026-06-15 12:00:00+00';
+SELECT results_eq($$SELECT crm._ai_rule_score(r, '{"fields": {"d": "2026-02-30"}}', '2026-03-01'), crm._ai_rule_score_due(r, '{"fields": {"d": "2026-02-30"}}', '2026-03-01'),
+                           crm._ai_rule_score(r, '{"fields": {"d": "2026-02-20 soon"}}', '2026-03-01'),
+                           crm._ai_rule_score(r, '{"fields": {"d": "2026-02-20"}}', '2026-03-01'), crm._ai_rule_score_due(r, '{"fields": {"d": "2026-02-20"}}', '2026-03-01')
+                    FROM (SELECT '[{"field": "d", "op": "within_days", "value": 30.0, "points": 10}]'::jsonb) x(r)$$,
+                  $$VALUES (0, NULL::timestamptz, 0, 10, '2026-03-22'::timestamptz)$$,
+                  'a text that only looks like a date does not hold (nor fails the job); days written 30.0 are read');
 
 -- A request that arrives while its job runs keeps the job queued, whatever its time stamp (a
 -- writer's request carries its transaction's start, which may be before the claim).
