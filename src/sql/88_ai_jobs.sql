@@ -29,19 +29,18 @@ CREATE FUNCTION crm._ai_max_tokens(a crm.ai_attribute) RETURNS integer
 LANGUAGE sql IMMUTABLE
 RETURN coalesce((a.spec ->> 'max_tokens')::integer, CASE a.type WHEN 'classify' THEN 64 WHEN 'score' THEN 32 ELSE 512 END);
 
--- Moves appended requests into the queue, one job per record and attribute, without waiting on
--- anyone: a request for a job another session holds (a running call) goes back to the inbox for
--- the next collection, so no claim waits for a call.
-CREATE FUNCTION crm._ai_collect() RETURNS bigint
+-- Results that days passing made untrue (crm.ai_result.due_at) are requested again, their input
+-- hash cleared: the date is one of their inputs. Not those of a paused attribute (they stay due),
+-- nor those a queued job will compute anyway (whose run may be writing the row); a bounded number
+-- per collection, since a crm.run_ai_jobs batch keeps these rows locked to its end. Never a
+-- sequential scan: the plan is cached for the session (a worker's whole life), and one made
+-- while crm.ai_result was empty would read every result at every claim once it is not (a batch
+-- of 5,000 jobs in one session ran 30% slower).
+CREATE FUNCTION crm._ai_requeue_due() RETURNS void
 LANGUAGE plpgsql
+SET enable_seqscan = off
 AS $$
-DECLARE
-  n bigint;
 BEGIN
-  -- Results that days passing made untrue (crm.ai_result.due_at) are requested again, their input
-  -- hash cleared: the date is one of their inputs. Not those of a paused attribute (they stay due),
-  -- nor those a queued job will compute anyway (whose run may be writing the row); a bounded
-  -- number per collection, since a crm.run_ai_jobs batch keeps these rows locked to its end.
   WITH due AS (
     SELECT r.attribute_id, r.record_id FROM crm.ai_result r
     JOIN crm.ai_attribute a ON a.id = r.attribute_id AND a.enabled
@@ -55,6 +54,19 @@ BEGIN
     RETURNING r.workspace_id, r.attribute_id, r.record_id)
   INSERT INTO crm.ai_inbox (workspace_id, attribute_id, record_id, requested_at)
   SELECT c.workspace_id, c.attribute_id, c.record_id, pg_catalog.now() FROM cleared c;
+END
+$$;
+
+-- Moves appended requests into the queue, one job per record and attribute, without waiting on
+-- anyone: a request for a job another session holds (a running call) goes back to the inbox for
+-- the next collection, so no claim waits for a call.
+CREATE FUNCTION crm._ai_collect() RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  PERFORM crm._ai_requeue_due();
   WITH moved AS (
     DELETE FROM crm.ai_inbox i
     WHERE i.ctid = ANY (ARRAY(SELECT i2.ctid FROM crm.ai_inbox i2 LIMIT 100000 FOR UPDATE SKIP LOCKED))
