@@ -21,6 +21,16 @@ wait_for() {
 # The stub's counters: reset, and the most calls it served at once.
 stub_reset() { curl -s -X POST "${CRM_AI_STUB_URL%/v1}/reset" >/dev/null; }
 max_in_flight() { curl -s "${CRM_AI_STUB_URL%/v1}/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["max_in_flight"])'; }
+workers_gone() { wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 "$1"; }
+# Summarises the 21 companies with a slow model through the running workers; prints the most
+# calls the stub saw at once.
+most_calls_at_once() {
+  local name=$1 model=$2
+  stub_reset
+  q "SELECT crm.define_ai_attribute('company', '$name', 'summarize', '{\"model\": \"$model\"}')" >/dev/null
+  wait_for "SELECT results FROM crm.ai_status WHERE attribute = '$name'" 21 60
+  max_in_flight
+}
 echo "1..18"
 key_file=$(mktemp /tmp/crm_ai_worker_key.XXXXXX)
 echo "sk-worker-SECRET-31337" >"$key_file"
@@ -66,11 +76,8 @@ q "UPDATE crm.ai_attribute SET enabled = false WHERE name = 'slow'" >/dev/null
 
 # Two workers call at once for one workspace: no lock of the budget or the queue is held across a
 # call (crm.ai_concurrency 2, the default).
-stub_reset
-q "SELECT crm.define_ai_attribute('company', 'parallel', 'summarize', '{\"model\": \"stub-slow-500\"}')" >/dev/null
 q "SELECT crm.set_ai_budget(1000, 10000000)" >/dev/null
-wait_for "SELECT results FROM crm.ai_status WHERE attribute = 'parallel'" 21 60
-in_flight=$(max_in_flight)
+in_flight=$(most_calls_at_once parallel stub-slow-500)
 [ "$in_flight" = 2 ]; ok $? "two workers of one workspace, with a budget, call in parallel (max in flight: $in_flight)"
 q "UPDATE crm.ai_attribute SET enabled = false WHERE name = 'parallel'" >/dev/null
 
@@ -91,18 +98,15 @@ own=$(psql -X -q -At -d "$db" -U crm_ai_worker_other -c "SELECT cardinality(crm.
 psql -X -q -At -d "$db" -U crm_ai_worker_other -c "SELECT crm.stop_ai_workers()" >/dev/null
 
 # crm.ai_concurrency bounds the calls of all workers together.
-stub_reset
 q "ALTER DATABASE $db SET crm.ai_concurrency = 1" >/dev/null
 q "SELECT crm.stop_ai_workers()" >/dev/null
-wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 60
-q "SELECT crm.define_ai_attribute('company', 'paced', 'summarize', '{\"model\": \"stub-slow-200\"}')" >/dev/null
+workers_gone 60
 q "SELECT crm.start_ai_workers(2)" >/dev/null
-wait_for "SELECT results FROM crm.ai_status WHERE attribute = 'paced'" 21 60
-in_flight=$(max_in_flight)
+in_flight=$(most_calls_at_once paced stub-slow-200)
 [ "$in_flight" = 1 ]; ok $? "two workers, crm.ai_concurrency = 1: one call at a time (max in flight: $in_flight)"
 
 q "SELECT crm.stop_ai_workers()" >/dev/null
-wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 60
+workers_gone 60
 ok $? "crm.stop_ai_workers() stops them between jobs"
 # Collecting requests never waits for a job another session holds: here a crm.run_ai_jobs batch
 # whose transaction holds its claim through a 3 s call.
@@ -125,7 +129,7 @@ q "ALTER FUNCTION crm._ai_claim_away(bigint[]) RENAME TO _ai_claim" >/dev/null
 wait_for "SELECT (heartbeat_at > now() - interval '5 seconds')::text FROM crm.ai_worker" true 20
 ok $? "after failing steps a worker recovers and beats again"
 q "DROP EXTENSION crm_hygiene CASCADE" >/dev/null
-wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'crm_hygiene AI worker' AND datname = current_database()" 0 20
+workers_gone 20
 ok $? "dropping the extension ends its workers"
 psql -X -q -d "$db" -c "DROP OWNED BY crm_ai_worker_other" -c "DROP OWNED BY crm_ai_worker_reader" >/dev/null 2>&1
 trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS crm_ai_worker_other" -c "DROP ROLE IF EXISTS crm_ai_worker_reader" >/dev/null 2>&1; rm -f "$key_file"' EXIT
